@@ -1,0 +1,58 @@
+"""The `simgen` command: compose the Hydra config, instantiate the pipeline, generate, report."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import hydra
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig
+
+from simgen import config, output_dir
+from simgen.errors import SimgenError
+from simgen.generate import generate
+
+log = logging.getLogger("simgen")
+config.register_schema()
+
+
+def run(cfg: DictConfig) -> None:
+    root = Path(HydraConfig.get().runtime.output_dir).resolve()
+    pipeline = config.build_pipeline(cfg)
+    if cfg.num_frames < 1:
+        raise config.ConfigError("num_frames", f"expected a positive integer, got {cfg.num_frames}")
+    resuming = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite)
+    log.info("renderer: %s%s", pipeline.world.renderer_kind,
+             " (light colour and ambient/diffuse/specular applied as an RGB gain; shadows always on)"
+             if pipeline.world.renderer_kind == "egl" else "")
+    if resuming:
+        log.info("resuming the unfinished dataset in %s", root)
+    try:
+        summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress)
+    except KeyboardInterrupt:
+        print(f"\nsimgen: interrupted; frames written so far are kept. Run the same command again to resume "
+              f"(output_dir={root}).", file=sys.stderr)
+        sys.exit(130)
+    finally:
+        pipeline.world.close()
+    print(f"simgen: dataset in {root}")
+    print(f"simgen: {summary.line()}")
+
+
+@hydra.main(version_base=None, config_path="pkg://simgen.conf", config_name="config")
+def app(cfg: DictConfig) -> None:
+    try:
+        run(cfg)
+    except SimgenError as err:
+        print(f"simgen: error: {err}", file=sys.stderr)
+        sys.exit(2)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""The asset catalog: category name -> stable id and the files or primitive shapes behind it."""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from simgen import validate
+from simgen.errors import AssetError, ConfigError
+from simgen.sampling import Constant, Sampler, as_sampler
+from simgen.scene import Asset
+
+PRIMITIVE_SIZES = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2}
+FILE_KINDS = {".urdf": "urdf", ".obj": "mesh", ".stl": "mesh"}
+
+
+def resolve_path(path: str) -> str:
+    """An asset path as a file system path.
+
+    `pybullet_data/...` is PyBullet's bundled data, `scenes/...` simgen's scene assets, and any other
+    relative path is taken from the directory simgen was started in.
+    """
+    head, _, rest = path.partition("/")
+    if head == "pybullet_data":
+        import pybullet_data  # data only; pybullet itself stays in simgen.world
+
+        return os.path.join(pybullet_data.getDataPath(), rest)
+    if head == "scenes":
+        return str(resources.files("simgen.scenes").joinpath(rest))
+    return os.path.abspath(os.path.expanduser(path))
+
+
+def _files(key: str, pattern: str, exclude: Sequence[str]) -> list[str]:
+    resolved = resolve_path(pattern)
+    found = sorted(glob.glob(resolved, recursive=True)) if glob.has_magic(resolved) else [resolved]
+    skip = {os.path.normpath(resolve_path(e)) for e in exclude}
+    found = [f for f in found if os.path.isfile(f) and os.path.normpath(f) not in skip]
+    if not found:
+        raise AssetError(f"{key}: no asset file found at {pattern!r} (looked for {resolved})")
+    bad = [f for f in found if Path(f).suffix.lower() not in FILE_KINDS]
+    if bad:
+        raise AssetError(f"{key}: {bad[0]} is not a URDF, OBJ or STL file")
+    return found
+
+
+@dataclass
+class Category:
+    """One object category: a stable id and either asset files (one picked per object) or a primitive."""
+
+    name: str
+    id: int
+    files: tuple = ()
+    primitive: Optional[str] = None
+    size: Sampler = Constant(())
+    scale: float = 1.0
+    mass: float = 0.1
+
+    def sample(self, rng: np.random.Generator) -> Asset:
+        if self.primitive:
+            return Asset(kind=self.primitive, size=tuple(np.atleast_1d(self.size.sample(rng))), mass=self.mass)
+        path = self.files[int(rng.integers(len(self.files)))]
+        return Asset(kind=FILE_KINDS[Path(path).suffix.lower()], path=path, mass=self.mass)
+
+
+def _category(key: str, name: str, cfg: dict) -> Category:
+    known = {"id", "files", "exclude", "primitive", "size", "scale", "mass"}
+    unknown = set(cfg) - known
+    if unknown:
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}", f"unknown key (expected one of {', '.join(sorted(known))})")
+    cat_id = validate.integer(f"{key}.id", cfg.get("id"), low=1)
+    scale = validate.number(f"{key}.scale", cfg.get("scale", 1.0), low=0, low_open=True)
+    mass = validate.number(f"{key}.mass", cfg.get("mass", 0.1), low=0, low_open=True)
+    if ("files" in cfg) == ("primitive" in cfg):
+        raise ConfigError(key, "expected exactly one of 'files' (URDF/OBJ/STL path or glob) or 'primitive'")
+    if "files" in cfg:
+        return Category(name, cat_id, tuple(_files(f"{key}.files", cfg["files"], cfg.get("exclude", ()))),
+                        scale=scale, mass=mass)
+    kind = validate.choice(f"{key}.primitive", cfg["primitive"], PRIMITIVE_SIZES)
+    size = as_sampler(f"{key}.size", cfg.get("size"))
+    probe = np.atleast_1d(size.sample(np.random.default_rng(0)))
+    if probe.shape != (PRIMITIVE_SIZES[kind],) or np.any(probe <= 0):
+        raise ConfigError(f"{key}.size", f"a {kind} needs {PRIMITIVE_SIZES[kind]} positive sizes in metres, got {probe.tolist()}")
+    return Category(name, cat_id, primitive=kind, size=size, scale=scale, mass=mass)
+
+
+class Catalog:
+    """All categories a run may place, from built-in entries and user folders.
+
+    folders: [{path: DIR, categories: {NAME: ID, ...}}] takes DIR/NAME/*.urdf|obj|stl as category NAME.
+    """
+
+    def __init__(self, categories: Optional[dict[str, Any]] = None, folders: Sequence[dict] = ()):
+        entries = {name: dict(cfg) for name, cfg in (categories or {}).items() if cfg is not None}
+        for n, folder in enumerate(folders):
+            if "path" not in folder or not folder.get("categories"):
+                raise ConfigError(f"folders[{n}]", "expected {path: DIR, categories: {NAME: ID}}")
+            for name, cat_id in folder["categories"].items():
+                entries[name] = {"id": cat_id, "files": os.path.join(folder["path"], name, "*.*")}
+        self.categories = {name: _category(f"categories.{name}", name, cfg) for name, cfg in entries.items()}
+        ids = [c.id for c in self.categories.values()]
+        if len(set(ids)) != len(ids):
+            dup = next(i for i in ids if ids.count(i) > 1)
+            raise ConfigError("categories", f"category id {dup} is used twice; ids must be unique")
+
+    def __getitem__(self, name: str) -> Category:
+        if name not in self.categories:
+            raise ConfigError("categories", f"unknown category {name!r} (known: {', '.join(self.categories)})")
+        return self.categories[name]
+
+    def coco_categories(self) -> list[dict]:
+        """Categories in COCO form, sorted by id."""
+        cats = sorted(self.categories.values(), key=lambda c: c.id)
+        return [{"id": c.id, "name": c.name, "supercategory": c.primitive and "primitive" or "object"} for c in cats]

@@ -1,0 +1,105 @@
+"""Config schema and instantiation: Hydra config -> Pipeline, with one-line errors naming the key."""
+
+from __future__ import annotations
+
+import inspect
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from hydra.core.config_store import ConfigStore
+from hydra.errors import InstantiationException
+from hydra.utils import get_object, instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from simgen.errors import ConfigError, SimgenError
+from simgen.generate import Pipeline
+
+# Keys that steer a run but do not change its dataset; they are left out of the saved config.
+RUN_CONTROL_KEYS = ("output_dir", "overwrite", "progress")
+
+
+@dataclass
+class RunConfig:
+    """The top level of conf/config.yaml; Hydra checks overrides of these keys against their types."""
+
+    seed: int = 0
+    num_frames: int = 100
+    output_dir: str = "outputs/dataset"
+    overwrite: bool = False
+    progress: bool = True
+    renderer: str = "auto"
+    scene: Any = None
+    catalog: Any = None
+    objects: Any = None
+    randomizers: Any = field(default_factory=dict)
+    light: Any = None
+    camera: Any = None
+    world: Any = None
+    annotator: Any = None
+    writers: Any = field(default_factory=dict)
+
+
+def register_schema() -> None:
+    ConfigStore.instance().store(name="simgen_schema", node=RunConfig)
+
+
+def _unknown_key_error(path: str, node: Any, cause: TypeError) -> ConfigError | None:
+    found = re.search(r"unexpected keyword argument '(\w+)'", str(cause))
+    if not found or not isinstance(node, DictConfig) or "_target_" not in node:
+        return None
+    params = [p for p in inspect.signature(get_object(node._target_)).parameters if p != "catalog"]
+    return ConfigError(f"{path}.{found.group(1)}", f"unknown key (expected one of: {', '.join(params)})")
+
+
+def build(path: str, node: Any, **kwargs: Any) -> Any:
+    """instantiate(node) with errors turned into one-line ConfigErrors under `path`."""
+    try:
+        return instantiate(node, _convert_="all", **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        full_key = re.search(r"full_key: (\S+)", str(err))
+        where = f"{path}.{full_key.group(1)}" if full_key and not full_key.group(1).startswith(path) else \
+            (full_key.group(1) if full_key else path)
+        if isinstance(cause, ConfigError):
+            raise cause.under(where) from None
+        if isinstance(cause, SimgenError):
+            raise cause from None
+        if isinstance(cause, TypeError):
+            sub = OmegaConf.select(node, where[len(path) + 1:]) if where != path else node
+            unknown = _unknown_key_error(where, sub, cause)
+            if unknown:
+                raise unknown from None
+        raise ConfigError(where, str(cause or err).splitlines()[0]) from None
+
+
+def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
+    node = cfg.get(group) or {}
+    if not isinstance(node, DictConfig):
+        raise ConfigError(group, f"expected a mapping of named entries, got {node!r}")
+    return {name: build(f"{group}.{name}", sub) for name, sub in node.items() if sub is not None}
+
+
+def build_pipeline(cfg: DictConfig) -> Pipeline:
+    """Instantiate every part of a run from its composed config."""
+    for key in ("scene", "catalog", "objects", "light", "camera", "world", "annotator"):
+        if cfg.get(key) is None:
+            raise ConfigError(key, "missing: select an option of this config group")
+    catalog = build("catalog", cfg.catalog)
+    randomizers = [build("objects", cfg.objects, catalog=catalog), *_selected(cfg, "randomizers").values(),
+                   build("light", cfg.light), build("camera", cfg.camera)]
+    writers = list(_selected(cfg, "writers").values())
+    if not writers:
+        raise ConfigError("writers", "expected at least one writer")
+    return Pipeline(
+        scene=build("scene", cfg.scene), randomizers=randomizers, world=build("world", cfg.world),
+        annotator=build("annotator", cfg.annotator), writers=writers, categories=catalog.coco_categories(),
+    )
+
+
+def dataset_config_yaml(cfg: DictConfig) -> str:
+    """The composed config as saved beside the data (run-control keys left out)."""
+    data = OmegaConf.to_container(cfg, resolve=True)
+    for key in RUN_CONTROL_KEYS:
+        data.pop(key, None)
+    return OmegaConf.to_yaml(OmegaConf.create(data))

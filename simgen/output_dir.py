@@ -1,0 +1,44 @@
+"""The dataset directory's life cycle: new, unfinished (resume), finished (never overwritten unless asked)."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from pathlib import Path
+
+from simgen.errors import DatasetExistsError
+
+log = logging.getLogger(__name__)
+
+CONFIG_FILE = "config.yaml"
+FINISHED_MARKER = "annotations.json"
+LOG_FILE = "simgen.log"  # Hydra's job log, which may already be open in the directory
+
+
+def _entries(root: Path) -> list[Path]:
+    return [p for p in root.iterdir() if p.name != LOG_FILE] if root.is_dir() else []
+
+
+def prepare(root: Path, config_yaml: str, overwrite: bool) -> bool:
+    """Make `root` ready for this run's config; returns True when resuming an unfinished dataset."""
+    entries = _entries(root)
+    config_file = root / CONFIG_FILE
+    if entries and not config_file.is_file():
+        raise DatasetExistsError(f"output_dir: {root} is not empty and is not a simgen dataset; "
+                                 "choose another output_dir")
+    if entries and overwrite:
+        log.info("overwrite=true: replacing the dataset in %s", root)
+        for entry in entries:
+            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        entries = []
+    if entries:
+        if (root / FINISHED_MARKER).is_file():
+            raise DatasetExistsError(f"output_dir: {root} already holds a finished dataset; pass overwrite=true "
+                                     "to replace it or choose another output_dir")
+        if config_file.read_text() != config_yaml:
+            raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset made with another config; "
+                                     "rerun with that config to resume it, or pass overwrite=true")
+        return True
+    root.mkdir(parents=True, exist_ok=True)
+    config_file.write_text(config_yaml)
+    return False

@@ -1,0 +1,45 @@
+"""The camera: a look-at pose on a sphere around the scene target, field of view and resolution."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simgen import validate
+from simgen.errors import ConfigError
+from simgen.sampling import as_sampler
+from simgen.scene import CameraSpec, Scene
+
+
+class CameraRandomizer:
+    """Places the camera at `distance` (m), `azimuth` and `elevation` (degrees) from the scene target
+    moved by `target_jitter` (m, per axis), looking at it."""
+
+    def __init__(self, distance: Any = (0.7, 1.3), azimuth: Any = (0.0, 360.0), elevation: Any = (30.0, 75.0),
+                 target_jitter: Any = 0.05, fov: Any = 50.0, width: int = 640, height: int = 480,
+                 near: float = 0.05, far: float = 10.0):
+        self.distance = as_sampler("distance", distance)
+        self.azimuth = as_sampler("azimuth", azimuth)
+        self.elevation = as_sampler("elevation", elevation)
+        self.jitter = validate.number("target_jitter", target_jitter, low=0)
+        self.fov = as_sampler("fov", fov)
+        self.width = validate.integer("width", width, low=1, high=8192)
+        self.height = validate.integer("height", height, low=1, high=8192)
+        self.near = validate.number("near", near, low=0, low_open=True)
+        self.far = validate.number("far", far, low=self.near, low_open=True)
+
+    def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
+        distance = validate.number("camera.distance", self.distance.sample(rng), low=self.near, low_open=True)
+        if distance >= self.far:
+            raise ConfigError("camera.distance", f"{distance} m puts the target beyond camera.far={self.far}")
+        az = np.radians(self.azimuth.sample(rng))
+        el = np.radians(validate.number("camera.elevation", self.elevation.sample(rng), -90, 90))
+        target = np.asarray(scene.target) + rng.uniform(-self.jitter, self.jitter, size=3)
+        offset = distance * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
+        scene.camera = CameraSpec(
+            position=tuple(float(v) for v in target + offset),
+            target=tuple(float(v) for v in target),
+            fov=validate.number("camera.fov", self.fov.sample(rng), low=1, high=179),
+            width=self.width, height=self.height, near=self.near, far=self.far,
+        )

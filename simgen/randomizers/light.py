@@ -1,0 +1,34 @@
+"""One directional light: direction, colour, distance, ambient/diffuse/specular coefficients, shadows."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from simgen import validate
+from simgen.sampling import OnSphere, as_sampler
+from simgen.scene import LightSpec, Scene
+
+
+class LightRandomizer:
+    def __init__(self, direction: Any = None, color: Any = ((0.85, 0.85, 0.85), (1.0, 1.0, 1.0)),
+                 distance: Any = 2.0, ambient: Any = (0.45, 0.7), diffuse: Any = (0.25, 0.5),
+                 specular: Any = (0.0, 0.2), shadow_probability: float = 0.0):
+        self.direction = direction if direction is not None else OnSphere(elevation=(35, 85))
+        self.color = as_sampler("color", color)
+        self.distance = as_sampler("distance", distance)
+        self.coefficients = {k: as_sampler(k, v) for k, v in
+                             (("ambient", ambient), ("diffuse", diffuse), ("specular", specular))}
+        self.shadow_probability = validate.number("shadow_probability", shadow_probability, 0, 1)
+
+    def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
+        direction = np.asarray(validate.vector("light.direction", self.direction.sample(rng), 3))
+        color = validate.vector("light.color", self.color.sample(rng), 3)
+        scene.light = LightSpec(
+            direction=tuple(float(v) for v in direction / max(np.linalg.norm(direction), 1e-9)),
+            color=tuple(float(np.clip(c, 0, 1)) for c in color),
+            distance=validate.number("light.distance", self.distance.sample(rng), low=0, low_open=True),
+            **{k: validate.number(f"light.{k}", s.sample(rng), 0, 10) for k, s in self.coefficients.items()},
+            shadow=bool(rng.uniform() < self.shadow_probability),
+        )

@@ -1,0 +1,69 @@
+"""Which objects a frame holds and how they are dropped: category, count, position, orientation, scale."""
+
+from __future__ import annotations
+
+from typing import Any, Optional, Sequence
+
+import numpy as np
+
+from simgen import validate
+from simgen.assets import Catalog
+from simgen.errors import ConfigError
+from simgen.sampling import as_sampler
+from simgen.scene import ObjectSpec, Scene
+
+
+def random_quaternion(rng: np.random.Generator) -> tuple:
+    """A rotation uniform over SO(3), as (x, y, z, w)."""
+    q = rng.normal(size=4)
+    return tuple(float(v) for v in q / np.linalg.norm(q))
+
+
+def yaw_quaternion(yaw: float) -> tuple:
+    return (0.0, 0.0, float(np.sin(yaw / 2)), float(np.cos(yaw / 2)))
+
+
+class ObjectsRandomizer:
+    """Adds `count` objects drawn from `categories`, dropped from `drop_height` above the support.
+
+    Positions are uniform over the scene's support region less `margin`; objects that overlap are
+    lifted by the world until free, so they land on each other and pile up under real physics.
+    """
+
+    def __init__(self, catalog: Catalog, categories: Optional[Sequence[str]] = None, count: Any = (3, 8),
+                 scale: Any = (0.8, 1.2), drop_height: Any = (0.02, 0.15), orientation: str = "random",
+                 margin: float = 0.05, weights: Optional[Sequence[float]] = None):
+        self.catalog = catalog
+        self.categories = [catalog[name].name for name in (categories or list(catalog.categories))]
+        if not self.categories:
+            raise ConfigError("categories", "expected at least one category")
+        self.weights = None
+        if weights is not None:
+            w = np.asarray([validate.number(f"weights[{i}]", v, low=0) for i, v in enumerate(weights)])
+            if len(w) != len(self.categories) or w.sum() <= 0:
+                raise ConfigError("weights", f"expected {len(self.categories)} non-negative weights, not all 0")
+            self.weights = w / w.sum()
+        self.count = validate.int_range("count", count, low=0)
+        if self.count[1] < 1:
+            raise ConfigError("count", f"expected at least one object per frame, got {count!r}")
+        self.scale = as_sampler("scale", scale)
+        self.drop_height = as_sampler("drop_height", drop_height)
+        self.orientation = validate.choice("orientation", orientation, ("random", "upright"))
+        self.margin = validate.number("margin", margin, low=0)
+
+    def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
+        (x0, y0), (x1, y1) = scene.support.region
+        if x1 - x0 <= 2 * self.margin or y1 - y0 <= 2 * self.margin:
+            raise ConfigError("objects.margin", f"margin {self.margin} leaves no room in the support region")
+        for _ in range(int(rng.integers(self.count[0], self.count[1] + 1))):
+            name = self.categories[int(rng.choice(len(self.categories), p=self.weights))]
+            category = self.catalog[name]
+            x = rng.uniform(x0 + self.margin, x1 - self.margin)
+            y = rng.uniform(y0 + self.margin, y1 - self.margin)
+            z = scene.support.height + validate.number("drop_height", self.drop_height.sample(rng), low=0)
+            rot = random_quaternion(rng) if self.orientation == "random" else yaw_quaternion(rng.uniform(0, 2 * np.pi))
+            scale = validate.number("scale", self.scale.sample(rng), low=0, low_open=True)
+            scene.objects.append(ObjectSpec(
+                category=name, category_id=category.id, asset=category.sample(rng),
+                position=(float(x), float(y), float(z)), orientation=rot, scale=category.scale * scale,
+            ))

@@ -1,0 +1,152 @@
+"""Value samplers: `sample(rng) -> value`, declared in config and driven by an explicit rng.
+
+A config value that is a plain number is a Constant, a pair `[low, high]` is a Uniform, and
+anything with a `_target_` (say `simgen.sampling.Normal`) is that sampler.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Real
+from typing import Any, Optional, Protocol, Sequence, runtime_checkable
+
+import numpy as np
+
+from simgen import validate
+from simgen.errors import ConfigError
+
+
+@runtime_checkable
+class Sampler(Protocol):
+    def sample(self, rng: np.random.Generator) -> Any: ...
+
+
+def _array(key: str, value: Any) -> np.ndarray:
+    """A number or a list of numbers as a float array, checked."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return np.asarray(float(value))
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        return np.asarray(validate.vector(key, value, len(value)))
+    raise ConfigError(key, f"expected a number or a list of numbers, got {value!r}")
+
+
+def _plain(value: np.ndarray) -> Any:
+    """A numpy result as a float or a tuple of floats (JSON-friendly, hashable)."""
+    return float(value) if np.ndim(value) == 0 else tuple(float(v) for v in np.ravel(value))
+
+
+@dataclass(frozen=True)
+class Constant:
+    value: Any
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.value
+
+
+class Uniform:
+    """Uniform in [low, high]; low and high may be numbers or equal-length lists."""
+
+    def __init__(self, low: Any, high: Any):
+        self.low, self.high = _array("low", low), _array("high", high)
+        if self.low.shape != self.high.shape or np.any(self.low > self.high):
+            raise ConfigError("high", f"expected high >= low of the same shape, got {low!r}..{high!r}")
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return _plain(rng.uniform(self.low, self.high))
+
+    def __repr__(self) -> str:
+        return f"Uniform({_plain(self.low)}, {_plain(self.high)})"
+
+
+class Normal:
+    """Normal(mean, std), optionally clipped to [low, high]."""
+
+    def __init__(self, mean: Any, std: Any, low: Any = None, high: Any = None):
+        self.mean, self.std = _array("mean", mean), _array("std", std)
+        if np.any(self.std < 0):
+            raise ConfigError("std", f"expected std >= 0, got {std!r}")
+        self.low = None if low is None else _array("low", low)
+        self.high = None if high is None else _array("high", high)
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        value = rng.normal(self.mean, self.std)
+        if self.low is not None or self.high is not None:
+            value = np.clip(value, self.low, self.high)
+        return _plain(value)
+
+
+class LogUniform:
+    """Log-uniform in [low, high], both > 0: every decade is equally likely."""
+
+    def __init__(self, low: float, high: float):
+        self.low = validate.number("low", low, low=0, low_open=True)
+        self.high = validate.number("high", high, low=self.low)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return float(np.exp(rng.uniform(np.log(self.low), np.log(self.high))))
+
+
+class UniformInt:
+    """An integer uniform in [low, high], both inclusive."""
+
+    def __init__(self, low: int, high: int):
+        self.low, self.high = validate.int_range("low..high", [low, high], low=-(2**31))
+
+    def sample(self, rng: np.random.Generator) -> int:
+        return int(rng.integers(self.low, self.high + 1))
+
+
+class Choice:
+    """One of `values`, with optional relative `weights`."""
+
+    def __init__(self, values: Sequence[Any], weights: Optional[Sequence[float]] = None):
+        if not isinstance(values, Sequence) or isinstance(values, str) or not values:
+            raise ConfigError("values", f"expected a non-empty list, got {values!r}")
+        self.values = list(values)
+        self.p = None
+        if weights is not None:
+            w = _array("weights", list(weights))
+            if w.shape != (len(self.values),) or np.any(w < 0) or w.sum() <= 0:
+                raise ConfigError("weights", f"expected {len(self.values)} non-negative weights, got {weights!r}")
+            self.p = w / w.sum()
+
+    def sample(self, rng: np.random.Generator) -> Any:
+        return self.values[int(rng.choice(len(self.values), p=self.p))]
+
+
+class OnSphere:
+    """A unit vector, uniform on the sphere cap within `elevation` degrees [min, max] above the xy plane
+    and `azimuth` degrees [min, max] around z."""
+
+    def __init__(self, elevation: Sequence[float] = (-90.0, 90.0), azimuth: Sequence[float] = (0.0, 360.0)):
+        self.elevation = Uniform(*validate.vector("elevation", elevation, 2))
+        self.azimuth = Uniform(*validate.vector("azimuth", azimuth, 2))
+        if not -90 <= self.elevation.low <= self.elevation.high <= 90:
+            raise ConfigError("elevation", f"expected -90 <= min <= max <= 90, got {elevation!r}")
+
+    def sample(self, rng: np.random.Generator) -> tuple:
+        lo, hi = np.sin(np.radians([float(self.elevation.low), float(self.elevation.high)]))
+        z = rng.uniform(lo, hi)  # uniform in z gives uniform area on the sphere
+        az = np.radians(self.azimuth.sample(rng))
+        r = np.sqrt(max(0.0, 1 - z * z))
+        return (float(r * np.cos(az)), float(r * np.sin(az)), float(z))
+
+
+def as_sampler(key: str, value: Any) -> Sampler:
+    """A config value as a Sampler: sampler as is, number -> Constant, [low, high] -> Uniform."""
+    if isinstance(value, Sampler) and not isinstance(value, (Real, str)):
+        return value
+    if isinstance(value, Real) and not isinstance(value, bool):
+        return Constant(float(value))
+    if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
+        try:
+            return Uniform(value[0], value[1])
+        except ConfigError as err:
+            raise ConfigError(key, err.detail) from None
+    raise ConfigError(key, f"expected a number, [low, high] or a sampler with _target_, got {value!r}")
+
+
+def sample_in(key: str, sampler: Sampler, rng: np.random.Generator, low: float, high: float) -> float:
+    """Draw a scalar and check it lies in [low, high], naming `key` if it does not."""
+    value = sampler.sample(rng)
+    return validate.number(key, value, low, high)

@@ -1,0 +1,61 @@
+"""Checks for constructor arguments coming from config; each raises ConfigError naming the key."""
+
+from __future__ import annotations
+
+from numbers import Real
+from typing import Any, Iterable, Optional, Sequence
+
+from simgen.errors import ConfigError
+
+
+def number(key: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,
+           low_open: bool = False) -> float:
+    """A real number, optionally within [low, high] (or (low, high] when low_open)."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ConfigError(key, f"expected a number, got {value!r}")
+    value = float(value)
+    below = value <= low if (low is not None and low_open) else (low is not None and value < low)
+    if below or (high is not None and value > high):
+        bound = f"{'(' if low_open else '['}{low}, {high}]"
+        raise ConfigError(key, f"expected a number in {bound}, got {value!r}")
+    return value
+
+
+def integer(key: str, value: Any, low: Optional[int] = None, high: Optional[int] = None) -> int:
+    """An integer, optionally within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(key, f"expected an integer, got {value!r}")
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(key, f"expected an integer in [{low}, {high}], got {value!r}")
+    return int(value)
+
+
+def boolean(key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(key, f"expected true or false, got {value!r}")
+    return value
+
+
+def choice(key: str, value: Any, options: Iterable[str]) -> str:
+    options = list(options)
+    if value not in options:
+        raise ConfigError(key, f"expected one of {', '.join(map(str, options))}; got {value!r}")
+    return value
+
+
+def vector(key: str, value: Any, size: int) -> tuple:
+    """A sequence of `size` real numbers, as a tuple of floats."""
+    if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != size:
+        raise ConfigError(key, f"expected a list of {size} numbers, got {value!r}")
+    return tuple(number(f"{key}[{i}]", v) for i, v in enumerate(value))
+
+
+def int_range(key: str, value: Any, low: int = 0) -> tuple[int, int]:
+    """An inclusive integer range given as `n` or `[min, max]`, with low <= min <= max."""
+    pair = [value, value] if isinstance(value, int) and not isinstance(value, bool) else value
+    if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
+        raise ConfigError(key, f"expected an integer or [min, max], got {value!r}")
+    lo, hi = (integer(f"{key}[{i}]", v, low=low) for i, v in enumerate(pair))
+    if lo > hi:
+        raise ConfigError(key, f"expected min <= max, got {value!r}")
+    return lo, hi

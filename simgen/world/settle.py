@@ -1,0 +1,55 @@
+"""Physics settling: step until every object is at rest, within a bounded number of steps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pybullet as p
+
+
+@dataclass
+class Physics:
+    """Engine settings, re-applied after every resetSimulation (which drops them)."""
+
+    time_step: float = 1.0 / 120.0
+    solver_iterations: int = 10
+    max_steps: int = 600
+    check_every: int = 10
+    rest_linear: float = 0.01  # m/s
+    rest_angular: float = 0.1  # rad/s
+    linear_damping: float = 0.1
+    angular_damping: float = 0.5
+    rolling_friction: float = 0.002
+    lateral_friction: float = 0.6
+
+    def apply(self, client: int) -> None:
+        p.setGravity(0, 0, -9.81, physicsClientId=client)
+        p.setPhysicsEngineParameter(fixedTimeStep=self.time_step, numSolverIterations=self.solver_iterations,
+                                    physicsClientId=client)
+
+    def prepare(self, body: int, client: int) -> None:
+        """Damping and friction that bring rolling and spinning shapes to rest quickly."""
+        p.changeDynamics(body, -1, linearDamping=self.linear_damping, angularDamping=self.angular_damping,
+                         rollingFriction=self.rolling_friction, spinningFriction=self.rolling_friction,
+                         lateralFriction=self.lateral_friction,
+                         activationState=p.ACTIVATION_STATE_ENABLE_SLEEPING, physicsClientId=client)
+
+    def settle(self, bodies: list[int], client: int) -> int:
+        """Step until all `bodies` rest (two checks in a row) or max_steps; returns the steps taken."""
+        steps, calm = 0, 0
+        while steps < self.max_steps and bodies:
+            for _ in range(min(self.check_every, self.max_steps - steps)):
+                p.stepSimulation(physicsClientId=client)
+                steps += 1
+            calm = calm + 1 if self.at_rest(bodies, client) else 0
+            if calm >= 2:
+                break
+        return steps
+
+    def at_rest(self, bodies: list[int], client: int) -> bool:
+        for body in bodies:
+            lin, ang = p.getBaseVelocity(body, physicsClientId=client)
+            if np.linalg.norm(lin) > self.rest_linear or np.linalg.norm(ang) > self.rest_angular:
+                return False
+        return True

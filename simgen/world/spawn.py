@@ -1,0 +1,76 @@
+"""Asset spec -> PyBullet body: one builder per asset kind, chosen from a table."""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pybullet as p
+
+from simgen.errors import AssetError
+from simgen.scene import ObjectSpec
+
+DEFAULT_RGBA = (0.72, 0.72, 0.72, 1.0)
+
+
+def _urdf(spec: ObjectSpec, client: int) -> int:
+    flags = p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
+    return p.loadURDF(spec.asset.path, spec.position, spec.orientation, globalScaling=spec.scale,
+                      useFixedBase=spec.static, flags=flags, physicsClientId=client)
+
+
+def _mesh_shapes(spec: ObjectSpec, client: int) -> tuple[int, int]:
+    scale = [spec.scale] * 3
+    col = p.createCollisionShape(p.GEOM_MESH, fileName=spec.asset.path, meshScale=scale, physicsClientId=client)
+    vis = p.createVisualShape(p.GEOM_MESH, fileName=spec.asset.path, meshScale=scale,
+                              rgbaColor=list(spec.rgba or DEFAULT_RGBA), physicsClientId=client)
+    return col, vis
+
+
+def _primitive_shapes(spec: ObjectSpec, client: int) -> tuple[int, int]:
+    size = np.asarray(spec.asset.size, dtype=float) * spec.scale
+    geom = {"box": p.GEOM_BOX, "sphere": p.GEOM_SPHERE, "cylinder": p.GEOM_CYLINDER, "capsule": p.GEOM_CAPSULE}
+    args = {
+        "box": lambda: {"halfExtents": (size / 2).tolist()},
+        "sphere": lambda: {"radius": size[0]},
+        "cylinder": lambda: {"radius": size[0], "height": size[1]},
+        "capsule": lambda: {"radius": size[0], "height": size[1]},
+    }[spec.asset.kind]()
+    col = p.createCollisionShape(geom[spec.asset.kind], physicsClientId=client, **args)
+    vis_args = {("length" if k == "height" else k): v for k, v in args.items()}  # visuals call it length
+    vis = p.createVisualShape(geom[spec.asset.kind], rgbaColor=list(spec.rgba or DEFAULT_RGBA),
+                              physicsClientId=client, **vis_args)
+    return col, vis
+
+
+def _multibody(shapes: Callable[[ObjectSpec, int], tuple[int, int]]) -> Callable[[ObjectSpec, int], int]:
+    def build(spec: ObjectSpec, client: int) -> int:
+        col, vis = shapes(spec, client)
+        mass = 0.0 if spec.static else spec.asset.mass
+        return p.createMultiBody(mass, col, vis, spec.position, spec.orientation, physicsClientId=client)
+    return build
+
+
+BUILDERS = {
+    "urdf": _urdf,
+    "mesh": _multibody(_mesh_shapes),
+    "box": _multibody(_primitive_shapes),
+    "sphere": _multibody(_primitive_shapes),
+    "cylinder": _multibody(_primitive_shapes),
+    "capsule": _multibody(_primitive_shapes),
+}
+
+
+def spawn(spec: ObjectSpec, client: int) -> int:
+    """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError."""
+    try:
+        body = BUILDERS[spec.asset.kind](spec, client)
+    except p.error as err:
+        where = spec.asset.path or f"{spec.asset.kind} {spec.asset.size}"
+        raise AssetError(f"{where}: PyBullet could not load this {spec.asset.kind} asset ({err})") from None
+    if body < 0:
+        raise AssetError(f"{spec.asset.path}: PyBullet could not load this {spec.asset.kind} asset")
+    if spec.rgba is not None:
+        for link in range(-1, p.getNumJoints(body, physicsClientId=client)):
+            p.changeVisualShape(body, link, rgbaColor=list(spec.rgba), physicsClientId=client)
+    return body

@@ -1,0 +1,26 @@
+"""Dataset file layout and atomic writes: a file is either complete or absent, never half-written."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+DEPTH_SCALE_M = 0.001  # one unit of a depth PNG is one millimetre
+
+
+def frame_stem(index: int) -> str:
+    return f"{index:06d}"
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+def write_json_atomic(path: Path, obj: Any, indent: int | None = None) -> None:
+    text = json.dumps(obj, indent=indent, separators=None if indent else (",", ":"))
+    write_bytes_atomic(path, text.encode("utf-8"))

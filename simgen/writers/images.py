@@ -1,0 +1,74 @@
+"""Per-frame images: RGB (PNG or JPEG), 16-bit depth in millimetres, instance-id and category-id masks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from simgen import validate
+from simgen.annotate import Instance
+from simgen.frame import Frame
+from simgen.scene import Scene
+from simgen.writers.files import DEPTH_SCALE_M, frame_stem, write_bytes_atomic
+
+
+def encode_png(image: np.ndarray, compression: int) -> bytes:
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    assert ok, "OpenCV failed to encode a PNG"
+    return buf.tobytes()
+
+
+def depth_to_mm(depth: np.ndarray) -> np.ndarray:
+    """Metric depth (m) as uint16 millimetres; 0 means no depth, anything beyond 65.535 m saturates."""
+    return np.clip(np.rint(depth / DEPTH_SCALE_M), 0, 65535).astype(np.uint16)
+
+
+def semantic_mask(instance: np.ndarray, scene: Scene) -> np.ndarray:
+    lut = np.zeros(len(scene.objects) + 1, dtype=np.uint16)
+    lut[1:] = [obj.category_id for obj in scene.objects]
+    return lut[instance]
+
+
+class ImageWriter:
+    """Writes rgb/, depth/, instance/ and semantic/ images named by frame index."""
+
+    def __init__(self, rgb_format: str = "png", jpeg_quality: int = 95, png_compression: int = 1,
+                 depth: bool = True, masks: bool = True):
+        self.rgb_format = validate.choice("rgb_format", rgb_format, ("png", "jpg"))
+        self.jpeg_quality = validate.integer("jpeg_quality", jpeg_quality, 1, 100)
+        self.png_compression = validate.integer("png_compression", png_compression, 0, 9)
+        self.kinds = ["rgb"] + (["depth"] if validate.boolean("depth", depth) else []) \
+            + (["instance", "semantic"] if validate.boolean("masks", masks) else [])
+        self.root = Path(".")
+
+    def open(self, root: Path, categories: list[dict]) -> None:
+        self.root = Path(root)
+        for kind in self.kinds:
+            (self.root / kind).mkdir(parents=True, exist_ok=True)
+
+    def path(self, kind: str, index: int) -> Path:
+        ext = self.rgb_format if kind == "rgb" else "png"
+        return self.root / kind / f"{frame_stem(index)}.{ext}"
+
+    def write(self, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
+        encoded = {}
+        bgr = np.ascontiguousarray(frame.rgb[:, :, ::-1])
+        if self.rgb_format == "jpg":
+            encoded["rgb"] = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])[1].tobytes()
+        else:
+            encoded["rgb"] = encode_png(bgr, self.png_compression)
+        if "depth" in self.kinds:
+            encoded["depth"] = encode_png(depth_to_mm(frame.depth), self.png_compression)
+        if "instance" in self.kinds:
+            encoded["instance"] = encode_png(frame.instance.astype(np.uint16), self.png_compression)
+            encoded["semantic"] = encode_png(semantic_mask(frame.instance, scene), self.png_compression)
+        for kind, data in encoded.items():
+            write_bytes_atomic(self.path(kind, index), data)
+
+    def done(self, index: int) -> bool:
+        return all(self.path(kind, index).is_file() for kind in self.kinds)
+
+    def close(self) -> None:
+        pass
