@@ -31,6 +31,9 @@ def run(cfg: DictConfig) -> None:
         log.info("resuming the unfinished dataset in %s", root)
     try:
         summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress)
+    except SimgenError:
+        output_dir.discard_if_empty(root)
+        raise
     except KeyboardInterrupt:
         print(f"\nsimgen: interrupted; frames written so far are kept. Run the same command again to resume "
               f"(output_dir={root}).", file=sys.stderr)

@@ -12,7 +12,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from simgen import validate
-from simgen.errors import AssetError, ConfigError
+from simgen.errors import ConfigError
 from simgen.sampling import Constant, Sampler, as_sampler
 from simgen.scene import Asset
 
@@ -42,10 +42,10 @@ def _files(key: str, pattern: str, exclude: Sequence[str]) -> list[str]:
     skip = {os.path.normpath(resolve_path(e)) for e in exclude}
     found = [f for f in found if os.path.isfile(f) and os.path.normpath(f) not in skip]
     if not found:
-        raise AssetError(f"{key}: no asset file found at {pattern!r} (looked for {resolved})")
+        raise ConfigError(key, f"no asset file found at {pattern!r} (looked for {resolved})")
     bad = [f for f in found if Path(f).suffix.lower() not in FILE_KINDS]
     if bad:
-        raise AssetError(f"{key}: {bad[0]} is not a URDF, OBJ or STL file")
+        raise ConfigError(key, f"{bad[0]} is not a URDF, OBJ or STL file")
     return found
 
 

@@ -19,6 +19,15 @@ def _entries(root: Path) -> list[Path]:
     return [p for p in root.iterdir() if p.name != LOG_FILE] if root.is_dir() else []
 
 
+def discard_if_empty(root: Path) -> None:
+    """Remove what a run created when it failed before finishing any frame."""
+    created = _entries(root)
+    if any(p.is_file() and p.name != CONFIG_FILE or p.is_dir() and any(p.iterdir()) for p in created):
+        return
+    for entry in created:
+        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
 def prepare(root: Path, config_yaml: str, overwrite: bool) -> bool:
     """Make `root` ready for this run's config; returns True when resuming an unfinished dataset."""
     entries = _entries(root)

@@ -20,6 +20,7 @@ from simgen.world.spawn import spawn
 log = logging.getLogger(__name__)
 
 MAX_LIFTS = 60
+TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
 
 
 class World:
@@ -77,8 +78,9 @@ class World:
             placed = list(fixtures)
             for index, obj in enumerate(scene.objects):
                 body = spawn(obj, c)
-                self.physics.prepare(body, c)
-                self._lift_until_free(body, placed)
+                if not obj.static:
+                    self.physics.prepare(body, c)
+                    self._lift_until_free(body, placed)
                 placed.append(body)
                 self._bodies[body] = index
 
@@ -121,7 +123,7 @@ class World:
         """Raise a just-spawned body until it overlaps nothing: spawning into contact makes bodies explode."""
         c = self.client
         for _ in range(MAX_LIFTS):
-            if not any(pt[8] < 0 for other in others for pt in p.getClosestPoints(body, other, 0.0, physicsClientId=c)):
+            if not any(pt[8] < -TOUCH for other in others for pt in p.getClosestPoints(body, other, 0.0, physicsClientId=c)):
                 return
             lo, hi = p.getAABB(body, physicsClientId=c)
             pos, orn = p.getBasePositionAndOrientation(body, physicsClientId=c)

@@ -1,0 +1,42 @@
+"""Shared fixtures: composing the real config, building small scenes, running the real CLI."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Sequence
+
+import pytest
+from hydra import compose, initialize_config_module
+from omegaconf import DictConfig
+
+from simgen import config
+
+config.register_schema()
+
+SMALL = ["camera.width=160", "camera.height=120", "progress=false"]
+
+
+def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
+    with initialize_config_module(config_module="simgen.conf", version_base=None):
+        return compose(config_name="config", overrides=list(overrides), return_hydra_config=False)
+
+
+def run_simgen(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess:
+    """Run the real command line (`python -m simgen`) in `cwd`."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, "-m", "simgen", *args], cwd=cwd, capture_output=True, text=True,
+                          env=env, timeout=600)
+
+
+@pytest.fixture
+def small_dataset(tmp_path: Path):
+    """A function that generates a small dataset with extra overrides and returns its directory."""
+    def make(*overrides: str, name: str = "ds", frames: int = 3) -> Path:
+        out = tmp_path / name
+        done = run_simgen([f"output_dir={out}", f"num_frames={frames}", *SMALL, *overrides], tmp_path)
+        assert done.returncode == 0, done.stderr
+        return out
+    return make

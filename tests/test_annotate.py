@@ -1,0 +1,53 @@
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from simgen.annotate import Annotator
+from simgen.errors import ConfigError
+from simgen.frame import Frame
+from simgen.scene import Asset, ObjectSpec, Scene, Support
+
+
+def scene_with(n: int) -> Scene:
+    objects = [ObjectSpec("thing", Asset("box", size=(0.1, 0.1, 0.1)), category_id=10 + k) for k in range(n)]
+    return Scene("t", Support(0.0, ((0, 0), (1, 1))), (0, 0, 0), objects=objects)
+
+
+def frame_of(instance: np.ndarray) -> Frame:
+    h, w = instance.shape
+    return Frame(np.zeros((h, w, 3), np.uint8), np.zeros((h, w), np.float32), instance.astype(np.int32))
+
+
+def test_boxes_areas_and_rle_come_from_the_visible_mask():
+    inst = np.zeros((40, 60), np.int32)
+    inst[5:15, 10:30] = 1          # 10 x 20 block
+    inst[20:40, 50:60] = 3         # touches the bottom-right border
+    inst[12:18, 25:28] = 3         # a second, separate piece of object 3
+    instances = Annotator(min_visible_pixels=1)(frame_of(inst), scene_with(3))
+    by_id = {i.instance_id: i for i in instances}
+    assert sorted(by_id) == [1, 3]
+    assert by_id[1].bbox == [10.0, 5.0, 20.0, 10.0] and by_id[1].area == 200 - 3 * 3
+    assert by_id[3].bbox == [25.0, 12.0, 35.0, 28.0] and by_id[3].area == 200 + 18
+    assert by_id[3].category_id == 12
+    for inst_ in instances:
+        decoded = mask_utils.decode({"size": inst_.rle["size"], "counts": inst_.rle["counts"].encode()})
+        assert np.array_equal(decoded.astype(bool), inst == inst_.instance_id)
+        assert mask_utils.area(inst_.rle) == inst_.area
+
+
+@pytest.mark.parametrize("threshold, kept", [(1, [1, 2]), (5, [1]), (100, [])])
+def test_min_visible_pixels_leaves_out_small_instances(threshold, kept):
+    inst = np.zeros((20, 20), np.int32)
+    inst[0:3, 0:3] = 1  # 9 pixels
+    inst[10, 10] = 2    # 1 pixel
+    assert [i.instance_id for i in Annotator(threshold)(frame_of(inst), scene_with(2))] == kept
+
+
+def test_unlabeled_objects_are_never_annotated_because_the_world_leaves_them_out_of_the_map():
+    inst = np.zeros((10, 10), np.int32)
+    assert Annotator(1)(frame_of(inst), scene_with(2)) == []
+
+
+def test_threshold_must_be_positive():
+    with pytest.raises(ConfigError, match="min_visible_pixels"):
+        Annotator(0)

@@ -1,0 +1,146 @@
+"""End to end: the real `simgen` command, real PyBullet, real files read back with pycocotools."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+from pycocotools.coco import COCO
+
+from conftest import SMALL, run_simgen
+
+
+def read(path: Path) -> np.ndarray:
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    assert image is not None, path
+    return image
+
+
+def check_dataset(root: Path) -> COCO:
+    """Every image on disk and the right size; every box, area and mask agreeing with the masks."""
+    coco = COCO(str(root / "annotations.json"))
+    assert coco.dataset["categories"] and coco.dataset["images"]
+    for image in coco.dataset["images"]:
+        stem = Path(image["file_name"]).stem
+        rgb, depth = read(root / image["file_name"]), read(root / "depth" / f"{stem}.png")
+        instance, semantic = read(root / "instance" / f"{stem}.png"), read(root / "semantic" / f"{stem}.png")
+        assert rgb.shape == (image["height"], image["width"], 3)
+        assert depth.dtype == np.uint16 and instance.dtype == np.uint16 and semantic.dtype == np.uint16
+        assert depth.shape == instance.shape == semantic.shape == (image["height"], image["width"])
+        assert np.array(image["intrinsics"]).shape == (3, 3) and np.array(image["world_to_camera"]).shape == (4, 4)
+        for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
+            mask = instance == ann["instance_id"]
+            assert np.array_equal(coco.annToMask(ann).astype(bool), mask)
+            ys, xs = np.nonzero(mask)
+            assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
+            assert ann["area"] == mask.sum() and ann["iscrowd"] == 0
+            assert np.all(semantic[mask] == ann["category_id"])
+            assert np.all(depth[mask] > 0)
+    ids = [a["id"] for a in coco.dataset["annotations"]]
+    assert len(set(ids)) == len(ids)
+    return coco
+
+
+def test_dataset_reads_back_with_pycocotools(small_dataset):
+    root = small_dataset(frames=4)
+    coco = check_dataset(root)
+    assert len(coco.imgs) == 4 and len(coco.anns) >= 4
+    assert {c["name"] for c in coco.dataset["categories"]} >= {"duck", "teddy", "mug", "box", "blob"}
+    assert (root / "config.yaml").is_file() and len(list((root / "meta").glob("*.json"))) == 4
+    assert coco.dataset["info"]["depth_scale"] == 0.001
+
+
+def test_same_command_gives_identical_bytes_and_a_new_seed_changes_them(small_dataset):
+    a, b = small_dataset(name="a"), small_dataset(name="b")
+    c = small_dataset("seed=7", name="c")
+    assert (a / "annotations.json").read_bytes() == (b / "annotations.json").read_bytes()
+    for kind in ("instance", "semantic", "depth"):
+        for f in sorted((a / kind).glob("*.png")):
+            assert f.read_bytes() == (b / kind / f.name).read_bytes()
+    assert (a / "annotations.json").read_bytes() != (c / "annotations.json").read_bytes()
+
+
+def test_polygon_segmentation_and_jpeg_rgb(small_dataset):
+    root = small_dataset("writers.coco.segmentation=polygon", "writers.images.rgb_format=jpg")
+    coco = COCO(str(root / "annotations.json"))
+    for ann in coco.dataset["annotations"]:
+        image = coco.imgs[ann["image_id"]]
+        assert image["file_name"].endswith(".jpg") and (root / image["file_name"]).is_file()
+        assert isinstance(ann["segmentation"], list) and ann["segmentation"]
+        instance = read(root / "instance" / f"{Path(image['file_name']).stem}.png") == ann["instance_id"]
+        poly = coco.annToMask(ann).astype(bool)
+        assert (poly & instance).sum() / (poly | instance).sum() > 0.6
+
+
+def test_bin_scene_and_tiny_renderer(small_dataset):
+    check_dataset(small_dataset("scene=bin", "renderer=tiny", frames=2))
+
+
+def test_existing_dataset_is_not_overwritten_unless_asked(small_dataset, tmp_path):
+    root = small_dataset()
+    before = (root / "annotations.json").read_bytes()
+    again = run_simgen([f"output_dir={root}", "num_frames=3", *SMALL], tmp_path)
+    assert again.returncode != 0 and "already holds a finished dataset" in again.stderr
+    assert (root / "annotations.json").read_bytes() == before
+    replaced = run_simgen([f"output_dir={root}", "num_frames=2", "overwrite=true", *SMALL], tmp_path)
+    assert replaced.returncode == 0, replaced.stderr
+    assert len(json.loads((root / "annotations.json").read_text())["images"]) == 2
+
+
+@pytest.mark.parametrize("args, key", [
+    (["num_frames=0"], "num_frames"),
+    (["camera.width=0"], "camera.width"),
+    (["objects.count=0"], "objects.count"),
+    (["renderer=vulkan"], "renderer"),
+    (["+objects.colour=1"], "objects.colour"),
+    (["+catalog.categories.chair={id:30,files:missing/chair.obj}"], "catalog.categories.chair.files"),
+    (["camera.elevation=-5", "camera.distance=0.3", "camera.target_jitter=0"], "camera"),
+    (["num_frames=abc"], "num_frames"),
+])
+def test_bad_input_is_a_short_error_and_no_dataset(tmp_path, args, key):
+    out = tmp_path / "bad"
+    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, *args], tmp_path)
+    assert done.returncode != 0
+    assert key in done.stderr and "Traceback" not in done.stderr
+    assert not (out / "annotations.json").exists()
+    assert not out.exists() or not any(p.name != "simgen.log" for p in out.iterdir())
+
+
+def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
+    reference = small_dataset(frames=5, name="reference")
+    out = tmp_path / "killed"
+    args = [sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=5", *SMALL]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "coco" / "000001.json").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (out / "annotations.json").exists()
+    done = run_simgen([f"output_dir={out}", "num_frames=5", *SMALL], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "already on disk" in done.stdout
+    assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
+    for f in sorted((reference / "instance").glob("*.png")):
+        assert f.read_bytes() == (out / "instance" / f.name).read_bytes()
+
+
+def test_unfinished_dataset_with_another_config_is_refused(small_dataset, tmp_path):
+    root = small_dataset(frames=2)
+    (root / "annotations.json").unlink()
+    done = run_simgen([f"output_dir={root}", "num_frames=2", "seed=4", *SMALL], tmp_path)
+    assert done.returncode != 0 and "another config" in done.stderr
+
+
+def test_torchvision_coco_detection_loads_it(small_dataset):
+    datasets = pytest.importorskip("torchvision.datasets")
+    root = small_dataset()
+    data = datasets.CocoDetection(str(root), str(root / "annotations.json"))
+    image, target = data[0]
+    assert image.size == (160, 120) and all("bbox" in t for t in target)

@@ -1,0 +1,119 @@
+import numpy as np
+import pybullet as p
+import pytest
+
+from simgen import camera
+from simgen.config import build_pipeline
+from simgen.errors import AssetError, SceneError
+from simgen.generate import frame_scene
+from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
+from simgen.world import World, egl_available
+
+from conftest import compose_config
+
+RENDERERS = ["tiny", pytest.param("egl", marks=pytest.mark.skipif(not egl_available(), reason="no EGL here"))]
+
+
+def floor_scene(**camera_args) -> Scene:
+    floor = ObjectSpec("floor", Asset("box", size=(4.0, 4.0, 0.02)), position=(0, 0, -0.01), labeled=False,
+                       static=True)
+    return Scene(name="test", support=Support(0.0, ((-1, -1), (1, 1))), target=(0, 0, 0), fixtures=[floor],
+                 camera=CameraSpec(**camera_args))
+
+
+@pytest.fixture
+def world():
+    w = World(renderer="tiny")
+    yield w
+    w.close()
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_depth_is_metric(renderer):
+    scene = floor_scene(position=(0.0, 0.0, 2.0), target=(0.0, 0.0, 0.0), up=(0, 1, 0), width=64, height=48)
+    scene.objects.append(ObjectSpec("box", Asset("box", size=(0.5, 0.5, 0.3)), position=(0, 0, 0.15), static=True))
+    w = World(renderer=renderer)
+    try:
+        w.build(scene)
+        frame = w.render(scene)
+    finally:
+        w.close()
+    assert frame.depth[24, 32] == pytest.approx(1.7, abs=2e-3)  # box top, 0.3 m above the floor
+    # depth is along the optical axis, so the whole floor plane reads 2.000 m, not the ray length
+    floor = frame.depth[frame.instance == 0]
+    assert np.median(floor) == pytest.approx(2.0, abs=2e-3)
+
+
+def test_known_point_reprojects_to_its_pixel(world):
+    scene = floor_scene(position=(1.2, -0.8, 1.0), target=(0.1, 0.05, 0.1), width=320, height=240)
+    point = (0.25, -0.1, 0.2)
+    scene.objects.append(ObjectSpec("ball", Asset("sphere", size=(0.02,)), position=point, static=True))
+    world.build(scene)
+    frame = world.render(scene)
+    ys, xs = np.nonzero(frame.instance == 1)
+    u, v = camera.project([point], scene.camera)[0]
+    assert xs.mean() + 0.5 == pytest.approx(u, abs=0.75)
+    assert ys.mean() + 0.5 == pytest.approx(v, abs=0.75)
+
+
+def tabletop_scene(index: int, *overrides: str) -> Scene:
+    pipeline = build_pipeline(compose_config(["camera.width=160", "camera.height=120", *overrides]))
+    return frame_scene(pipeline, seed=0, index=index)
+
+
+@pytest.mark.parametrize("index", range(4))
+def test_settled_objects_rest_on_the_support_without_penetrating(world, index):
+    scene = tabletop_scene(index, "objects.count=[8,8]")
+    world.build(scene)
+    world.settle(scene)
+    bodies = list(world._bodies)
+    c = world.client
+    assert all(scene.objects[i].state == "resting" for i in world._bodies.values())
+    for body in bodies:
+        assert p.getBasePositionAndOrientation(body, physicsClientId=c)[0][2] > scene.support.height
+        others = [b for b in range(p.getNumBodies(physicsClientId=c)) if b != body]
+        deepest = min((pt[8] for o in others for pt in p.getClosestPoints(body, o, 0.0, physicsClientId=c)),
+                      default=0.0)
+        assert deepest > -0.005, f"penetration of {-deepest * 1000:.1f} mm"
+        supported = [pt for o in others for pt in p.getClosestPoints(body, o, 0.002, physicsClientId=c)]
+        assert supported, "an object floats"
+
+
+def test_objects_that_fall_off_are_removed_and_not_visible(world):
+    scene = tabletop_scene(0, "objects.count=[3,3]")
+    scene.objects[0].position = (2.0, 2.0, 1.0)  # over the floor, beside the table
+    world.build(scene)
+    world.settle(scene)
+    frame = world.render(scene)
+    assert scene.objects[0].state == "fell"
+    assert not np.any(frame.instance == 1)
+    assert all(o.state == "resting" for o in scene.objects[1:])
+
+
+def test_camera_inside_the_table_is_a_scene_error(world):
+    scene = tabletop_scene(0)
+    scene.camera.position = (0.1, 0.1, 0.74)
+    with pytest.raises(SceneError, match="inside the scene's 'table'"):
+        world.build(scene)
+
+
+def test_same_scene_renders_identical_bytes(world):
+    scene = tabletop_scene(2)
+    frames = []
+    for _ in range(2):
+        copy = scene.copy()
+        world.build(copy)
+        world.settle(copy)
+        frames.append(world.render(copy))
+    assert np.array_equal(frames[0].rgb, frames[1].rgb)
+    assert np.array_equal(frames[0].instance, frames[1].instance)
+    assert np.array_equal(frames[0].depth, frames[1].depth)
+
+
+def test_unreadable_mesh_is_an_asset_error(world, tmp_path):
+    broken = tmp_path / "broken.obj"
+    broken.write_text("this is not a mesh\n")
+    scene = floor_scene()
+    scene.objects.append(ObjectSpec("thing", Asset("mesh", path=str(broken)), position=(0, 0, 0.2)))
+    with pytest.raises(AssetError, match="broken.obj"):
+        world.build(scene)
