@@ -23,10 +23,10 @@ def run(cfg: DictConfig) -> None:
     pipeline = config.build_pipeline(cfg)
     if cfg.num_frames < 1:
         raise config.ConfigError("num_frames", f"expected a positive integer, got {cfg.num_frames}")
+    renderer = pipeline.world.renderer_kind  # resolves `auto` and fails early if EGL was asked for and is missing
     resuming = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite)
-    log.info("renderer: %s%s", pipeline.world.renderer_kind,
-             " (light colour and ambient/diffuse/specular applied as an RGB gain; shadows always on)"
-             if pipeline.world.renderer_kind == "egl" else "")
+    log.info("renderer: %s%s", renderer, " (light colour and ambient/diffuse/specular applied as an RGB gain; "
+             "shadows always on)" if renderer == "egl" else "")
     if resuming:
         log.info("resuming the unfinished dataset in %s", root)
     try:
