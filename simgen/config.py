@@ -37,6 +37,7 @@ class RunConfig:
     camera: Any = None
     world: Any = None
     annotator: Any = None
+    effects: Any = field(default_factory=dict)
     writers: Any = field(default_factory=dict)
 
 
@@ -74,7 +75,9 @@ def build(path: str, node: Any, **kwargs: Any) -> Any:
 
 
 def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
-    node = cfg.get(group) or {}
+    node = cfg.get(group)
+    if node is None:
+        return {}
     if not isinstance(node, DictConfig):
         raise ConfigError(group, f"expected a mapping of named entries, got {node!r}")
     return {name: build(f"{group}.{name}", sub) for name, sub in node.items() if sub is not None}
@@ -93,7 +96,8 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
         raise ConfigError("writers", "expected at least one writer")
     return Pipeline(
         scene=build("scene", cfg.scene), randomizers=randomizers, world=build("world", cfg.world),
-        annotator=build("annotator", cfg.annotator), writers=writers, categories=catalog.coco_categories(),
+        annotator=build("annotator", cfg.annotator), writers=writers,
+        effects=list(_selected(cfg, "effects").values()), categories=catalog.coco_categories(),
     )
 
 

@@ -10,7 +10,9 @@ from typing import Sequence
 import numpy as np
 from tqdm import tqdm
 
-from simgen.annotate import Annotator
+from simgen.annotate import Annotator, Instance
+from simgen.effects import Effect
+from simgen.frame import Frame
 from simgen.randomizers import Randomizer
 from simgen.scene import Scene
 from simgen.world import World
@@ -26,6 +28,7 @@ class Pipeline:
     world: World
     annotator: Annotator
     writers: Sequence[Writer]
+    effects: Sequence[Effect] = ()
     categories: list[dict] = field(default_factory=list)
 
 
@@ -47,13 +50,29 @@ class RunSummary:
                 f"{self.renderer} renderer)")
 
 
-def frame_scene(pipeline: Pipeline, seed: int, index: int) -> Scene:
+def frame_rng(seed: int, index: int) -> np.random.Generator:
+    return np.random.default_rng([seed, index])
+
+
+def frame_scene(pipeline: Pipeline, seed: int, index: int, rng: np.random.Generator | None = None) -> Scene:
     """The randomized scene spec of frame `index`: a function of (seed, index) alone."""
-    rng = np.random.default_rng([seed, index])
+    rng = rng if rng is not None else frame_rng(seed, index)
     scene = pipeline.scene.copy()
     for randomize in pipeline.randomizers:
         randomize(scene, rng)
     return scene
+
+
+def make_frame(pipeline: Pipeline, seed: int, index: int) -> tuple[Frame, Scene, list[Instance]]:
+    """Randomize, build, settle, render, post-process and annotate frame `index`."""
+    rng = frame_rng(seed, index)
+    scene = frame_scene(pipeline, seed, index, rng)
+    pipeline.world.build(scene)
+    pipeline.world.settle(scene)
+    frame = pipeline.world.render(scene)
+    for effect in pipeline.effects:
+        effect(frame, rng)
+    return frame, scene, pipeline.annotator(frame, scene)
 
 
 def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progress: bool = True) -> RunSummary:
@@ -66,11 +85,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
     with tqdm(total=num_frames, initial=num_frames - len(todo), unit="frame", disable=not progress,
               dynamic_ncols=True) as bar:
         for index in todo:
-            scene = frame_scene(pipeline, seed, index)
-            pipeline.world.build(scene)
-            pipeline.world.settle(scene)
-            frame = pipeline.world.render(scene)
-            instances = pipeline.annotator(frame, scene)
+            frame, scene, instances = make_frame(pipeline, seed, index)
             for writer in pipeline.writers:
                 writer.write(index, frame, scene, instances)
             summary.instances += len(instances)
