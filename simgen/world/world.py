@@ -30,8 +30,10 @@ class World:
     def __init__(self, renderer: str = "auto", time_step: float = 1 / 120, solver_iterations: int = 10,
                  max_settle_steps: int = 600, rest_linear: float = 0.01, rest_angular: float = 0.1,
                  linear_damping: float = 0.1, angular_damping: float = 0.5, rolling_friction: float = 0.002,
-                 lateral_friction: float = 0.6):
+                 lateral_friction: float = 0.6, recycle_every: int = 100):
         self.requested_renderer = renderer
+        self.recycle_every = validate.integer("recycle_every", recycle_every, low=0)
+        self._builds = 0
         self.physics = Physics(
             time_step=validate.number("time_step", time_step, low=0, high=0.1, low_open=True),
             solver_iterations=validate.integer("solver_iterations", solver_iterations, low=1),
@@ -49,14 +51,14 @@ class World:
 
     @property
     def renderer_kind(self) -> str:
-        return self._connect().kind
+        """`egl` or `tiny`: what `renderer=auto` resolves to here (probed once, without connecting)."""
+        return choose_renderer(self.requested_renderer)
 
     def _connect(self) -> Renderer:
         if self.renderer is None:
-            kind = choose_renderer(self.requested_renderer)
             with c_output_silenced():
                 self.client = p.connect(p.DIRECT)
-            self.renderer = Renderer(kind, self.client)
+            self.renderer = Renderer(self.renderer_kind, self.client)
         return self.renderer
 
     def close(self) -> None:
@@ -67,6 +69,9 @@ class World:
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
+        self._builds += 1
+        if self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl":
+            self.close()  # the EGL plugin leaks ~2 MB per resetSimulation; a new client returns it
         self._connect()
         c = self.client
         with c_output_silenced():
