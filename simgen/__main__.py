@@ -24,7 +24,7 @@ def run(cfg: DictConfig) -> None:
     pipeline = config.build_pipeline(cfg)
     if cfg.num_frames < 1:
         raise config.ConfigError("num_frames", f"expected a positive integer, got {cfg.num_frames}")
-    workers, shard = config.run_settings(cfg)
+    workers, shard, views = config.run_settings(cfg)
     renderer = pipeline.world.renderer_kind  # resolves `auto` and fails early if EGL was asked for and is missing
     container = OmegaConf.to_container(cfg, resolve=True)
     container["world"]["renderer"] = renderer  # workers skip the EGL probe
@@ -36,7 +36,7 @@ def run(cfg: DictConfig) -> None:
         log.info("resuming the unfinished dataset in %s", root)
     try:
         summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress, workers=workers,
-                           shard=shard, factory=factory)
+                           shard=shard, views_per_scene=views, factory=factory)
     except SimgenError:
         output_dir.discard_if_empty(root)
         raise

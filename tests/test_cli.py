@@ -162,3 +162,15 @@ def test_worker_errors_are_reported_as_one_line(tmp_path):
                        "camera.distance=0.3", "camera.target_jitter=0"], tmp_path)
     assert done.returncode == 2 and "inside the scene's 'table'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_views_per_scene_share_one_settled_scene_across_cameras(small_dataset):
+    root = small_dataset("views_per_scene=3", "workers=2", frames=6)
+    coco = check_dataset(root)
+    assert len(coco.imgs) == 6
+    metas = [json.loads((root / "meta" / f"{i:06d}.json").read_text()) for i in range(6)]
+    for first in (0, 3):
+        views = metas[first:first + 3]
+        assert all(v["objects"] == views[0]["objects"] for v in views)  # the same settled objects
+        assert len({tuple(v["camera"]["position"]) for v in views}) == 3  # seen from three cameras
+    assert metas[0]["objects"] != metas[3]["objects"]

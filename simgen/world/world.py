@@ -48,6 +48,7 @@ class World:
         self.client: Optional[int] = None
         self.renderer: Optional[Renderer] = None
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
+        self._fixtures: list[int] = []
 
     @property
     def renderer_kind(self) -> str:
@@ -77,10 +78,9 @@ class World:
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
-            fixtures = [spawn(f, c) for f in scene.fixtures]
-            self._check_camera(scene, fixtures)
+            self._fixtures = [spawn(f, c) for f in scene.fixtures]
             self._bodies = {}
-            placed = list(fixtures)
+            placed = list(self._fixtures)
             for index, obj in enumerate(scene.objects):
                 body = spawn(obj, c)
                 if not obj.static:
@@ -115,6 +115,7 @@ class World:
         from simgen.camera import metric_depth
 
         cam = scene.camera
+        self._check_camera(scene)
         rgb, zbuf, seg = self._connect().render(cam, scene.light)
         depth = metric_depth(zbuf, cam.near, cam.far)
         depth[zbuf >= 1.0] = 0.0
@@ -135,12 +136,12 @@ class World:
             lift = max(0.01, 0.5 * (hi[2] - lo[2]))
             p.resetBasePositionAndOrientation(body, (pos[0], pos[1], pos[2] + lift), orn, physicsClientId=c)
 
-    def _check_camera(self, scene: Scene, fixtures: list[int]) -> None:
+    def _check_camera(self, scene: Scene) -> None:
         """The camera must not sit inside the support or any other fixture."""
         c = self.client
         probe = p.createMultiBody(0, p.createCollisionShape(p.GEOM_SPHERE, radius=1e-3, physicsClientId=c),
                                   basePosition=scene.camera.position, physicsClientId=c)
-        inside = [i for i, f in enumerate(fixtures) if p.getClosestPoints(probe, f, 0.0, physicsClientId=c)]
+        inside = [i for i, f in enumerate(self._fixtures) if p.getClosestPoints(probe, f, 0.0, physicsClientId=c)]
         p.removeBody(probe, physicsClientId=c)
         if inside:
             name = scene.fixtures[inside[0]].category
