@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import pybullet as p
+
+from simgen import validate
+from simgen.errors import ConfigError
 
 
 @dataclass
@@ -16,12 +19,25 @@ class Physics:
     solver_iterations: int = 10
     max_steps: int = 600
     check_every: int = 10
-    rest_linear: float = 0.01  # m/s
-    rest_angular: float = 0.1  # rad/s
-    linear_damping: float = 0.1
-    angular_damping: float = 0.5
+    rest_linear: float = 0.02  # m/s
+    rest_angular: float = 0.2  # rad/s
+    linear_damping: float = 0.2
+    angular_damping: float = 0.8
     rolling_friction: float = 0.002
     lateral_friction: float = 0.6
+
+    @classmethod
+    def checked(cls, **settings: float) -> "Physics":
+        """Settings from config, each checked: integers >= 1 (steps >= 0), other numbers >= 0, time step in (0, 0.1]."""
+        known = {f.name: f.type for f in fields(cls)}
+        for key, value in settings.items():
+            if key not in known:
+                raise ConfigError(key, f"unknown key (expected one of: renderer, recycle_every, {', '.join(known)})")
+            if known[key] == "int":
+                validate.integer(key, value, low=0 if key == "max_steps" else 1)
+            else:
+                validate.number(key, value, low=0, high=0.1 if key == "time_step" else None, low_open=key == "time_step")
+        return cls(**settings)
 
     def apply(self, client: int) -> None:
         p.setGravity(0, 0, -9.81, physicsClientId=client)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Optional
+from typing import Any, Optional
 
 import numpy as np
 import pybullet as p
@@ -27,24 +27,12 @@ class World:
     """One PyBullet client in DIRECT mode. Every build starts from resetSimulation, so a frame's bodies,
     poses and pixels depend only on its scene spec."""
 
-    def __init__(self, renderer: str = "auto", time_step: float = 1 / 120, solver_iterations: int = 10,
-                 max_settle_steps: int = 600, rest_linear: float = 0.01, rest_angular: float = 0.1,
-                 linear_damping: float = 0.1, angular_damping: float = 0.5, rolling_friction: float = 0.002,
-                 lateral_friction: float = 0.6, recycle_every: int = 100):
+    def __init__(self, renderer: str = "auto", recycle_every: int = 100, **physics: Any):
+        """`physics` sets the fields of simgen.world.settle.Physics (time_step, solver_iterations, ...)."""
         self.requested_renderer = renderer
         self.recycle_every = validate.integer("recycle_every", recycle_every, low=0)
         self._builds = 0
-        self.physics = Physics(
-            time_step=validate.number("time_step", time_step, low=0, high=0.1, low_open=True),
-            solver_iterations=validate.integer("solver_iterations", solver_iterations, low=1),
-            max_steps=validate.integer("max_settle_steps", max_settle_steps, low=0),
-            rest_linear=validate.number("rest_linear", rest_linear, low=0),
-            rest_angular=validate.number("rest_angular", rest_angular, low=0),
-            linear_damping=validate.number("linear_damping", linear_damping, 0, 1),
-            angular_damping=validate.number("angular_damping", angular_damping, 0, 1),
-            rolling_friction=validate.number("rolling_friction", rolling_friction, low=0),
-            lateral_friction=validate.number("lateral_friction", lateral_friction, low=0),
-        )
+        self.physics = Physics.checked(**physics)
         self.client: Optional[int] = None
         self.renderer: Optional[Renderer] = None
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
