@@ -1,0 +1,56 @@
+"""Every light setting visibly changes the pixels, on each renderer (EGL applies some as an RGB gain)."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from simgen.config import build_pipeline
+from simgen.generate import frame_spec
+from simgen.scene import LightSpec
+from simgen.world import World, egl_available
+
+from conftest import compose_config
+
+EGL = pytest.mark.skipif(not egl_available(), reason="no EGL here")
+CHANGES = {
+    "direction": (0.6, -0.5, 0.62),
+    "color": (1.0, 0.5, 0.3),
+    "ambient": 0.2,
+    "diffuse": 0.9,
+    "specular": 0.8,
+    "shadow": True,
+}
+
+
+@pytest.fixture(scope="module")
+def scene():
+    pipeline = build_pipeline(compose_config(["camera.width=160", "camera.height=120", "objects.count=6",
+                                              "camera.distance=0.7", "camera.elevation=50"]))
+    spec = frame_spec(pipeline, seed=3, index=0)
+    spec.light = LightSpec()
+    return spec
+
+
+def render(renderer: str, scene, light: LightSpec):
+    world = World(renderer=renderer)
+    try:
+        spec = scene.copy()
+        spec.light = light
+        world.build(spec)
+        world.settle(spec)
+        return world.render(spec)
+    finally:
+        world.close()
+
+
+@pytest.mark.parametrize("renderer", ["tiny", pytest.param("egl", marks=EGL)])
+@pytest.mark.parametrize("setting", sorted(CHANGES))
+def test_light_setting_changes_the_pixels_not_the_labels(renderer, setting, scene):
+    if renderer == "egl" and setting == "shadow":
+        pytest.skip("the EGL plugin always draws shadows (documented)")
+    base = render(renderer, scene, LightSpec())
+    changed = render(renderer, scene, dataclasses.replace(LightSpec(), **{setting: CHANGES[setting]}))
+    moved = np.abs(base.rgb.astype(int) - changed.rgb.astype(int)).max(axis=2) > 8
+    assert moved.mean() > 0.002, f"{setting} changed only {moved.mean():.2%} of the pixels"
+    assert np.array_equal(base.instance, changed.instance) and np.array_equal(base.depth, changed.depth)
