@@ -16,10 +16,8 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import numpy as np
 
 
 def bare_loop(frames: int, width: int, height: int, objects: int, renderer: str) -> float:

@@ -10,7 +10,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
 from conftest import SMALL, run_simgen

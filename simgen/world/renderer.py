@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib.util
-import logging
 import subprocess
 import sys
 
@@ -16,8 +15,6 @@ from simgen import camera as cam_math
 from simgen.errors import ConfigError
 from simgen.scene import CameraSpec, LightSpec
 from simgen.world.quiet import c_output_silenced
-
-log = logging.getLogger(__name__)
 
 RENDERERS = ("auto", "egl", "tiny")
 # TinyRenderer's defaults; EGL ignores the coefficients, so simgen applies them to its RGB relative to these.

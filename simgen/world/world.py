@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 import numpy as np
@@ -16,8 +15,6 @@ from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
 from simgen.world.spawn import spawn
-
-log = logging.getLogger(__name__)
 
 MAX_LIFTS = 60
 TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
