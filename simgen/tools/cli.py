@@ -1,0 +1,48 @@
+"""What the dataset tools share on the command line: Hydra's logging, progress bars, one-line errors."""
+
+from __future__ import annotations
+
+import logging.config
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Iterable, Sequence, TypeVar
+
+from omegaconf import OmegaConf
+from tqdm import tqdm
+
+from simgen.errors import SimgenError
+
+T = TypeVar("T")
+
+
+class UsageError(SimgenError):
+    """A command-line option has a bad value; the message names the option."""
+
+
+def hydra_logging(job_name: str, output_dir: Path) -> None:
+    """Configure logging exactly as Hydra configures a job's: its default format, console and `<job>.log`."""
+    text = resources.files("hydra.conf").joinpath("hydra/job_logging/default.yaml").read_text()
+    conf = OmegaConf.merge(OmegaConf.create(text), {"hydra": {"runtime": {"output_dir": str(output_dir)},
+                                                              "job": {"name": job_name}}})
+    output_dir.mkdir(parents=True, exist_ok=True)
+    settings = OmegaConf.to_container(conf, resolve=True)
+    settings.pop("hydra")
+    logging.config.dictConfig(settings)
+
+
+def progress(items: Sequence[T], description: str, enabled: bool = True) -> Iterable[T]:
+    """`items` with a progress bar and ETA on stderr."""
+    return tqdm(items, desc=description, unit="frame", disable=not enabled, dynamic_ncols=True)
+
+
+def run_command(name: str, body: Callable[[], None]) -> None:
+    """Run a tool's body; a SimgenError becomes one line on stderr and exit status 2."""
+    try:
+        body()
+    except SimgenError as err:
+        print(f"{name}: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print(f"\n{name}: interrupted", file=sys.stderr)
+        sys.exit(130)
