@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import logging.config
 import sys
 from importlib import resources
@@ -18,6 +19,13 @@ T = TypeVar("T")
 
 class UsageError(SimgenError):
     """A command-line option has a bad value; the message names the option."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported as one line (`prog: error: ...`) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def hydra_logging(job_name: str, output_dir: Path) -> None:

@@ -12,7 +12,7 @@ import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import FormatStrFormatter, NullFormatter  # noqa: E402
 
-from simgen.tools.statistics import VISIBILITY_BINS, DatasetStats  # noqa: E402
+from simgen.tools.statistics import VISIBILITY_BINS, DatasetStats, visibility_histogram  # noqa: E402
 
 Labelled = Sequence[tuple[str, DatasetStats]]
 SIZE = (6.4, 3.6)
@@ -87,13 +87,22 @@ def aspect_ratio(series: Labelled) -> Figure:
 
 
 def visibility(series: Labelled) -> Figure | None:
-    """None when no dataset records visible fractions."""
+    """The visible-fraction histogram of stats.json as bars; None when no dataset records visible fractions."""
     present = [(label, s) for label, s in series if s.visible_fraction is not None]
     if not present:
         return None
     fig, (ax,) = _figure("Visible fraction of each instance")
-    _histogram(ax, present, lambda s: s.visible_fraction, np.linspace(0, 1, VISIBILITY_BINS + 1), "visible fraction")
+    width = 1 / VISIBILITY_BINS / len(present)
+    for k, (label, stats) in enumerate(present):
+        counts = visibility_histogram(stats.visible_fraction)
+        heights = counts / max(counts.sum(), 1) if len(present) > 1 else counts
+        ax.bar(np.arange(VISIBILITY_BINS) / VISIBILITY_BINS + (k + 0.5) * width, heights, width=width,
+               color=f"C{k}", label=label, edgecolor="white", linewidth=0.5)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("visible fraction")
     ax.set_ylabel("fraction of instances" if len(present) > 1 else "instances")
+    if len(present) > 1:
+        ax.legend(fontsize="small")
     return fig
 
 

@@ -57,6 +57,12 @@ class DatasetStats:
         return grid
 
 
+def visibility_histogram(values: np.ndarray) -> np.ndarray:
+    """Counts in VISIBILITY_BINS bins [k/n, (k+1)/n) over [0, 1], 1 in the last; exact at the bin edges."""
+    bins = np.clip(np.floor(np.asarray(values) * VISIBILITY_BINS + 1e-9), 0, VISIBILITY_BINS - 1).astype(int)
+    return np.bincount(bins, minlength=VISIBILITY_BINS)
+
+
 def _optional(anns: list[dict], key: str) -> list | None:
     """The values of an optional per-annotation field, or None when no annotation has it."""
     values = [a[key] for a in anns if key in a]

@@ -12,7 +12,7 @@ import cv2
 
 from simgen.tools import config_diff, plots, report, statistics, summary
 from simgen.tools import dataset as datasets
-from simgen.tools.cli import UsageError, hydra_logging, progress, run_command
+from simgen.tools.cli import Parser, UsageError, hydra_logging, progress, run_command
 from simgen.tools.panels import caption, contact_sheet, frame_panel
 from simgen.tools.selection import frame_index, sample
 
@@ -21,7 +21,7 @@ log = logging.getLogger(NAME)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=NAME, description=__doc__.split(": ", 1)[1])
+    p = Parser(prog=NAME, description=__doc__.split(": ", 1)[1])
     p.add_argument("dataset", type=Path, help="a finished simgen dataset (a folder with annotations.json)")
     p.add_argument("other", type=Path, nargs="?", help="a second dataset to compare with the first")
     p.add_argument("--out", "-o", type=Path,

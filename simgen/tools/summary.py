@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from simgen.tools.statistics import VISIBILITY_BINS, DatasetStats
+from simgen.tools.statistics import VISIBILITY_BINS, DatasetStats, visibility_histogram
 
 
 def describe(values: np.ndarray) -> dict[str, float] | None:
@@ -16,12 +16,11 @@ def describe(values: np.ndarray) -> dict[str, float] | None:
 
 
 def visibility(values: np.ndarray | None) -> dict | None:
-    """Summary and a histogram of VISIBILITY_BINS equal bins over [0, 1] (the last bin includes 1)."""
+    """Summary and a histogram of VISIBILITY_BINS equal bins over [0, 1] (the last includes 1)."""
     if values is None:
         return None
-    counts, edges = np.histogram(values, bins=VISIBILITY_BINS, range=(0.0, 1.0))
-    return {**(describe(values) or {}), "bin_edges": [round(e, 6) for e in edges.tolist()],
-            "histogram": counts.tolist()}
+    edges = [k / VISIBILITY_BINS for k in range(VISIBILITY_BINS + 1)]
+    return {**(describe(values) or {}), "bin_edges": edges, "histogram": visibility_histogram(values).tolist()}
 
 
 def depth(stats: DatasetStats) -> dict | None:

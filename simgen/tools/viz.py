@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 
 from simgen.tools import dataset as datasets
-from simgen.tools.cli import UsageError, hydra_logging, progress, run_command
+from simgen.tools.cli import Parser, UsageError, hydra_logging, progress, run_command
 from simgen.tools.panels import caption, contact_sheet, frame_panel
 from simgen.tools.selection import frame_index, parse_indices, pick, sample
 
@@ -19,7 +19,7 @@ log = logging.getLogger(NAME)
 
 
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog=NAME, description=__doc__.split(": ", 1)[1])
+    p = Parser(prog=NAME, description=__doc__.split(": ", 1)[1])
     p.add_argument("dataset", type=Path, help="a finished simgen dataset (a folder with annotations.json)")
     p.add_argument("--images", metavar="SPEC", help="frame indices to draw, e.g. 0,3,10-12 (default: --num sampled)")
     p.add_argument("--num", "-n", type=int, default=16, help="frames to sample when --images is not given (16)")
