@@ -10,7 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after choosing the backend)
 import numpy as np  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FormatStrFormatter, NullFormatter  # noqa: E402
+from matplotlib.ticker import FormatStrFormatter, MaxNLocator, NullFormatter  # noqa: E402
 
 from simgen.tools.statistics import VISIBILITY_BINS, DatasetStats, visibility_histogram  # noqa: E402
 
@@ -40,6 +40,8 @@ def _histogram(ax, series: Labelled, values: Callable[[DatasetStats], np.ndarray
     ax.set_xlabel(xlabel)
     if compare:
         ax.legend(fontsize="small")
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
 
 
 def instances_per_category(series: Labelled) -> Figure:
@@ -52,6 +54,7 @@ def instances_per_category(series: Labelled) -> Figure:
     ax.set_yticks(np.arange(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel("instances")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     if len(series) > 1:
         ax.legend(fontsize="small")
     return fig
@@ -103,6 +106,8 @@ def visibility(series: Labelled) -> Figure | None:
     ax.set_ylabel("fraction of instances" if len(present) > 1 else "instances")
     if len(present) > 1:
         ax.legend(fontsize="small")
+    else:
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
     return fig
 
 
