@@ -170,6 +170,8 @@ def broken_annotations(tmp_path: Path, text: str) -> Path:
     (["{empty}"], ["empty", "no annotations.json"]),
     (["{not_json}"], ["annotations.json", "not a readable JSON file"]),
     (["{not_coco}"], ["annotations.json", "not a COCO instances file", "images"]),
+    (["{no_file_name}"], ["annotations.json", "images[0] has no 'file_name'"]),
+    (["{orphan}"], ["annotations.json", "annotations[0] refers to image_id 7"]),
     (["{good}", "{missing}"], ["missing", "no such dataset directory"]),
     (["{good}", "--samples", "-1"], ["--samples"]),
     (["{good}", "--colour"], ["unrecognized arguments: --colour"]),
@@ -178,6 +180,25 @@ def test_bad_input_is_one_line(datasets, tmp_path, args, expected):
     (tmp_path / "empty").mkdir()
     paths = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "good": datasets["narrow"],
              "not_json": broken_annotations(tmp_path / "a", "{not json"),
-             "not_coco": broken_annotations(tmp_path / "b", '{"annotations": [], "categories": []}')}
+             "not_coco": broken_annotations(tmp_path / "b", '{"annotations": [], "categories": []}'),
+             "no_file_name": broken_annotations(tmp_path / "c", json.dumps(
+                 {"images": [{"id": 1, "width": 4, "height": 4}], "annotations": [], "categories": []})),
+             "orphan": broken_annotations(tmp_path / "d", json.dumps(
+                 {"images": [], "annotations": [{"image_id": 7, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+                  "categories": []}))}
     done = run_tool("stats", *[a.format(**paths) for a in args], "--out", tmp_path / "out")
     assert_one_line_error(done, "simgen-stats: error:", *expected)
+
+
+def test_a_dataset_without_instances(datasets, tmp_path):
+    empty = tmp_path / "empty"
+    coco = json.loads((datasets["narrow"] / "annotations.json").read_text())
+    empty.mkdir()
+    for folder in ("rgb", "depth"):
+        (empty / folder).symlink_to(datasets["narrow"] / folder)
+    (empty / "annotations.json").write_text(json.dumps({**coco, "annotations": []}))
+    numbers = stats_of(empty, tmp_path / "report")
+    assert numbers["instances"] == 0 and numbers["categories_present"] == 0
+    assert numbers["instances_per_image"]["histogram"] == {"0": len(coco["images"])}
+    assert numbers["box_size_px"] is None and numbers["aspect_ratio"] is None
+    assert numbers["depth_m"] == pytest.approx(expected(datasets["narrow"])["depth_m"])

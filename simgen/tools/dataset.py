@@ -14,6 +14,8 @@ from simgen.errors import SimgenError
 
 ANNOTATIONS = "annotations.json"
 REQUIRED_KEYS = ("images", "annotations", "categories")
+ENTRY_KEYS = {"images": ("id", "file_name", "width", "height"), "annotations": ("image_id", "category_id", "bbox"),
+              "categories": ("id", "name")}
 
 
 class DatasetError(SimgenError):
@@ -76,6 +78,19 @@ def _load_json(path: Path) -> dict:
     return data
 
 
+def _check_entries(path: Path, data: dict) -> None:
+    """Every entry has the keys the tools read, and every annotation names an image of the file."""
+    for kind, keys in ENTRY_KEYS.items():
+        for k, entry in enumerate(data[kind]):
+            missing = [key for key in keys if not isinstance(entry, dict) or key not in entry]
+            if missing:
+                raise DatasetError(f"{path}: {kind}[{k}] has no {missing[0]!r}")
+    ids = {image["id"] for image in data["images"]}
+    for k, ann in enumerate(data["annotations"]):
+        if ann["image_id"] not in ids:
+            raise DatasetError(f"{path}: annotations[{k}] refers to image_id {ann['image_id']}, which is not in images")
+
+
 def load(root: Path | str) -> Dataset:
     """The dataset in `root`; DatasetError with one line naming the path when it is not one."""
     root = Path(root)
@@ -85,6 +100,7 @@ def load(root: Path | str) -> Dataset:
     if not path.is_file():
         raise DatasetError(f"{root}: not a finished simgen dataset (no {ANNOTATIONS})")
     data = _load_json(path)
+    _check_entries(path, data)
     by_image: dict[int, list[dict]] = defaultdict(list)
     for ann in data["annotations"]:
         by_image[ann["image_id"]].append(ann)

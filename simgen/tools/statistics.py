@@ -43,8 +43,9 @@ class DatasetStats:
 
     @property
     def aspect_ratio(self) -> np.ndarray:
-        """width / height of each box."""
-        return self.box_width / self.box_height
+        """width / height of each box with both sides positive."""
+        valid = (self.box_width > 0) & (self.box_height > 0)
+        return self.box_width[valid] / self.box_height[valid]
 
     def heatmap(self) -> np.ndarray:
         """Counts of box centres in a grid of HEATMAP_CELLS over the image (row 0 at the top)."""

@@ -34,6 +34,13 @@ def depth(stats: DatasetStats) -> dict | None:
             "valid_fraction": float(counts.sum() / stats.depth_pixels)}
 
 
+def per_image_counts(per_image: np.ndarray) -> dict | None:
+    """Summary of the instances per image and how many images have each count; None without images."""
+    if not len(per_image):
+        return None
+    return {**describe(per_image), "histogram": {str(k): int(n) for k, n in enumerate(np.bincount(per_image)) if n}}
+
+
 def to_json(stats: DatasetStats) -> dict:
     """The numbers of the report, keyed as documented in the README."""
     per_image = stats.per_image
@@ -45,8 +52,7 @@ def to_json(stats: DatasetStats) -> dict:
         "categories_present": sum(n > 0 for n in stats.per_category.values()),
         "image_sizes": stats.image_sizes,
         "instances_per_category": stats.per_category,
-        "instances_per_image": {**(describe(per_image) or {}),
-                                "histogram": {str(k): int(n) for k, n in enumerate(np.bincount(per_image)) if n}},
+        "instances_per_image": per_image_counts(per_image),
         "box_width_px": describe(stats.box_width),
         "box_height_px": describe(stats.box_height),
         "box_size_px": describe(stats.box_size),
