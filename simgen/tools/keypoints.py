@@ -9,8 +9,9 @@ from simgen.tools.overlay import instance_color
 
 
 def _points(ann: dict) -> list[tuple[int, int, int]]:
+    """The annotation's keypoints as integer (x, y, visibility) triples."""
     values = ann.get("keypoints") or []
-    return [(int(round(values[i])), int(round(values[i + 1])), int(values[i + 2])) for i in range(0, len(values) - 2, 3)]
+    return [(int(round(x)), int(round(y)), int(v)) for x, y, v in zip(values[0::3], values[1::3], values[2::3])]
 
 
 def draw_keypoints(bgr: np.ndarray, annotations: list[dict], categories: dict[int, dict]) -> np.ndarray:
@@ -29,6 +30,3 @@ def draw_keypoints(bgr: np.ndarray, annotations: list[dict], categories: dict[in
                 cv2.circle(out, (x, y), radius, color, -1 if v == 2 else 1, cv2.LINE_AA)
     return out
 
-
-def has_keypoints(annotations: list[dict]) -> bool:
-    return any(ann.get("keypoints") for ann in annotations)

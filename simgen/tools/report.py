@@ -77,10 +77,11 @@ def config_section(labels: Sequence[str], changes: list[dict] | None) -> str:
     return f"<h2>Config changes</h2>{table(['key', *labels], rows)}"
 
 
-def image_section(name: str, png: bytes, caption: str = "") -> str:
+def image_section(name: str, png: bytes, caption: str = "", anchor: str = "") -> str:
+    """A heading (from HEADINGS) and the PNG embedded as a data URI."""
     data = base64.b64encode(png).decode("ascii")
     note = f"<figcaption>{html.escape(caption)}</figcaption>" if caption else ""
-    return (f'<h2 id="{name}">{html.escape(HEADINGS.get(name, name))}</h2>'
+    return (f'<h2 id="{html.escape(anchor or name)}">{html.escape(HEADINGS.get(name, name))}</h2>'
             f'<figure><img alt="{html.escape(HEADINGS.get(name, name))}" src="data:image/png;base64,{data}">'
             f"{note}</figure>")
 

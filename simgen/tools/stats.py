@@ -42,7 +42,7 @@ def labels_of(data: list[datasets.Dataset]) -> list[str]:
 
 
 def png_bytes(picture) -> bytes:
-    ok, encoded = cv2.imencode(".png", picture)
+    _, encoded = cv2.imencode(".png", picture)
     return encoded.tobytes()
 
 
@@ -63,6 +63,26 @@ def figures(series: plots.Labelled) -> dict[str, bytes]:
             plots.save(fig, buffer)
             made[name] = buffer.getvalue()
     return made
+
+
+def sample_sheets(data: list[datasets.Dataset], labels: list[str], count: int,
+                  show_progress: bool) -> list[tuple[str, str, bytes]]:
+    """(file stem, label, PNG) of each dataset's sample overlays; none when `count` is 0."""
+    stems = ["samples"] if len(data) == 1 else ["samples_a", "samples_b"]
+    return [(stem, label, sample_sheet(d, count, show_progress))
+            for stem, label, d in zip(stems, labels, data) if count and d.images]
+
+
+def html_report(data: list[datasets.Dataset], labels: list[str], numbers: list[dict], content: dict,
+                pictures: dict[str, bytes], samples: list[tuple[str, str, bytes]]) -> str:
+    sections = [report.summary_section(labels, numbers)]
+    if len(data) == 2:
+        sections.append(report.config_section(labels, content["config_changes"]))
+    sections += [report.image_section(name, png) for name, png in pictures.items()]
+    sections += [report.image_section("samples", png, caption=label, anchor=stem) for stem, label, png in samples]
+    title = f"simgen dataset report: {data[0].name}" if len(data) == 1 else \
+        f"simgen dataset comparison: {data[0].name} vs {data[1].name}"
+    return report.page(title, sections)
 
 
 def numbers_json(numbers: list[dict], data: list[datasets.Dataset]) -> dict:
@@ -86,20 +106,12 @@ def make_report(args: argparse.Namespace) -> Path:
     stats = [statistics.compute(d, args.progress) for d in data]
     numbers = [summary.to_json(s) for s in stats]
     pictures = figures(list(zip(labels, stats)))
-    samples = {f"samples{'' if len(data) == 1 else '_' + 'ab'[k]}": sample_sheet(d, args.samples, args.progress)
-               for k, d in enumerate(data) if args.samples and d.images}
+    samples = sample_sheets(data, labels, args.samples, args.progress)
     content = numbers_json(numbers, data)
-    for name, png in {**pictures, **samples}.items():
+    for name, png in [*pictures.items(), *((stem, png) for stem, _, png in samples)]:
         (out / f"{name}.png").write_bytes(png)
     (out / "stats.json").write_text(json.dumps(content, indent=2) + "\n")
-    sections = [report.summary_section(labels, numbers)]
-    if len(data) == 2:
-        sections.append(report.config_section(labels, content["config_changes"]))
-    sections += [report.image_section(name, png) for name, png in pictures.items()]
-    sections += [report.image_section("samples", png, label) for (name, png), label in zip(samples.items(), labels)]
-    title = f"simgen dataset report: {data[0].name}" if len(data) == 1 else \
-        f"simgen dataset comparison: {data[0].name} vs {data[1].name}"
-    (out / "report.html").write_text(report.page(title, sections))
+    (out / "report.html").write_text(html_report(data, labels, numbers, content, pictures, samples))
     log.info("wrote report.html, stats.json and %d figures", len(pictures) + len(samples))
     return out
 
