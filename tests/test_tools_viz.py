@@ -116,9 +116,13 @@ def test_logs_in_hydras_format_and_shows_progress(dataset, tmp_path):
     (["{good}", "--num", "0"], ["--num"]),
     (["{good}", "--columns", "0"], ["--columns"]),
     (["{good}", "--tile-width", "x"], ["--tile-width"]),
+    (["{good}", "--out", "{a_file}"], ["a_file"]),
 ])
 def test_bad_input_is_one_line(dataset, tmp_path, args, expected):
     (tmp_path / "empty").mkdir()
-    paths = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "good": dataset}
-    done = run_tool("viz", *[a.format(**paths) for a in args], "--out", tmp_path / "out")
+    (tmp_path / "a_file").write_text("not a folder")
+    paths = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "good": dataset,
+             "a_file": tmp_path / "a_file"}
+    out = [] if "--out" in args else ["--out", tmp_path / "out"]
+    done = run_tool("viz", *[a.format(**paths) for a in args], *out)
     assert_one_line_error(done, "simgen-viz: error:", *expected)

@@ -29,7 +29,7 @@ class Parser(argparse.ArgumentParser):
 
 
 def hydra_logging(job_name: str, output_dir: Path) -> None:
-    """Configure logging exactly as Hydra configures a job's: its default format, console and `<job>.log`."""
+    """Set up logging as Hydra does for a job: its default format, console and `<job>.log` (makes output_dir)."""
     text = resources.files("hydra.conf").joinpath("hydra/job_logging/default.yaml").read_text()
     conf = OmegaConf.merge(OmegaConf.create(text), {"hydra": {"runtime": {"output_dir": str(output_dir)},
                                                               "job": {"name": job_name}}})
@@ -48,7 +48,7 @@ def run_command(name: str, body: Callable[[], None]) -> None:
     """Run a tool's body; a SimgenError becomes one line on stderr and exit status 2."""
     try:
         body()
-    except SimgenError as err:
+    except (SimgenError, OSError) as err:
         print(f"{name}: error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -38,7 +38,7 @@ class Dataset:
 
     @property
     def name(self) -> str:
-        return self.root.name
+        return self.root.resolve().name
 
     def annotations_of(self, image: dict) -> list[dict]:
         return self.by_image.get(image["id"], [])
