@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
 from simgen import config, output_dir
 from simgen.errors import SimgenError
@@ -23,14 +24,19 @@ def run(cfg: DictConfig) -> None:
     pipeline = config.build_pipeline(cfg)
     if cfg.num_frames < 1:
         raise config.ConfigError("num_frames", f"expected a positive integer, got {cfg.num_frames}")
+    workers, shard, views = config.run_settings(cfg)
     renderer = pipeline.world.renderer_kind  # resolves `auto` and fails early if EGL was asked for and is missing
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container["world"]["renderer"] = renderer  # workers skip the EGL probe
+    factory = functools.partial(config.pipeline_from_container, container)
     resuming = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite)
     log.info("renderer: %s%s", renderer, " (light colour and ambient/diffuse/specular applied as an RGB gain; "
              "shadows always on)" if renderer == "egl" else "")
     if resuming:
         log.info("resuming the unfinished dataset in %s", root)
     try:
-        summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress)
+        summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress, workers=workers,
+                           shard=shard, views_per_scene=views, factory=factory)
     except SimgenError:
         output_dir.discard_if_empty(root)
         raise

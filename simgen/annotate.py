@@ -24,6 +24,28 @@ class Instance:
     rle: dict  # COCO compressed RLE of the visible mask, counts as str
 
 
+def instance_rles(instance: np.ndarray) -> dict[int, dict]:
+    """Compressed COCO RLE of every non-zero id of an instance map, from one pass over its runs.
+
+    COCO RLE runs down the columns (Fortran order) and alternates 0-runs and 1-runs, starting with 0s.
+    """
+    h, w = instance.shape
+    flat = instance.T.ravel()
+    change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
+    starts, ends = np.r_[0, change], np.r_[change, flat.size]
+    values = flat[starts]
+    rles = {}
+    for inst_id in np.unique(values[values > 0]).tolist():
+        s, e = starts[values == inst_id], ends[values == inst_id]
+        counts = np.empty(2 * len(s), dtype=np.int64)
+        counts[0::2] = s - np.r_[0, e[:-1]]
+        counts[1::2] = e - s
+        if e[-1] < flat.size:
+            counts = np.r_[counts, flat.size - e[-1]]
+        rles[inst_id] = mask_utils.frPyObjects({"size": [h, w], "counts": counts.tolist()}, h, w)
+    return rles
+
+
 class Annotator:
     """Annotates every labeled object with at least `min_visible_pixels` visible pixels."""
 
@@ -32,18 +54,16 @@ class Annotator:
 
     def __call__(self, frame: Frame, scene: Scene) -> list[Instance]:
         counts = np.bincount(frame.instance.ravel(), minlength=len(scene.objects) + 1)
-        ids = np.flatnonzero(counts[1:] >= self.min_visible_pixels) + 1
-        if len(ids) == 0:
+        if not np.any(counts[1:] >= self.min_visible_pixels):
             return []
-        masks = np.asfortranarray((frame.instance[:, :, None] == ids[None, None, :]).astype(np.uint8))
-        rles = mask_utils.encode(masks)
-        boxes = mask_utils.toBbox(rles)
         instances = []
-        for inst_id, rle, box in zip(ids.tolist(), rles, boxes):
+        for inst_id, rle in instance_rles(frame.instance).items():
+            if counts[inst_id] < self.min_visible_pixels:
+                continue
+            bbox = mask_utils.toBbox(rle).tolist()
             rle["counts"] = rle["counts"].decode("ascii")
-            obj = scene.objects[inst_id - 1]
             instances.append(Instance(
-                object_index=inst_id - 1, instance_id=inst_id, category_id=obj.category_id,
-                bbox=[float(v) for v in box], area=int(counts[inst_id]), rle=rle,
+                object_index=inst_id - 1, instance_id=inst_id, category_id=scene.objects[inst_id - 1].category_id,
+                bbox=[float(v) for v in bbox], area=int(counts[inst_id]), rle=rle,
             ))
         return instances

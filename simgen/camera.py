@@ -55,8 +55,8 @@ def projection_matrix(cam: CameraSpec) -> list[float]:
 
 def metric_depth(zbuffer: np.ndarray, near: float, far: float) -> np.ndarray:
     """OpenGL z-buffer values in [0, 1] to metric depth along the optical axis (metres)."""
-    z = np.asarray(zbuffer, dtype=np.float64)
-    return (far * near / (far - (far - near) * z)).astype(np.float32)
+    z = np.asarray(zbuffer, dtype=np.float32)
+    return np.float32(far * near) / (np.float32(far) - np.float32(far - near) * z)
 
 
 def project(points_world: np.ndarray, cam: CameraSpec) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import os
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,10 +14,17 @@ from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from simgen.errors import ConfigError, SimgenError
-from simgen.generate import Pipeline
+from simgen import validate
+from simgen.generate import Pipeline, Shard
 
 # Keys that steer a run but do not change its dataset; they are left out of the saved config.
-RUN_CONTROL_KEYS = ("output_dir", "overwrite", "progress")
+RUN_CONTROL_KEYS = ("output_dir", "overwrite", "progress", "workers")
+
+
+@dataclass
+class ShardConfig:
+    index: int = 0
+    count: int = 1
 
 
 @dataclass
@@ -28,6 +36,9 @@ class RunConfig:
     output_dir: str = "outputs/dataset"
     overwrite: bool = False
     progress: bool = True
+    workers: int = 0
+    views_per_scene: int = 1
+    shard: ShardConfig = field(default_factory=ShardConfig)
     renderer: str = "auto"
     scene: Any = None
     catalog: Any = None
@@ -90,15 +101,29 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
             raise ConfigError(key, "missing: select an option of this config group")
     catalog = build("catalog", cfg.catalog)
     randomizers = [build("objects", cfg.objects, catalog=catalog), *_selected(cfg, "randomizers").values(),
-                   build("light", cfg.light), build("camera", cfg.camera)]
+                   build("light", cfg.light)]
     writers = list(_selected(cfg, "writers").values())
     if not writers:
         raise ConfigError("writers", "expected at least one writer")
     return Pipeline(
-        scene=build("scene", cfg.scene), randomizers=randomizers, world=build("world", cfg.world),
+        scene=build("scene", cfg.scene), randomizers=randomizers, view_randomizers=[build("camera", cfg.camera)],
+        world=build("world", cfg.world),
         annotator=build("annotator", cfg.annotator), writers=writers,
         effects=list(_selected(cfg, "effects").values()), categories=catalog.coco_categories(),
     )
+
+
+def pipeline_from_container(container: dict) -> Pipeline:
+    """Build a pipeline from a resolved, plain config (picklable: used to start worker processes)."""
+    return build_pipeline(OmegaConf.create(container))
+
+
+def run_settings(cfg: DictConfig) -> tuple[int, Shard, int]:
+    """The checked `workers` (0 means one per core), `shard` and `views_per_scene` settings."""
+    workers = validate.integer("workers", cfg.workers, low=0) or os.cpu_count() or 1
+    count = validate.integer("shard.count", cfg.shard.count, low=1)
+    index = validate.integer("shard.index", cfg.shard.index, low=0, high=count - 1)
+    return workers, Shard(index, count), validate.integer("views_per_scene", cfg.views_per_scene, low=1)
 
 
 def dataset_config_yaml(cfg: DictConfig) -> str:

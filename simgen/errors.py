@@ -13,6 +13,9 @@ class ConfigError(SimgenError):
         self.detail = message
         super().__init__(f"{key}: {message}" if key else message)
 
+    def __reduce__(self):  # survive pickling across worker processes
+        return (ConfigError, (self.key, self.detail))
+
     def under(self, prefix: str) -> "ConfigError":
         """The same error with its key placed under a config path prefix."""
         return ConfigError(f"{prefix}.{self.key}" if self.key else prefix, self.detail)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Iterator, Optional, Sequence
 
 import numpy as np
 from tqdm import tqdm
@@ -24,7 +28,8 @@ class Pipeline:
     """Everything a run is made of, as instantiated from config."""
 
     scene: Scene
-    randomizers: Sequence[Randomizer]
+    randomizers: Sequence[Randomizer]  # per scene: objects, appearance, light
+    view_randomizers: Sequence[Randomizer]  # per view: the camera
     world: World
     annotator: Annotator
     writers: Sequence[Writer]
@@ -50,47 +55,154 @@ class RunSummary:
                 f"{self.renderer} renderer)")
 
 
-def frame_rng(seed: int, index: int) -> np.random.Generator:
-    return np.random.default_rng([seed, index])
+@dataclass(frozen=True)
+class FrameResult:
+    """What the parent needs to know of a finished frame."""
+
+    index: int
+    instances: int
+    categories: frozenset
+
+    @staticmethod
+    def of(index: int, instances: list[Instance]) -> "FrameResult":
+        return FrameResult(index, len(instances), frozenset(i.category_id for i in instances))
 
 
-def frame_scene(pipeline: Pipeline, seed: int, index: int, rng: np.random.Generator | None = None) -> Scene:
-    """The randomized scene spec of frame `index`: a function of (seed, index) alone."""
-    rng = rng if rng is not None else frame_rng(seed, index)
+def frame_rngs(seed: int, scene_index: int, view: int) -> tuple[np.random.Generator, np.random.Generator]:
+    """The random streams of a scene (objects, appearance, light) and of one of its views (camera, effects)."""
+    return np.random.default_rng([seed, scene_index]), np.random.default_rng([seed, scene_index, view])
+
+
+def frame_scene(pipeline: Pipeline, rng: np.random.Generator) -> Scene:
+    """The randomized scene spec shared by a scene's views."""
     scene = pipeline.scene.copy()
     for randomize in pipeline.randomizers:
         randomize(scene, rng)
     return scene
 
 
-def make_frame(pipeline: Pipeline, seed: int, index: int) -> tuple[Frame, Scene, list[Instance]]:
-    """Randomize, build, settle, render, post-process and annotate frame `index`."""
-    rng = frame_rng(seed, index)
-    scene = frame_scene(pipeline, seed, index, rng)
+def view_of(pipeline: Pipeline, scene: Scene, rng: np.random.Generator) -> Scene:
+    """One view of a scene: a shallow copy whose camera the view randomizers set."""
+    view = dataclasses.replace(scene)
+    for randomize in pipeline.view_randomizers:
+        randomize(view, rng)
+    return view
+
+
+def frame_spec(pipeline: Pipeline, seed: int, index: int, views_per_scene: int = 1) -> Scene:
+    """The full scene spec of frame `index` (before physics): a function of (seed, index) alone."""
+    scene_rng, view_rng = frame_rngs(seed, index // views_per_scene, index % views_per_scene)
+    return view_of(pipeline, frame_scene(pipeline, scene_rng), view_rng)
+
+
+def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence[int],
+                views_per_scene: int) -> Iterator[tuple[int, Frame, Scene, list[Instance]]]:
+    """Randomize, build and settle one scene, then render, post-process and annotate the asked views of it."""
+    scene = frame_scene(pipeline, frame_rngs(seed, scene_index, 0)[0])
     pipeline.world.build(scene)
     pipeline.world.settle(scene)
-    frame = pipeline.world.render(scene)
-    for effect in pipeline.effects:
-        effect(frame, rng)
-    return frame, scene, pipeline.annotator(frame, scene)
+    for view in views:
+        rng = frame_rngs(seed, scene_index, view)[1]
+        spec = view_of(pipeline, scene, rng)
+        frame = pipeline.world.render(spec)
+        for effect in pipeline.effects:
+            effect(frame, rng)
+        yield scene_index * views_per_scene + view, frame, spec, pipeline.annotator(frame, spec)
 
 
-def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progress: bool = True) -> RunSummary:
-    """Render frames 0..num_frames-1 into `root`, skipping frames already fully written (resume)."""
+@dataclass(frozen=True)
+class Shard:
+    """This run's part of the frames: those of the scenes s with s % count == index."""
+
+    index: int = 0
+    count: int = 1
+
+    def frames(self, num_frames: int, views_per_scene: int = 1) -> list[int]:
+        return [i for i in range(num_frames) if (i // views_per_scene) % self.count == self.index]
+
+
+Job = tuple[int, tuple[int, ...]]  # a scene index and the views of it still to render
+
+
+def scene_jobs(frames: Sequence[int], views_per_scene: int) -> list[Job]:
+    """Group frame indices by the scene they view."""
+    jobs: dict[int, list[int]] = {}
+    for index in frames:
+        jobs.setdefault(index // views_per_scene, []).append(index % views_per_scene)
+    return [(scene, tuple(views)) for scene, views in jobs.items()]
+
+
+def write_frame(pipeline: Pipeline, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
+    for writer in pipeline.writers:
+        writer.write(index, frame, scene, instances)
+
+
+def _run_serial(pipeline: Pipeline, seed: int, jobs: Sequence[Job], views_per_scene: int) -> Iterator[list[FrameResult]]:
+    """Frames in this process; each frame's encoding and writing overlaps the next frame's simulation."""
+    with ThreadPoolExecutor(max_workers=1) as io:
+        pending = None
+        for scene_index, views in jobs:
+            for index, frame, scene, instances in make_frames(pipeline, seed, scene_index, views, views_per_scene):
+                if pending is not None:
+                    pending.result()
+                pending = io.submit(write_frame, pipeline, index, frame, scene, instances)
+                yield [FrameResult.of(index, instances)]
+        if pending is not None:
+            pending.result()
+
+
+_WORKER: dict = {}
+
+
+def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    pipeline = factory()
     for writer in pipeline.writers:
         writer.open(root, pipeline.categories)
-    todo = [i for i in range(num_frames) if not all(w.done(i) for w in pipeline.writers)]
-    summary = RunSummary(root, num_frames, len(todo), 0, 0.0, pipeline.world.renderer_kind)
+    _WORKER.update(pipeline=pipeline, seed=seed, views_per_scene=views_per_scene)
+
+
+def _work(job: Job) -> list[FrameResult]:
+    pipeline, results = _WORKER["pipeline"], []
+    for index, frame, scene, instances in make_frames(pipeline, _WORKER["seed"], *job, _WORKER["views_per_scene"]):
+        write_frame(pipeline, index, frame, scene, instances)
+        results.append(FrameResult.of(index, instances))
+    return results
+
+
+def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: Sequence[Job],
+              workers: int) -> Iterator[list[FrameResult]]:
+    """Scenes in `workers` processes, each with its own world; any order gives the same files."""
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(workers, initializer=_init_worker, initargs=(factory, seed, views_per_scene, root)) as pool:
+        yield from pool.imap_unordered(_work, jobs, chunksize=1)
+
+
+def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progress: bool = True,
+             workers: int = 1, shard: Shard = Shard(), views_per_scene: int = 1,
+             factory: Optional[Callable[[], Pipeline]] = None) -> RunSummary:
+    """Render this shard's frames of 0..num_frames-1 into `root`, skipping frames already written (resume).
+
+    Frame i is view i % views_per_scene of scene i // views_per_scene. With workers > 1, `factory`
+    builds a pipeline in each worker process.
+    """
+    for writer in pipeline.writers:
+        writer.open(root, pipeline.categories)
+    mine = shard.frames(num_frames, views_per_scene)
+    todo = [i for i in mine if not all(w.done(i) for w in pipeline.writers)]
+    jobs = scene_jobs(todo, views_per_scene)
+    summary = RunSummary(root, len(mine), len(todo), 0, 0.0, pipeline.world.renderer_kind)
+    workers = max(1, min(workers, len(jobs)))
     start = time.perf_counter()
-    with tqdm(total=num_frames, initial=num_frames - len(todo), unit="frame", disable=not progress,
+    results = _run_pool(factory, seed, views_per_scene, root, jobs, workers) if workers > 1 and factory else \
+        _run_serial(pipeline, seed, jobs, views_per_scene)
+    with tqdm(total=len(mine), initial=len(mine) - len(todo), unit="frame", disable=not progress,
               dynamic_ncols=True) as bar:
-        for index in todo:
-            frame, scene, instances = make_frame(pipeline, seed, index)
-            for writer in pipeline.writers:
-                writer.write(index, frame, scene, instances)
-            summary.instances += len(instances)
-            summary.categories_seen.update(inst.category_id for inst in instances)
-            bar.update()
+        for batch in results:
+            for result in batch:
+                summary.instances += result.instances
+                summary.categories_seen.update(result.categories)
+            bar.update(len(batch))
     for writer in pipeline.writers:
         writer.close()
     summary.seconds = time.perf_counter() - start

@@ -16,7 +16,7 @@ from simgen import config
 
 config.register_schema()
 
-SMALL = ["camera.width=160", "camera.height=120", "progress=false"]
+SMALL = ["camera.width=160", "camera.height=120", "progress=false", "workers=1"]
 
 
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from simgen.annotate import Annotator
+from simgen.annotate import Annotator, instance_rles
 from simgen.errors import ConfigError
 from simgen.frame import Frame
 from simgen.scene import Asset, ObjectSpec, Scene, Support
@@ -51,3 +51,16 @@ def test_unlabeled_objects_are_never_annotated_because_the_world_leaves_them_out
 def test_threshold_must_be_positive():
     with pytest.raises(ConfigError, match="min_visible_pixels"):
         Annotator(0)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_run_length_rles_equal_pycocotools_encoding_of_each_mask(seed):
+    rng = np.random.default_rng(seed)
+    inst = rng.integers(0, 6, size=(37, 53)).astype(np.int32)
+    inst[rng.uniform(size=inst.shape) < 0.5] = 0
+    inst[0, 0], inst[-1, -1] = 2, 3  # runs touching the first and the last pixel
+    rles = instance_rles(inst)
+    assert sorted(rles) == sorted(set(np.unique(inst)) - {0})
+    for inst_id, rle in rles.items():
+        expected = mask_utils.encode(np.asfortranarray((inst == inst_id).astype(np.uint8)))
+        assert rle["counts"] == expected["counts"] and rle["size"] == expected["size"]

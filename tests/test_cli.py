@@ -144,3 +144,33 @@ def test_torchvision_coco_detection_loads_it(small_dataset):
     data = datasets.CocoDetection(str(root), str(root / "annotations.json"))
     image, target = data[0]
     assert image.size == (160, 120) and all("bbox" in t for t in target)
+
+
+def test_two_workers_give_the_same_bytes_as_one(small_dataset):
+    one = small_dataset("workers=1", name="one", frames=6)
+    two = small_dataset("workers=2", name="two", frames=6)
+    assert (one / "annotations.json").read_bytes() == (two / "annotations.json").read_bytes()
+    for kind in ("rgb", "depth", "instance", "semantic", "meta"):
+        files = sorted(p.name for p in (one / kind).iterdir())
+        assert files == sorted(p.name for p in (two / kind).iterdir()) and len(files) == 6
+        assert all((one / kind / f).read_bytes() == (two / kind / f).read_bytes() for f in files)
+
+
+def test_worker_errors_are_reported_as_one_line(tmp_path):
+    out = tmp_path / "bad"
+    done = run_simgen([f"output_dir={out}", "num_frames=4", *SMALL, "workers=2", "camera.elevation=-5",
+                       "camera.distance=0.3", "camera.target_jitter=0"], tmp_path)
+    assert done.returncode == 2 and "inside the scene's 'table'" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_views_per_scene_share_one_settled_scene_across_cameras(small_dataset):
+    root = small_dataset("views_per_scene=3", "workers=2", frames=6)
+    coco = check_dataset(root)
+    assert len(coco.imgs) == 6
+    metas = [json.loads((root / "meta" / f"{i:06d}.json").read_text()) for i in range(6)]
+    for first in (0, 3):
+        views = metas[first:first + 3]
+        assert all(v["objects"] == views[0]["objects"] for v in views)  # the same settled objects
+        assert len({tuple(v["camera"]["position"]) for v in views}) == 3  # seen from three cameras
+    assert metas[0]["objects"] != metas[3]["objects"]

@@ -27,14 +27,15 @@ def test_every_group_has_options():
 def test_every_option_composes_and_instantiates(group, option):
     override = f"{group}=[{option}]" if group in MULTI_SELECT else f"{group}={option}"
     pipeline = build_pipeline(compose_config([override]))
-    assert pipeline.randomizers and pipeline.writers and pipeline.categories
+    assert pipeline.randomizers and pipeline.view_randomizers and pipeline.writers and pipeline.categories
 
 
 def test_defaults_build_a_full_pipeline():
     cfg = compose_config()
     pipeline = build_pipeline(cfg)
     names = [type(r).__name__ for r in pipeline.randomizers]
-    assert names == ["ObjectsRandomizer", "ColorRandomizer", "LightRandomizer", "CameraRandomizer"]
+    assert names == ["ObjectsRandomizer", "ColorRandomizer", "LightRandomizer"]
+    assert [type(r).__name__ for r in pipeline.view_randomizers] == ["CameraRandomizer"]
     assert [type(w).__name__ for w in pipeline.writers] == ["ImageWriter", "CocoWriter", "SceneWriter"]
     assert cfg.num_frames == 100 and cfg.camera.width == 640 and cfg.camera.height == 480
 

@@ -5,7 +5,7 @@ import pytest
 from simgen import camera
 from simgen.config import build_pipeline
 from simgen.errors import AssetError, SceneError
-from simgen.generate import frame_scene
+from simgen.generate import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World, egl_available
 
@@ -58,7 +58,7 @@ def test_known_point_reprojects_to_its_pixel(world):
 
 def tabletop_scene(index: int, *overrides: str) -> Scene:
     pipeline = build_pipeline(compose_config(["camera.width=160", "camera.height=120", *overrides]))
-    return frame_scene(pipeline, seed=0, index=index)
+    return frame_spec(pipeline, seed=0, index=index)
 
 
 @pytest.mark.parametrize("index", range(4))
@@ -93,8 +93,9 @@ def test_objects_that_fall_off_are_removed_and_not_visible(world):
 def test_camera_inside_the_table_is_a_scene_error(world):
     scene = tabletop_scene(0)
     scene.camera.position = (0.1, 0.1, 0.74)
+    world.build(scene)
     with pytest.raises(SceneError, match="inside the scene's 'table'"):
-        world.build(scene)
+        world.render(scene)
 
 
 def test_same_scene_renders_identical_bytes(world):

@@ -1,4 +1,4 @@
-"""What the dataset tools share on the command line: Hydra's logging, progress bars, one-line errors."""
+"""What every small simgen command shares: Hydra's logging, progress bars and one-line errors."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from tqdm import tqdm
 
 from simgen.errors import SimgenError
 
+LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as Hydra's job logging
 T = TypeVar("T")
 
 
@@ -44,10 +45,11 @@ def progress(items: Sequence[T], description: str, enabled: bool = True) -> Iter
     return tqdm(items, desc=description, unit="frame", disable=not enabled, dynamic_ncols=True)
 
 
-def run_command(name: str, body: Callable[[], None]) -> None:
-    """Run a tool's body; a SimgenError becomes one line on stderr and exit status 2."""
+def run_command(name: str, body: Callable[[], int]) -> None:
+    """Run a command's body with logging set up; SimgenErrors and OSErrors become `NAME: error: ...`, status 2."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
-        body()
+        sys.exit(body())
     except (SimgenError, OSError) as err:
         print(f"{name}: error: {err}", file=sys.stderr)
         sys.exit(2)

@@ -116,9 +116,14 @@ def make_report(args: argparse.Namespace) -> Path:
     return out
 
 
+def run(args: argparse.Namespace) -> int:
+    print(f"{NAME}: report in {make_report(args) / 'report.html'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    run_command(NAME, lambda: print(f"{NAME}: report in {make_report(args) / 'report.html'}"))
+    run_command(NAME, lambda: run(args))
 
 
 if __name__ == "__main__":

@@ -65,9 +65,14 @@ def visualize(args: argparse.Namespace) -> Path:
     return out
 
 
+def run(args: argparse.Namespace) -> int:
+    print(f"{NAME}: overlays and contact sheet in {visualize(args)}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> None:
     args = parser().parse_args(argv)
-    run_command(NAME, lambda: print(f"{NAME}: overlays and contact sheet in {visualize(args)}"))
+    run_command(NAME, lambda: run(args))
 
 
 if __name__ == "__main__":

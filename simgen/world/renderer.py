@@ -8,6 +8,7 @@ import logging
 import subprocess
 import sys
 
+import cv2
 import numpy as np
 import pybullet as p
 
@@ -93,4 +94,5 @@ def egl_light_transform(rgb: np.ndarray, light: LightSpec) -> np.ndarray:
     gain = np.asarray(light.color) * (light.ambient + light.diffuse + light.specular) / _DEFAULT_GAIN
     if np.allclose(gain, 1.0):
         return np.ascontiguousarray(rgb)
-    return np.clip(rgb.astype(np.float32) * gain, 0, 255).astype(np.uint8)
+    table = np.clip(np.arange(256)[:, None] * gain[None, :] + 0.5, 0, 255).astype(np.uint8)
+    return cv2.LUT(np.ascontiguousarray(rgb), table.reshape(1, 256, 3))

@@ -30,8 +30,10 @@ class World:
     def __init__(self, renderer: str = "auto", time_step: float = 1 / 120, solver_iterations: int = 10,
                  max_settle_steps: int = 600, rest_linear: float = 0.01, rest_angular: float = 0.1,
                  linear_damping: float = 0.1, angular_damping: float = 0.5, rolling_friction: float = 0.002,
-                 lateral_friction: float = 0.6):
+                 lateral_friction: float = 0.6, recycle_every: int = 100):
         self.requested_renderer = renderer
+        self.recycle_every = validate.integer("recycle_every", recycle_every, low=0)
+        self._builds = 0
         self.physics = Physics(
             time_step=validate.number("time_step", time_step, low=0, high=0.1, low_open=True),
             solver_iterations=validate.integer("solver_iterations", solver_iterations, low=1),
@@ -46,17 +48,18 @@ class World:
         self.client: Optional[int] = None
         self.renderer: Optional[Renderer] = None
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
+        self._fixtures: list[int] = []
 
     @property
     def renderer_kind(self) -> str:
-        return self._connect().kind
+        """`egl` or `tiny`: what `renderer=auto` resolves to here (probed once, without connecting)."""
+        return choose_renderer(self.requested_renderer)
 
     def _connect(self) -> Renderer:
         if self.renderer is None:
-            kind = choose_renderer(self.requested_renderer)
             with c_output_silenced():
                 self.client = p.connect(p.DIRECT)
-            self.renderer = Renderer(kind, self.client)
+            self.renderer = Renderer(self.renderer_kind, self.client)
         return self.renderer
 
     def close(self) -> None:
@@ -67,15 +70,17 @@ class World:
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
+        self._builds += 1
+        if self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl":
+            self.close()  # the EGL plugin leaks ~2 MB per resetSimulation; a new client returns it
         self._connect()
         c = self.client
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
-            fixtures = [spawn(f, c) for f in scene.fixtures]
-            self._check_camera(scene, fixtures)
+            self._fixtures = [spawn(f, c) for f in scene.fixtures]
             self._bodies = {}
-            placed = list(fixtures)
+            placed = list(self._fixtures)
             for index, obj in enumerate(scene.objects):
                 body = spawn(obj, c)
                 if not obj.static:
@@ -110,6 +115,7 @@ class World:
         from simgen.camera import metric_depth
 
         cam = scene.camera
+        self._check_camera(scene)
         rgb, zbuf, seg = self._connect().render(cam, scene.light)
         depth = metric_depth(zbuf, cam.near, cam.far)
         depth[zbuf >= 1.0] = 0.0
@@ -130,12 +136,12 @@ class World:
             lift = max(0.01, 0.5 * (hi[2] - lo[2]))
             p.resetBasePositionAndOrientation(body, (pos[0], pos[1], pos[2] + lift), orn, physicsClientId=c)
 
-    def _check_camera(self, scene: Scene, fixtures: list[int]) -> None:
+    def _check_camera(self, scene: Scene) -> None:
         """The camera must not sit inside the support or any other fixture."""
         c = self.client
         probe = p.createMultiBody(0, p.createCollisionShape(p.GEOM_SPHERE, radius=1e-3, physicsClientId=c),
                                   basePosition=scene.camera.position, physicsClientId=c)
-        inside = [i for i, f in enumerate(fixtures) if p.getClosestPoints(probe, f, 0.0, physicsClientId=c)]
+        inside = [i for i, f in enumerate(self._fixtures) if p.getClosestPoints(probe, f, 0.0, physicsClientId=c)]
         p.removeBody(probe, physicsClientId=c)
         if inside:
             name = scene.fixtures[inside[0]].category

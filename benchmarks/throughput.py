@@ -1,0 +1,106 @@
+"""Whole-pipeline frames/s against a bare PyBullet render loop, measured side by side.
+
+    python benchmarks/throughput.py --frames 60 --repeats 5 --width 640 --height 480 --objects 6
+
+The bare loop is the limit: the same fixtures and number of objects, re-posed at random each frame
+and rendered with getCameraImage by the fastest renderer here, and nothing else. The pipeline is the
+real `simgen` command (randomize, settle, render, annotate, encode, write), timed by its own summary
+(process start-up and the EGL probe excluded). Runs are interleaved; medians are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+
+def bare_loop(frames: int, width: int, height: int, objects: int, renderer: str) -> float:
+    """Frames/s of re-posing `objects` bodies and rendering them, in a fresh process."""
+    code = f"""
+import time, numpy as np, pybullet as p, pybullet_data
+from simgen.world import World
+from simgen.scene import CameraSpec, LightSpec
+from simgen import camera as cm
+from simgen.config import build_pipeline, register_schema
+from simgen.generate import frame_spec
+from hydra import compose, initialize_config_module
+register_schema()
+with initialize_config_module(config_module="simgen.conf", version_base=None):
+    cfg = compose(config_name="config", overrides=["objects.count={objects}", "renderer={renderer}"])
+pipe = build_pipeline(cfg)
+scene = frame_spec(pipe, 0, 0)
+world = pipe.world
+world.build(scene)
+bodies = list(world._bodies)
+rng = np.random.default_rng(0)
+c = world.client
+light = LightSpec()
+kind = p.ER_BULLET_HARDWARE_OPENGL if world.renderer_kind == "egl" else p.ER_TINY_RENDERER
+def frame():
+    for b in bodies:
+        q = rng.normal(size=4); q /= np.linalg.norm(q)
+        p.resetBasePositionAndOrientation(b, [*rng.uniform(-0.3, 0.3, 2), 0.8], q, physicsClientId=c)
+    az, el = rng.uniform(0, 2 * np.pi), np.radians(rng.uniform(30, 75))
+    cam = CameraSpec(position=(np.cos(az) * np.cos(el), np.sin(az) * np.cos(el), 0.75 + np.sin(el)),
+                     target=(0, 0, 0.75), width={width}, height={height})
+    p.getCameraImage(cam.width, cam.height, cm.view_matrix(cam), cm.projection_matrix(cam), renderer=kind,
+                     physicsClientId=c)
+for _ in range(5):
+    frame()
+t = time.perf_counter()
+for _ in range({frames}):
+    frame()
+print("FPS", {frames} / (time.perf_counter() - t))
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"FPS ([\d.]+)", out).group(1))
+
+
+def pipeline(frames: int, width: int, height: int, objects: int, renderer: str, workers: int,
+             extra: list[str]) -> float:
+    """Frames/s of the real simgen command, from its summary line."""
+    with tempfile.TemporaryDirectory() as tmp:
+        args = [sys.executable, "-m", "simgen", f"output_dir={Path(tmp) / 'ds'}", f"num_frames={frames}",
+                f"camera.width={width}", f"camera.height={height}", f"objects.count={objects}",
+                f"renderer={renderer}", f"workers={workers}", "progress=false", *extra]
+        out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    return float(re.search(r"\(([\d.]+) frames/s", out).group(1))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--frames", type=int, default=60)
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--width", type=int, default=640)
+    parser.add_argument("--height", type=int, default=480)
+    parser.add_argument("--objects", type=int, default=6)
+    parser.add_argument("--renderer", default="auto")
+    parser.add_argument("--workers", default="1,2", help="comma-separated worker counts to measure")
+    parser.add_argument("extra", nargs="*", help="further simgen overrides for the pipeline runs")
+    args = parser.parse_args()
+    workers = [int(w) for w in args.workers.split(",")]
+    results: dict[str, list[float]] = {"bare loop": [], **{f"simgen workers={w}": [] for w in workers}}
+    for _ in range(args.repeats):
+        results["bare loop"].append(bare_loop(args.frames, args.width, args.height, args.objects, args.renderer))
+        for w in workers:
+            results[f"simgen workers={w}"].append(pipeline(args.frames, args.width, args.height, args.objects,
+                                                           args.renderer, w, args.extra))
+    bare = statistics.median(results["bare loop"])
+    print(f"{args.width}x{args.height}, {args.objects} objects, renderer={args.renderer}, "
+          f"{args.frames} frames x {args.repeats} repeats {' '.join(args.extra)}")
+    print("| run | frames/s (median) | runs | vs bare loop |\n|---|---|---|---|")
+    for name, values in results.items():
+        med = statistics.median(values)
+        print(f"| {name} | {med:.1f} | {', '.join(f'{v:.1f}' for v in values)} | {med / bare:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
