@@ -1,22 +1,56 @@
-"""What every small simgen command shares: Hydra-style logging and one-line errors."""
+"""What every small simgen command shares: Hydra's logging, progress bars and one-line errors."""
 
 from __future__ import annotations
 
-import logging
+import argparse
+import logging.config
 import sys
-from typing import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Callable, Iterable, Sequence, TypeVar
+
+from omegaconf import OmegaConf
+from tqdm import tqdm
 
 from simgen.errors import SimgenError
 
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as Hydra's job logging
+T = TypeVar("T")
+
+
+class UsageError(SimgenError):
+    """A command-line option has a bad value; the message names the option."""
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with a bad option reported as one line (`prog: error: ...`) and exit status 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def hydra_logging(job_name: str, output_dir: Path) -> None:
+    """Set up logging as Hydra does for a job: its default format, console and `<job>.log` (makes output_dir)."""
+    text = resources.files("hydra.conf").joinpath("hydra/job_logging/default.yaml").read_text()
+    conf = OmegaConf.merge(OmegaConf.create(text), {"hydra": {"runtime": {"output_dir": str(output_dir)},
+                                                              "job": {"name": job_name}}})
+    output_dir.mkdir(parents=True, exist_ok=True)
+    settings = OmegaConf.to_container(conf, resolve=True)
+    settings.pop("hydra")
+    logging.config.dictConfig(settings)
+
+
+def progress(items: Sequence[T], description: str, enabled: bool = True) -> Iterable[T]:
+    """`items` with a progress bar and ETA on stderr."""
+    return tqdm(items, desc=description, unit="frame", disable=not enabled, dynamic_ncols=True)
 
 
 def run_command(name: str, body: Callable[[], int]) -> None:
-    """Run a command's body with logging set up; SimgenErrors become `NAME: error: ...` and exit status 2."""
+    """Run a command's body with logging set up; SimgenErrors and OSErrors become `NAME: error: ...`, status 2."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     try:
         sys.exit(body())
-    except SimgenError as err:
+    except (SimgenError, OSError) as err:
         print(f"{name}: error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -1,0 +1,44 @@
+"""What differs between the configs two datasets were made with (their `config.yaml`s), key by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from simgen.tools.dataset import DatasetError
+
+CONFIG = "config.yaml"
+
+
+def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
+    """Dotted keys to leaf values; lists are leaves (`objects.count: [3, 5]`)."""
+    if not isinstance(tree, dict):
+        return {prefix: tree}
+    flat: dict[str, Any] = {}
+    for key, value in tree.items():
+        flat.update(flatten(value, f"{prefix}.{key}" if prefix else str(key)))
+    return flat
+
+
+def load_config(root: Path) -> dict[str, Any] | None:
+    """The dataset's flattened config, or None where the dataset has no config.yaml."""
+    path = root / CONFIG
+    if not path.is_file():
+        return None
+    try:
+        return flatten(yaml.safe_load(path.read_text()) or {})
+    except yaml.YAMLError as err:
+        raise DatasetError(f"{path}: not a readable YAML file ({err.__class__.__name__})") from None
+
+
+def diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{key, a, b}] for every key whose value differs or that only one side has (None there), sorted by key."""
+    missing = object()
+    changes = []
+    for key in sorted(set(a) | set(b)):
+        va, vb = a.get(key, missing), b.get(key, missing)
+        if va != vb:
+            changes.append({"key": key, "a": None if va is missing else va, "b": None if vb is missing else vb})
+    return changes

@@ -1,0 +1,130 @@
+"""`simgen-stats DATASET [OTHER]`: an HTML report, figures and stats.json; with OTHER, the two side by side."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+from pathlib import Path
+
+import cv2
+
+from simgen.tools import config_diff, plots, report, statistics, summary
+from simgen.tools import dataset as datasets
+from simgen.tools.cli import Parser, UsageError, hydra_logging, progress, run_command
+from simgen.tools.panels import caption, contact_sheet, frame_panel
+from simgen.tools.selection import frame_index, sample
+
+NAME = "simgen-stats"
+log = logging.getLogger(NAME)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog=NAME, description=__doc__.split(": ", 1)[1])
+    p.add_argument("dataset", type=Path, help="a finished simgen dataset (a folder with annotations.json)")
+    p.add_argument("other", type=Path, nargs="?", help="a second dataset to compare with the first")
+    p.add_argument("--out", "-o", type=Path,
+                   help="output folder (default: DATASET/report, or DATASET/compare-OTHER when comparing)")
+    p.add_argument("--samples", type=int, default=6, help="sample overlays per dataset in the report (6; 0: none)")
+    p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
+    return p
+
+
+def output_dir(args: argparse.Namespace) -> Path:
+    if args.out:
+        return args.out
+    return args.dataset / (f"compare-{args.other.resolve().name}" if args.other else "report")
+
+
+def labels_of(data: list[datasets.Dataset]) -> list[str]:
+    return [data[0].name] if len(data) == 1 else [f"A: {data[0].name}", f"B: {data[1].name}"]
+
+
+def png_bytes(picture) -> bytes:
+    _, encoded = cv2.imencode(".png", picture)
+    return encoded.tobytes()
+
+
+def sample_sheet(data: datasets.Dataset, count: int, show_progress: bool) -> bytes:
+    """A contact sheet of `count` frames spread over the dataset, as PNG bytes."""
+    tiles = [caption(frame_panel(data, image), f"frame {frame_index(image)}")
+             for image in progress(sample(data.images, count), f"samples {data.name}", show_progress)]
+    return png_bytes(contact_sheet(tiles, columns=3, tile_width=400))
+
+
+def figures(series: plots.Labelled) -> dict[str, bytes]:
+    """Every figure that applies to these datasets, as PNG bytes by name."""
+    made = {}
+    for name, draw in plots.FIGURES.items():
+        fig = draw(series)
+        if fig is not None:
+            buffer = io.BytesIO()
+            plots.save(fig, buffer)
+            made[name] = buffer.getvalue()
+    return made
+
+
+def sample_sheets(data: list[datasets.Dataset], labels: list[str], count: int,
+                  show_progress: bool) -> list[tuple[str, str, bytes]]:
+    """(file stem, label, PNG) of each dataset's sample overlays; none when `count` is 0."""
+    stems = ["samples"] if len(data) == 1 else ["samples_a", "samples_b"]
+    return [(stem, label, sample_sheet(d, count, show_progress))
+            for stem, label, d in zip(stems, labels, data) if count and d.images]
+
+
+def html_report(data: list[datasets.Dataset], labels: list[str], numbers: list[dict], content: dict,
+                pictures: dict[str, bytes], samples: list[tuple[str, str, bytes]]) -> str:
+    sections = [report.summary_section(labels, numbers)]
+    if len(data) == 2:
+        sections.append(report.config_section(labels, content["config_changes"]))
+    sections += [report.image_section(name, png) for name, png in pictures.items()]
+    sections += [report.image_section("samples", png, caption=label, anchor=stem) for stem, label, png in samples]
+    title = f"simgen dataset report: {data[0].name}" if len(data) == 1 else \
+        f"simgen dataset comparison: {data[0].name} vs {data[1].name}"
+    return report.page(title, sections)
+
+
+def numbers_json(numbers: list[dict], data: list[datasets.Dataset]) -> dict:
+    """stats.json: one dataset's numbers, or {a, b, config_changes} when comparing."""
+    if len(numbers) == 1:
+        return numbers[0]
+    configs = [config_diff.load_config(d.root) for d in data]
+    changes = config_diff.diff(*configs) if None not in configs else None
+    return {"a": numbers[0], "b": numbers[1], "config_changes": changes}
+
+
+def make_report(args: argparse.Namespace) -> Path:
+    """Compute, plot and write everything; returns the output folder."""
+    if args.samples < 0:
+        raise UsageError(f"--samples: expected 0 or more, got {args.samples}")
+    data = [datasets.load(p) for p in [args.dataset, args.other] if p is not None]
+    out = output_dir(args)
+    hydra_logging(NAME, out)
+    labels = labels_of(data)
+    log.info("summarising %s into %s", " and ".join(str(d.root) for d in data), out)
+    stats = [statistics.compute(d, args.progress) for d in data]
+    numbers = [summary.to_json(s) for s in stats]
+    pictures = figures(list(zip(labels, stats)))
+    samples = sample_sheets(data, labels, args.samples, args.progress)
+    content = numbers_json(numbers, data)
+    for name, png in [*pictures.items(), *((stem, png) for stem, _, png in samples)]:
+        (out / f"{name}.png").write_bytes(png)
+    (out / "stats.json").write_text(json.dumps(content, indent=2) + "\n")
+    (out / "report.html").write_text(html_report(data, labels, numbers, content, pictures, samples))
+    log.info("wrote report.html, stats.json and %d figures", len(pictures) + len(samples))
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    print(f"{NAME}: report in {make_report(args) / 'report.html'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    run_command(NAME, lambda: run(args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,204 @@
+"""simgen-stats on real datasets: every number of stats.json recomputed here from annotations.json and the PNGs."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from conftest import SMALL, run_simgen
+from tools_support import assert_one_line_error, read_png, run_tool, with_optional_fields
+
+FIGURES = ["instances_per_category", "instances_per_image", "box_size", "aspect_ratio", "centres", "depth"]
+
+
+@pytest.fixture(scope="module")
+def datasets(tmp_path_factory) -> dict[str, Path]:
+    """Two real datasets that differ in the camera's field of view, and a copy of the first with optional fields."""
+    root = tmp_path_factory.mktemp("stats")
+    made = {}
+    for name, extra in {"narrow": [], "wide": ["camera.fov=75"]}.items():
+        done = run_simgen([f"output_dir={root / name}", "num_frames=4", *SMALL, *extra], root)
+        assert done.returncode == 0, done.stderr
+        made[name] = root / name
+    made["extra"] = with_optional_fields(made["narrow"], root / "extra")
+    return made
+
+
+def spread(values: list[float]) -> dict[str, float] | None:
+    if not values:
+        return None
+    return {"min": min(values), "median": statistics.median(values), "mean": statistics.fmean(values),
+            "max": max(values)}
+
+
+def depth_numbers(root: Path, images: list[dict]) -> dict[str, float]:
+    depth = np.concatenate([read_png(root / "depth" / Path(im["file_name"]).name).ravel().astype(np.int64)
+                            for im in images])
+    valid = depth[depth > 0]
+    return {"min": valid.min() * 0.001, "max": valid.max() * 0.001, "mean": valid.mean() * 0.001,
+            "valid_fraction": valid.size / depth.size}
+
+
+def heatmap(anns: list[dict], images: dict[int, dict], rows: int = 12, cols: int = 16) -> list[list[int]]:
+    grid = [[0] * cols for _ in range(rows)]
+    for ann in anns:
+        x, y, w, h = ann["bbox"]
+        image = images[ann["image_id"]]
+        col = min(math.floor((x + w / 2) / image["width"] * cols), cols - 1)
+        row = min(math.floor((y + h / 2) / image["height"] * rows), rows - 1)
+        grid[row][col] += 1
+    return grid
+
+
+def expected(root: Path) -> dict:
+    """The report's numbers, recomputed from the dataset's files without simgen's tools."""
+    coco = json.loads((root / "annotations.json").read_text())
+    anns, images = coco["annotations"], {im["id"]: im for im in coco["images"]}
+    names = {c["id"]: c["name"] for c in coco["categories"]}
+    per_image = [sum(a["image_id"] == i for a in anns) for i in images]
+    widths, heights = [a["bbox"][2] for a in anns], [a["bbox"][3] for a in anns]
+    per_category = Counter(names[a["category_id"]] for a in anns)
+    return {
+        "frames": len(images), "instances": len(anns), "categories": len(names),
+        "categories_present": len(per_category),
+        "image_sizes": dict(Counter(f"{im['width']}x{im['height']}" for im in images.values())),
+        "instances_per_category": {n: per_category.get(n, 0) for n in names.values()},
+        "instances_per_image": {**spread(per_image), "histogram": {str(k): v for k, v in Counter(per_image).items()}},
+        "box_width_px": spread(widths), "box_height_px": spread(heights),
+        "box_size_px": spread([math.sqrt(w * h) for w, h in zip(widths, heights)]),
+        "aspect_ratio": spread([w / h for w, h in zip(widths, heights)]),
+        "area_px": spread([a["area"] for a in anns]),
+        "centre_heatmap": heatmap(anns, images),
+        "depth_m": depth_numbers(root, list(images.values())),
+    }
+
+
+def stats_of(root: Path, out: Path, *more: str) -> dict:
+    done = run_tool("stats", root, *more, "--out", out, "--no-progress", "--samples", "2")
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    return json.loads((out / "stats.json").read_text())
+
+
+def same(got, want) -> bool:
+    """Equal, with floats compared to 1e-9 relative, through nested dicts and lists."""
+    if isinstance(want, dict):
+        return isinstance(got, dict) and got.keys() == want.keys() and all(same(got[k], want[k]) for k in want)
+    if isinstance(want, list):
+        return isinstance(got, list) and len(got) == len(want) and all(map(same, got, want))
+    return got == pytest.approx(want, rel=1e-9)
+
+
+def check_numbers(numbers: dict, root: Path) -> None:
+    want = expected(root)
+    assert numbers["instances"] > 0
+    for key, value in want.items():
+        assert same(numbers[key], value), (key, numbers[key], value)
+
+
+def test_numbers_match_the_annotations_and_depth(datasets, tmp_path):
+    numbers = stats_of(datasets["narrow"], tmp_path / "report")
+    check_numbers(numbers, datasets["narrow"])
+    assert numbers["visible_fraction"] is None and numbers["truncated"] is None and numbers["keypoints"] is None
+
+
+def test_optional_fields_are_summarised_where_present(datasets, tmp_path):
+    numbers = stats_of(datasets["extra"], tmp_path / "report")
+    anns = json.loads((datasets["extra"] / "annotations.json").read_text())["annotations"]
+    visible = [a["visible_fraction"] for a in anns]
+    flags = [a["keypoints"][2::3] for a in anns if "keypoints" in a]
+    check_numbers(numbers, datasets["extra"])
+    assert {k: numbers["visible_fraction"][k] for k in ("min", "median", "mean", "max")} == \
+        pytest.approx(spread(visible))
+    assert numbers["visible_fraction"]["histogram"] == [sum(min(int(v * 10 + 1e-9), 9) == b for v in visible)
+                                                        for b in range(10)]
+    assert numbers["truncated"] == sum(a["truncated"] for a in anns)
+    assert numbers["keypoints"] == {"labelled": sum(v > 0 for f in flags for v in f),
+                                    "visible": sum(v == 2 for f in flags for v in f),
+                                    "instances_with_keypoints": len(flags)}
+    assert (tmp_path / "report" / "visibility.png").is_file()
+
+
+def test_figures_and_a_self_contained_report(datasets, tmp_path):
+    out = tmp_path / "report"
+    stats_of(datasets["narrow"], out)
+    for name in [*FIGURES, "samples"]:
+        picture = read_png(out / f"{name}.png")
+        assert picture.ndim == 3 and picture.std() > 10, name
+    assert not (out / "visibility.png").exists()
+    page = (out / "report.html").read_text()
+    assert page.count('src="data:image/png;base64,') == len(FIGURES) + 1
+    assert "http://" not in page and "https://" not in page
+    assert (out / "simgen-stats.log").read_text().count("[simgen-stats][INFO] - ") >= 2
+
+
+def test_comparison_shows_both_datasets_and_what_the_config_changed(datasets, tmp_path):
+    numbers = stats_of(datasets["narrow"], tmp_path / "compare", datasets["wide"])
+    check_numbers(numbers["a"], datasets["narrow"])
+    check_numbers(numbers["b"], datasets["wide"])
+    assert numbers["config_changes"] == [{"key": "camera.fov", "a": 50.0, "b": 75}]
+    page = (tmp_path / "compare" / "report.html").read_text()
+    assert "A: narrow" in page and "B: wide" in page and "camera.fov" in page
+    assert (tmp_path / "compare" / "samples_a.png").is_file() and (tmp_path / "compare" / "samples_b.png").is_file()
+
+
+def test_default_output_folders(datasets):
+    assert run_tool("stats", datasets["wide"], "--no-progress", "--samples", "0").returncode == 0
+    assert (datasets["wide"] / "report" / "stats.json").is_file()
+    assert not (datasets["wide"] / "report" / "samples.png").exists()
+
+
+def test_a_progress_bar_with_an_eta(datasets, tmp_path):
+    done = run_tool("stats", datasets["narrow"], "--out", tmp_path / "r", "--samples", "1")
+    assert "4/4" in done.stderr and "<00:00" in done.stderr
+
+
+def broken_annotations(tmp_path: Path, text: str) -> Path:
+    (tmp_path / "bad").mkdir(parents=True)
+    (tmp_path / "bad" / "annotations.json").write_text(text)
+    return tmp_path / "bad"
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["{missing}"], ["missing", "no such dataset directory"]),
+    (["{empty}"], ["empty", "no annotations.json"]),
+    (["{not_json}"], ["annotations.json", "not a readable JSON file"]),
+    (["{not_coco}"], ["annotations.json", "not a COCO instances file", "images"]),
+    (["{no_file_name}"], ["annotations.json", "images[0] has no 'file_name'"]),
+    (["{orphan}"], ["annotations.json", "annotations[0] refers to image_id 7"]),
+    (["{good}", "{missing}"], ["missing", "no such dataset directory"]),
+    (["{good}", "--samples", "-1"], ["--samples"]),
+    (["{good}", "--colour"], ["unrecognized arguments: --colour"]),
+])
+def test_bad_input_is_one_line(datasets, tmp_path, args, expected):
+    (tmp_path / "empty").mkdir()
+    paths = {"missing": tmp_path / "missing", "empty": tmp_path / "empty", "good": datasets["narrow"],
+             "not_json": broken_annotations(tmp_path / "a", "{not json"),
+             "not_coco": broken_annotations(tmp_path / "b", '{"annotations": [], "categories": []}'),
+             "no_file_name": broken_annotations(tmp_path / "c", json.dumps(
+                 {"images": [{"id": 1, "width": 4, "height": 4}], "annotations": [], "categories": []})),
+             "orphan": broken_annotations(tmp_path / "d", json.dumps(
+                 {"images": [], "annotations": [{"image_id": 7, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+                  "categories": []}))}
+    done = run_tool("stats", *[a.format(**paths) for a in args], "--out", tmp_path / "out")
+    assert_one_line_error(done, "simgen-stats: error:", *expected)
+
+
+def test_a_dataset_without_instances(datasets, tmp_path):
+    empty = tmp_path / "empty"
+    coco = json.loads((datasets["narrow"] / "annotations.json").read_text())
+    empty.mkdir()
+    for folder in ("rgb", "depth"):
+        (empty / folder).symlink_to(datasets["narrow"] / folder)
+    (empty / "annotations.json").write_text(json.dumps({**coco, "annotations": []}))
+    numbers = stats_of(empty, tmp_path / "report")
+    assert numbers["instances"] == 0 and numbers["categories_present"] == 0
+    assert numbers["instances_per_image"]["histogram"] == {"0": len(coco["images"])}
+    assert numbers["box_size_px"] is None and numbers["aspect_ratio"] is None
+    assert numbers["depth_m"] == pytest.approx(expected(datasets["narrow"])["depth_m"])
