@@ -70,6 +70,8 @@ def make_frame(pipeline: Pipeline, seed: int, index: int) -> tuple[Frame, Scene,
     pipeline.world.build(scene)
     pipeline.world.settle(scene)
     frame = pipeline.world.render(scene)
+    if pipeline.annotator.amodal:
+        frame.amodal = pipeline.world.render_amodal(scene, pipeline.annotator.candidates(frame))
     for effect in pipeline.effects:
         effect(frame, rng)
     return frame, scene, pipeline.annotator(frame, scene)
@@ -91,7 +93,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
             summary.instances += len(instances)
             summary.categories_seen.update(inst.category_id for inst in instances)
             bar.update()
-    for writer in pipeline.writers:
-        writer.close()
+    for writer in sorted(pipeline.writers, key=lambda w: getattr(w, "reads_dataset", False)):
+        writer.close()  # exporters (reads_dataset) last: they read the finished dataset the others wrote
     summary.seconds = time.perf_counter() - start
     return summary
