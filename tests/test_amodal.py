@@ -39,7 +39,7 @@ def rendered(request):
         world.settle(scene)
         frame = world.render(scene)
         amodal = world.render_amodal(scene, [1, 2])
-        full = world.render_amodal(scene, [1, 2], crop=False)
+        full = world.render_amodal(scene, [1, 2], strategy="full")
         again = world.render(scene)
     finally:
         world.close()

@@ -44,14 +44,28 @@ def cropped_projection(cam: CameraSpec, region: Region) -> list[float]:
     return proj.T.ravel().tolist()
 
 
-def render_silhouette(body: int, cam: CameraSpec, region: Region, renderer: int, client: int) -> np.ndarray:
-    """Which pixels of `region` show `body`, from the segmentation buffer (the same pass as the visible mask)."""
+def render_segmentation(cam: CameraSpec, region: Region, renderer: int, client: int) -> np.ndarray:
+    """The body uid at each pixel of `region` (-1 for none), rendered at the full image's pixel scale."""
     x0, y0, x1, y1 = region
     with c_output_silenced():
         _, _, _, _, seg = p.getCameraImage(
             x1 - x0, y1 - y0, cam_math.view_matrix(cam), cropped_projection(cam, region), shadow=0,
             renderer=renderer, physicsClientId=client)
-    return np.asarray(seg, dtype=np.int32).reshape(y1 - y0, x1 - x0) == body
+    return np.asarray(seg, dtype=np.int32).reshape(y1 - y0, x1 - x0)
+
+
+def union(regions: list[Region]) -> Region:
+    return (min(r[0] for r in regions), min(r[1] for r in regions),
+            max(r[2] for r in regions), max(r[3] for r in regions))
+
+
+def independent(keys: list[int], conflicts: set[frozenset]) -> list[int]:
+    """A greedy set of keys, in order, no two of which are known to get in each other's way."""
+    chosen: list[int] = []
+    for key in keys:
+        if all(frozenset((key, other)) not in conflicts for other in chosen):
+            chosen.append(key)
+    return chosen
 
 
 class Poses:
@@ -79,23 +93,38 @@ class Poses:
 
 
 def amodal_masks(objects: dict[int, tuple[int, ObjectSpec]], cam: CameraSpec, renderer: int, client: int,
-                 crop: bool = True) -> dict[int, tuple[int, int, np.ndarray]]:
-    """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each rendered alone.
+                 strategy: str = "adaptive") -> dict[int, tuple[int, int, np.ndarray]]:
+    """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each as if alone in the world.
 
-    With crop, only the object's projected 3D box is rendered; without, the whole image (for comparison).
+    Every other body, fixtures included, is parked out of view. Each render shows a group of objects over
+    the union of their projected 3D boxes; an object's mask is final when no other object of its group shows
+    inside its box (then none can hide any of it). adaptive: start with every object in one render and
+    re-render the rest in groups that avoid the clashes seen so far; each: one render per object over its own
+    box; full: one full-image render per object (the reference).
     """
+    whole = (0, 0, cam.width, cam.height)
+    regions = {i: whole if strategy == "full" else object_region(obj, cam) for i, (_, obj) in objects.items()}
+    out = {i: (0, 0, np.zeros((0, 0), dtype=bool)) for i in objects}
+    pending = [i for i, r in regions.items() if r[2] > r[0] and r[3] > r[1]]
+    conflicts: set[frozenset] = set()
     poses = Poses(client, cam)
     poses.park_all()
-    out = {}
     try:
-        for inst_id, (body, obj) in objects.items():
-            region = object_region(obj, cam) if crop else (0, 0, cam.width, cam.height)
-            if region[2] <= region[0] or region[3] <= region[1]:
-                out[inst_id] = (0, 0, np.zeros((0, 0), dtype=bool))
-                continue
-            poses.show(body)
-            out[inst_id] = (region[0], region[1], render_silhouette(body, cam, region, renderer, client))
-            poses.hide(body)
+        while pending:
+            group = independent(pending, conflicts) if strategy == "adaptive" else pending[:1]
+            for i in group:
+                poses.show(objects[i][0])
+            region = union([regions[i] for i in group])
+            seg = render_segmentation(cam, region, renderer, client)
+            for i in group:
+                x0, y0, x1, y1 = regions[i]
+                own = seg[y0 - region[1]:y1 - region[1], x0 - region[0]:x1 - region[0]]
+                clashes = {j for j in group if j != i and np.any(own == objects[j][0])}
+                conflicts.update(frozenset((i, j)) for j in clashes)
+                if not clashes:
+                    out[i] = (x0, y0, own == objects[i][0])
+                    pending.remove(i)
+                poses.hide(objects[i][0])
     finally:
         poses.restore()
     return out

@@ -122,12 +122,13 @@ class World:
         seg = np.where(seg + 1 < len(lut), seg + 1, 0)  # -1 (nothing) and fixtures map to 0
         return Frame(rgb=rgb, depth=depth, instance=lut[seg])
 
-    def render_amodal(self, scene: Scene, instance_ids: list[int], crop: bool = True) -> dict:
-        """Each listed object's unoccluded silhouette, {instance id: (x0, y0, mask)} (see Frame.amodal)."""
+    def render_amodal(self, scene: Scene, instance_ids: list[int], strategy: str = "adaptive") -> dict:
+        """Each listed object's unoccluded silhouette, {instance id: (x0, y0, mask)} (see Frame.amodal);
+        strategy: see simgen.world.amodal.amodal_masks."""
         by_index = {index: body for body, index in self._bodies.items()}
         objects = {i: (by_index[i - 1], scene.objects[i - 1]) for i in instance_ids}
         kind = p.ER_BULLET_HARDWARE_OPENGL if self._connect().kind == "egl" else p.ER_TINY_RENDERER
-        return amodal_masks(objects, scene.camera, kind, self.client, crop=crop)
+        return amodal_masks(objects, scene.camera, kind, self.client, strategy)
 
     def _lift_until_free(self, body: int, others: list[int]) -> None:
         """Raise a just-spawned body until it overlaps nothing: spawning into contact makes bodies explode."""
