@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
@@ -128,7 +128,7 @@ def check_annotations(data: Dataset, maps: dict[int, dict[str, np.ndarray]], rep
             report.problem(name, f"annotation {ann.get('id')}: unknown image_id {ann.get('image_id')}")
             continue
         try:
-            check_annotation(ann, images[ann["image_id"]], maps[ann["image_id"]], report)
+            check_annotation(ann, images[ann["image_id"]], maps.get(ann["image_id"], {}), report)
         except (KeyError, TypeError, ValueError) as err:
             report.problem(name, f"annotation {ann.get('id')}: malformed ({type(err).__name__}: {err})")
     per_image = {}
@@ -139,13 +139,22 @@ def check_annotations(data: Dataset, maps: dict[int, dict[str, np.ndarray]], rep
     report.counts[name] = f"{len(ids)} annotations"
 
 
+def guarded(report: Report, name: str, run: Callable[..., Any], *args: Any) -> Any:
+    """Run one check; a malformed file stops that check with a problem instead of a traceback."""
+    try:
+        return run(*args, report)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+        report.problem(name, f"malformed dataset, check stopped ({type(err).__name__}: {err})")
+        return None
+
+
 def check(root: Path) -> Report:
     """Every check on the dataset at `root` and on the exports found in it."""
     data = load(root)
     report = Report()
-    check_categories(data, report)
-    maps = check_images(data, report)
-    check_annotations(data, maps, report)
+    guarded(report, "categories", check_categories, data)
+    maps = guarded(report, "images", check_images, data) or {}
+    guarded(report, "annotations", check_annotations, data, maps)
     check_exports(data, report)
     return report
 

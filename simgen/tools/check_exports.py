@@ -55,7 +55,7 @@ def check_yolo_image(data: Dataset, out: Path, task: str, image: dict, classes: 
     for row, ann in zip(rows, anns):
         values = np.asarray(row[1:])
         x, y, w, h = ann["bbox"]
-        if row[0] != classes[ann["category_id"]] or np.any(values < 0) or np.any(values > 1):
+        if row[0] != classes.get(ann["category_id"]) or np.any(values < 0) or np.any(values > 1):
             report.problem(name, f"{stem}: line for annotation {ann['id']} has another class or values outside [0, 1]")
         elif task == "detect" and not np.allclose(values * np.tile(size, 2), [x + w / 2, y + h / 2, w, h], atol=1e-3):
             report.problem(name, f"{stem}: box of annotation {ann['id']} disagrees with its COCO bbox")
@@ -126,6 +126,8 @@ def check_bop(data: Dataset, report: Report) -> None:
 
 
 def check_exports(data: Dataset, report: Report) -> None:
-    check_splits(data, report)
-    check_yolo(data, report)
-    check_bop(data, report)
+    for name, run in (("splits", check_splits), ("yolo", check_yolo), ("bop", check_bop)):
+        try:
+            run(data, report)
+        except (KeyError, TypeError, ValueError, OSError, yaml.YAMLError) as err:
+            report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {err})")
