@@ -70,7 +70,7 @@ def make_frame(pipeline: Pipeline, seed: int, index: int) -> tuple[Frame, Scene,
     pipeline.world.build(scene)
     pipeline.world.settle(scene)
     frame = pipeline.world.render(scene)
-    if pipeline.annotator.amodal:
+    if getattr(pipeline.annotator, "amodal", False):
         frame.amodal = pipeline.world.render_amodal(scene, pipeline.annotator.candidates(frame))
     for effect in pipeline.effects:
         effect(frame, rng)

@@ -91,3 +91,22 @@ def test_box_corner_keypoints_land_on_the_rendered_corners(rendered):
     ys, xs = np.nonzero(frame.instance == 2)
     assert uv[:, 0].min() == pytest.approx(xs.min(), abs=1.0) and uv[:, 0].max() == pytest.approx(xs.max() + 1, abs=1.0)
     assert uv[:, 1].min() == pytest.approx(ys.min(), abs=1.0) and uv[:, 1].max() == pytest.approx(ys.max() + 1, abs=1.0)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_fixtures_are_left_out_of_amodal_masks(renderer):
+    """The same occlusion with the nearer box a fixed, unlabeled fixture: still half visible."""
+    scene = stacked_boxes()
+    above = scene.objects.pop()
+    above.labeled = False
+    scene.fixtures.append(above)
+    world = World(renderer=renderer)
+    try:
+        world.build(scene)
+        world.settle(scene)
+        frame = world.render(scene)
+        amodal = world.render_amodal(scene, [1])
+    finally:
+        world.close()
+    below = full_mask(amodal[1], frame.instance.shape)
+    assert (frame.instance == 1).sum() / below.sum() == pytest.approx(0.5, abs=0.03)
