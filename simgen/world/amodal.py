@@ -1,4 +1,5 @@
-"""Amodal (unoccluded) silhouettes: each object rendered alone, over its own projected region only."""
+"""Amodal (unoccluded) silhouettes: each object as if alone in the world, rendered over its projected 3D box only,
+objects sharing renders wherever they cannot hide each other."""
 
 from __future__ import annotations
 
