@@ -39,7 +39,7 @@ def timed(world, settled: list, way: str) -> tuple[float, float]:
         frame = world.render(scene)
         middle = time.perf_counter()
         if way != "none":
-            world.render_amodal(scene, candidates(frame), strategy=way)
+            world.render_amodal(scene, candidates(frame), frame.instance, strategy=way)
         render, amodal = render + middle - start, amodal + time.perf_counter() - middle
     return 1000 * render / len(settled), 1000 * amodal / len(settled)
 

@@ -71,7 +71,7 @@ def make_frame(pipeline: Pipeline, seed: int, index: int) -> tuple[Frame, Scene,
     pipeline.world.settle(scene)
     frame = pipeline.world.render(scene)
     if getattr(pipeline.annotator, "amodal", False):
-        frame.amodal = pipeline.world.render_amodal(scene, pipeline.annotator.candidates(frame))
+        frame.amodal = pipeline.world.render_amodal(scene, pipeline.annotator.candidates(frame), frame.instance)
     for effect in pipeline.effects:
         effect(frame, rng)
     return frame, scene, pipeline.annotator(frame, scene)

@@ -3,6 +3,8 @@ objects sharing renders wherever they cannot hide each other."""
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 import pybullet as p
 
@@ -93,21 +95,30 @@ class Poses:
             self.show(body)
 
 
+def seen_clashes(instance: np.ndarray, regions: dict[int, Region]) -> set[frozenset]:
+    """Pairs of instance ids where one is visible inside the other's region in a rendered instance map."""
+    clashes = set()
+    for i, (x0, y0, x1, y1) in regions.items():
+        inside = np.unique(instance[y0:y1, x0:x1])
+        clashes.update(frozenset((i, int(j))) for j in inside if j != i and int(j) in regions)
+    return clashes
+
+
 def amodal_masks(objects: dict[int, tuple[int, ObjectSpec]], cam: CameraSpec, renderer: int, client: int,
-                 strategy: str = "adaptive") -> dict[int, tuple[int, int, np.ndarray]]:
+                 strategy: str = "adaptive", instance: Optional[np.ndarray] = None) -> dict[int, tuple[int, int, np.ndarray]]:
     """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each as if alone in the world.
 
     Every other body, fixtures included, is parked out of view. Each render shows a group of objects over
     the union of their projected 3D boxes; an object's mask is final when no other object of its group shows
-    inside its box (then none can hide any of it). adaptive: start with every object in one render and
-    re-render the rest in groups that avoid the clashes seen so far; each: one render per object over its own
-    box; full: one full-image render per object (the reference).
+    inside its box (then none can hide any of it). adaptive: render groups that avoid the clashes known so
+    far (from `instance`, the frame's instance map, and from each render), until every mask is final;
+    each: one render per object over its own box; full: one full-image render per object (the reference).
     """
     whole = (0, 0, cam.width, cam.height)
     regions = {i: whole if strategy == "full" else object_region(obj, cam) for i, (_, obj) in objects.items()}
     out = {i: (0, 0, np.zeros((0, 0), dtype=bool)) for i in objects}
     pending = [i for i, r in regions.items() if r[2] > r[0] and r[3] > r[1]]
-    conflicts: set[frozenset] = set()
+    conflicts = seen_clashes(instance, regions) if instance is not None else set()
     poses = Poses(client, cam)
     poses.park_all()
     try:

@@ -122,13 +122,15 @@ class World:
         seg = np.where(seg + 1 < len(lut), seg + 1, 0)  # -1 (nothing) and fixtures map to 0
         return Frame(rgb=rgb, depth=depth, instance=lut[seg])
 
-    def render_amodal(self, scene: Scene, instance_ids: list[int], strategy: str = "adaptive") -> dict:
-        """Each listed object's unoccluded silhouette, {instance id: (x0, y0, mask)} (see Frame.amodal);
-        strategy: see simgen.world.amodal.amodal_masks."""
+    def render_amodal(self, scene: Scene, instance_ids: list[int], instance: Optional[np.ndarray] = None,
+                      strategy: str = "adaptive") -> dict:
+        """Each listed object's unoccluded silhouette, {instance id: (x0, y0, mask)} (see Frame.amodal).
+
+        instance: the frame's instance map, whose overlaps save renders; strategy: see amodal_masks."""
         by_index = {index: body for body, index in self._bodies.items()}
         objects = {i: (by_index[i - 1], scene.objects[i - 1]) for i in instance_ids}
         kind = p.ER_BULLET_HARDWARE_OPENGL if self._connect().kind == "egl" else p.ER_TINY_RENDERER
-        return amodal_masks(objects, scene.camera, kind, self.client, strategy)
+        return amodal_masks(objects, scene.camera, kind, self.client, strategy, instance)
 
     def _lift_until_free(self, body: int, others: list[int]) -> None:
         """Raise a just-spawned body until it overlaps nothing: spawning into contact makes bodies explode."""
