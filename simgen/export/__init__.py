@@ -8,6 +8,4 @@ from simgen.export.bop import export_bop
 from simgen.export.coco_splits import export_splits
 from simgen.export.yolo import export_yolo
 
-EXPORTERS = {"yolo": export_yolo, "bop": export_bop, "splits": export_splits}
-
-__all__ = ["EXPORTERS", "export_bop", "export_splits", "export_yolo"]
+__all__ = ["export_bop", "export_splits", "export_yolo"]
