@@ -304,3 +304,15 @@ def test_amodal_run_is_byte_identical_run_to_run(small_dataset):
 def test_simgen_check_passes_on_other_settings(small_dataset, overrides):
     done = tool("check", small_dataset(*overrides, frames=2))
     assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["writers=[images,coco,yolo]", "splits.train=0.9"], "writers.yolo.splits: expected train + val + test = 1"),
+    (["writers=[images,coco,yolo]", "writers.yolo.tasks=[pose]"], "writers.yolo.tasks: expected one of detect, segment"),
+    (["annotator.min_visible_fraction=0.5"], "annotator.min_visible_fraction: needs amodal=true"),
+    (["annotator.below=hide"], "annotator.below: expected one of drop, ignore"),
+])
+def test_bad_label_settings_stop_the_run_with_one_line(tmp_path, args, message):
+    done = run_simgen([f"output_dir={tmp_path / 'x'}", "num_frames=1", *SMALL, *args], tmp_path)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x" / "annotations.json").exists()

@@ -19,11 +19,13 @@ from simgen.scene import Scene
 
 
 class _Export(ABC):
+    """Base of the export writers: nothing per frame, the export of the whole dataset at close."""
+
     reads_dataset = True
     needs_amodal = False
 
-    def __init__(self, splits_: Optional[dict], seed: int):
-        self.ratios = splits.ratios(splits_)
+    def __init__(self, fractions: Optional[dict], seed: int):
+        self.ratios = splits.ratios(fractions)
         self.seed = validate.integer("seed", seed)
         self.root = Path(".")
 
