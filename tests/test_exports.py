@@ -217,6 +217,10 @@ def _truncated_rgb(root: Path) -> None:
     cv2.imwrite(str(root / "rgb" / "000002.png"), np.zeros((60, 80, 3), np.uint8))
 
 
+def _meta_removed(root: Path) -> None:
+    (root / "meta" / "000001.json").unlink()
+
+
 def _yolo_line_dropped(root: Path) -> None:
     label = max((root / "yolo" / "detect" / "labels").glob("*/*.txt"), key=lambda p: p.stat().st_size)
     label.write_text("".join(label.read_text().splitlines(keepends=True)[1:]))
@@ -236,6 +240,7 @@ def _unknown_category(root: Path) -> None:
     (_bbox_shifted, "bbox or area disagrees with its mask"),
     (_duplicate_id, "annotation ids are not unique"),
     (_truncated_rgb, "rgb/000002.png: 80x60, expected 160x120"),
+    (_meta_removed, "meta/000001.json: missing"),
     (_yolo_line_dropped, "label lines for"),
     (_bop_mask_removed, "mask_visib missing"),
     (_unknown_category, "category_id 99 is used by annotations but not defined"),

@@ -34,7 +34,7 @@ def check_categories(data: Dataset, report: Report) -> None:
 
 
 def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, np.ndarray]:
-    """The image's RGB and per-pixel maps, each checked for presence, size and type."""
+    """The image's RGB and per-pixel maps, each checked for presence, size and type; its meta and COCO records."""
     name, stem = "images", Path(image["file_name"]).stem
     shape = (image["height"], image["width"])
     arrays = {}
@@ -43,6 +43,9 @@ def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, n
         report.problem(name, f"{image['file_name']}: missing or unreadable")
     elif rgb.shape[:2] != shape:
         report.problem(name, f"{image['file_name']}: {rgb.shape[1]}x{rgb.shape[0]}, expected {shape[1]}x{shape[0]}")
+    for kind in ("meta", "coco"):
+        if (data.root / kind).is_dir() and not (data.root / kind / f"{stem}.json").is_file():
+            report.problem(name, f"{kind}/{stem}.json: missing")
     for kind in ("depth", "instance", "semantic"):
         if not (data.root / kind).is_dir():
             continue
