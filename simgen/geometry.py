@@ -8,7 +8,8 @@ from simgen import camera as cam_math
 from simgen.scene import CameraSpec, ObjectSpec
 
 # Keypoints of every instance: the 8 corners of its 3D box, then the box centre. Corner k takes, per axis,
-# the box's min (bit clear, '-') or max (bit set, '+'): bit 0 -> x, bit 1 -> y, bit 2 -> z; "corner_+--" is (xmax, ymin, zmin).
+# the box's min (bit clear, '-') or max (bit set, '+'): bit 0 -> x, bit 1 -> y, bit 2 -> z;
+# "corner_+--" is (xmax, ymin, zmin).
 KEYPOINT_NAMES = [f"corner_{''.join('-+'[k >> axis & 1] for axis in range(3))}" for k in range(8)] + ["center"]
 # The box's 12 edges as COCO skeleton pairs (1-based keypoint indices).
 SKELETON = [[a + 1, b + 1] for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]

@@ -105,7 +105,8 @@ def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report
         exact = isinstance(ann["segmentation"], dict)
         iou = (mask & truth).sum() / max((mask | truth).sum(), 1)
         if (exact and not np.array_equal(mask, truth)) or iou < 0.5:
-            report.problem(name, f"annotation {ann['id']}: segmentation disagrees with instance mask {ann['instance_id']}")
+            report.problem(name, f"annotation {ann['id']}: segmentation disagrees with instance mask "
+                                 f"{ann['instance_id']}")
         mask = truth
     if ann["bbox"] != mask_box(mask) or ann["area"] != int(mask.sum()):
         report.problem(name, f"annotation {ann['id']}: bbox or area disagrees with its mask")

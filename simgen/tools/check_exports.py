@@ -61,7 +61,8 @@ def check_yolo_image(data: Dataset, out: Path, task: str, image: dict, classes: 
             report.problem(name, f"{stem}: box of annotation {ann['id']} disagrees with its COCO bbox")
         elif task == "segment":
             pts = values.reshape(-1, 2) * size
-            if len(pts) < 3 or np.any(pts.min(0) < [x - 1e-3, y - 1e-3]) or np.any(pts.max(0) > [x + w + 1e-3, y + h + 1e-3]):
+            inside = np.all(pts.min(0) >= [x - 1e-3, y - 1e-3]) and np.all(pts.max(0) <= [x + w + 1e-3, y + h + 1e-3])
+            if len(pts) < 3 or not inside:
                 report.problem(name, f"{stem}: outline of annotation {ann['id']} leaves its COCO bbox")
 
 
@@ -75,7 +76,7 @@ def check_yolo(data: Dataset, report: Report) -> None:
         spec = yaml.safe_load((out / "data.yaml").read_text()) if (out / "data.yaml").is_file() else None
         names = {k: c["name"] for k, c in enumerate(sorted(data.categories, key=lambda c: c["id"]))}
         if not isinstance(spec, dict) or spec.get("names") != names or not {"path", "train", "val"} <= set(spec):
-            report.problem(name, "data.yaml is missing, lacks path/train/val, or its names disagree with the categories")
+            report.problem(name, "data.yaml is missing, lacks path/train/val, or its names are not the categories")
         classes = class_indices(data.categories)
         for image in data.images:
             check_yolo_image(data, out, task, image, classes, report)
@@ -94,9 +95,12 @@ def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: l
         same_pose = np.allclose(gt["cam_t_m2c"], np.asarray(ann["cam_t_m2c"]) * 1000, atol=1e-6) and \
             np.allclose(gt["cam_R_m2c"], np.ravel(ann["cam_R_m2c"]), atol=1e-9)
         if gt["obj_id"] != ann["category_id"] or not same_pose or info["px_count_visib"] != ann["area"]:
-            report.problem(name, f"image {im_id} gt {gt_id}: obj_id, pose or pixel count disagrees with annotation {ann['id']}")
-        if visib is None or not np.array_equal(visib > 0, truth) or read_image(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png") is None:
-            report.problem(name, f"image {im_id} gt {gt_id}: mask_visib missing or not the annotation's mask, or mask missing")
+            report.problem(name, f"image {im_id} gt {gt_id}: obj_id, pose or pixel count disagrees with "
+                                 f"annotation {ann['id']}")
+        amodal = read_image(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png")
+        if visib is None or amodal is None or not np.array_equal(visib > 0, truth):
+            report.problem(name, f"image {im_id} gt {gt_id}: mask_visib missing or not the annotation's mask, "
+                                 "or mask missing")
 
 
 def check_bop(data: Dataset, report: Report) -> None:

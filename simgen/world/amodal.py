@@ -14,6 +14,7 @@ from simgen.scene import CameraSpec, ObjectSpec
 from simgen.world.quiet import c_output_silenced
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1: pixel columns x0..x1-1 and rows y0..y1-1
+Crop = tuple[int, int, np.ndarray]  # x0, y0 and a boolean mask whose top-left pixel is (x0, y0)
 
 
 def object_region(obj: ObjectSpec, cam: CameraSpec) -> Region:
@@ -105,7 +106,7 @@ def seen_clashes(instance: np.ndarray, regions: dict[int, Region]) -> set[frozen
 
 
 def amodal_masks(objects: dict[int, tuple[int, ObjectSpec]], cam: CameraSpec, renderer: int, client: int,
-                 strategy: str = "adaptive", instance: Optional[np.ndarray] = None) -> dict[int, tuple[int, int, np.ndarray]]:
+                 strategy: str = "adaptive", instance: Optional[np.ndarray] = None) -> dict[int, Crop]:
     """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each as if alone in the world.
 
     Every other body, fixtures included, is parked out of view. Each render shows a group of objects over
