@@ -40,6 +40,7 @@ class RunConfig:
     views_per_scene: int = 1
     shard: ShardConfig = field(default_factory=ShardConfig)
     renderer: str = "auto"
+    splits: Any = None
     scene: Any = None
     catalog: Any = None
     objects: Any = None
@@ -102,13 +103,17 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
     catalog = build("catalog", cfg.catalog)
     randomizers = [build("objects", cfg.objects, catalog=catalog), *_selected(cfg, "randomizers").values(),
                    build("light", cfg.light)]
-    writers = list(_selected(cfg, "writers").values())
+    selected = _selected(cfg, "writers")
+    writers = list(selected.values())
     if not writers:
         raise ConfigError("writers", "expected at least one writer")
+    annotator = build("annotator", cfg.annotator)
+    for name, writer in selected.items():
+        if getattr(writer, "needs_amodal", False) and not annotator.amodal:
+            raise ConfigError(f"writers.{name}", "needs the amodal masks: add annotator.amodal=true")
     return Pipeline(
         scene=build("scene", cfg.scene), randomizers=randomizers, view_randomizers=[build("camera", cfg.camera)],
-        world=build("world", cfg.world),
-        annotator=build("annotator", cfg.annotator), writers=writers,
+        world=build("world", cfg.world), annotator=annotator, writers=writers,
         effects=list(_selected(cfg, "effects").values()), categories=catalog.coco_categories(),
     )
 

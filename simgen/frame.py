@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Optional
 
 import numpy as np
 
@@ -10,8 +11,11 @@ import numpy as np
 @dataclass
 class Frame:
     """rgb: HxWx3 uint8; depth: HxW float32 metres along the optical axis, 0 where nothing was hit;
-    instance: HxW int32, k+1 where scene.objects[k] is visible, 0 for background, fixtures and distractors."""
+    instance: HxW int32, k+1 where scene.objects[k] is visible, 0 for background, fixtures and distractors;
+    amodal (when asked for): {k+1: (x0, y0, mask)}, the object's whole silhouette as if nothing else were there,
+    a boolean crop whose top-left pixel is (x0, y0) in the image."""
 
     rgb: np.ndarray
     depth: np.ndarray
     instance: np.ndarray
+    amodal: Optional[dict] = None

@@ -105,6 +105,8 @@ def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence
         rng = frame_rngs(seed, scene_index, view)[1]
         spec = view_of(pipeline, scene, rng)
         frame = pipeline.world.render(spec)
+        if pipeline.annotator.amodal:
+            frame.amodal = pipeline.world.render_amodal(spec, pipeline.annotator.candidates(frame), frame.instance)
         for effect in pipeline.effects:
             effect(frame, rng)
         yield scene_index * views_per_scene + view, frame, spec, pipeline.annotator(frame, spec)
@@ -203,7 +205,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
                 summary.instances += result.instances
                 summary.categories_seen.update(result.categories)
             bar.update(len(batch))
-    for writer in pipeline.writers:
-        writer.close()
+    for writer in sorted(pipeline.writers, key=lambda w: getattr(w, "reads_dataset", False)):
+        writer.close()  # exporters (reads_dataset) last: they read the finished dataset the others wrote
     summary.seconds = time.perf_counter() - start
     return summary

@@ -43,6 +43,7 @@ class ObjectSpec:
     labeled: bool = True
     static: bool = False
     state: str = "placed"  # after settling: resting, moving, fell (fell objects are removed)
+    bbox_3d: Optional[tuple] = None  # set by the world: ((xmin, ymin, zmin), (xmax, ymax, zmax)), m, object frame
 
 
 @dataclass

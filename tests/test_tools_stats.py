@@ -105,7 +105,10 @@ def check_numbers(numbers: dict, root: Path) -> None:
 def test_numbers_match_the_annotations_and_depth(datasets, tmp_path):
     numbers = stats_of(datasets["narrow"], tmp_path / "report")
     check_numbers(numbers, datasets["narrow"])
-    assert numbers["visible_fraction"] is None and numbers["truncated"] is None and numbers["keypoints"] is None
+    anns = json.loads((datasets["narrow"] / "annotations.json").read_text())["annotations"]
+    assert numbers["visible_fraction"] is None  # amodal masks are off by default
+    assert numbers["truncated"] == sum(a["truncated"] for a in anns)
+    assert numbers["keypoints"]["labelled"] == sum(v > 0 for a in anns for v in a["keypoints"][2::3])
 
 
 def test_optional_fields_are_summarised_where_present(datasets, tmp_path):

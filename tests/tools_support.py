@@ -37,12 +37,15 @@ def corner_keypoints(bbox: list[float]) -> list[float]:
 
 
 def with_optional_fields(src: Path, dst: Path) -> Path:
-    """A copy of a dataset whose annotations carry visible_fraction, truncated and (on even ids) keypoints."""
+    """A copy of a dataset whose annotations carry made-up visible_fraction, truncated and (on even ids only)
+    keypoints at their box corners, replacing simgen's own."""
     shutil.copytree(src, dst)
     coco = json.loads((dst / "annotations.json").read_text())
     for ann in coco["annotations"]:
         ann["visible_fraction"] = (ann["id"] % 11) / 10
         ann["truncated"] = ann["id"] % 3 == 0
+        ann.pop("keypoints", None)
+        ann.pop("num_keypoints", None)
         if ann["id"] % 2 == 0:
             ann["keypoints"] = corner_keypoints(ann["bbox"])
             ann["num_keypoints"] = 3

@@ -11,6 +11,8 @@ from simgen import validate
 from simgen.errors import AssetError, SceneError
 from simgen.frame import Frame
 from simgen.scene import Scene
+from simgen.world.amodal import amodal_masks
+from simgen.world.bounds import local_box
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
@@ -86,6 +88,7 @@ class World:
                 raise AssetError(f"{obj.asset.path or obj.asset.kind}: the simulation gave a non-finite pose "
                                  "(degenerate mesh or broken mass/inertia); remove it from the catalog")
             obj.position, obj.orientation = tuple(pos), tuple(orn)
+            obj.bbox_3d = local_box(body, c)
             top = p.getAABB(body, physicsClientId=c)[1][2]
             if top < scene.support.height - 0.005:
                 obj.state = "fell"
@@ -109,6 +112,16 @@ class World:
             lut[body + 1] = index + 1 if scene.objects[index].labeled else 0
         seg = np.where(seg + 1 < len(lut), seg + 1, 0)  # -1 (nothing) and fixtures map to 0
         return Frame(rgb=rgb, depth=depth, instance=lut[seg])
+
+    def render_amodal(self, scene: Scene, instance_ids: list[int], instance: Optional[np.ndarray] = None,
+                      strategy: str = "adaptive") -> dict:
+        """Each listed object's unoccluded silhouette, {instance id: (x0, y0, mask)} (see Frame.amodal).
+
+        instance: the frame's instance map, whose overlaps save renders; strategy: see amodal_masks."""
+        by_index = {index: body for body, index in self._bodies.items()}
+        objects = {i: (by_index[i - 1], scene.objects[i - 1]) for i in instance_ids}
+        kind = p.ER_BULLET_HARDWARE_OPENGL if self._connect().kind == "egl" else p.ER_TINY_RENDERER
+        return amodal_masks(objects, scene.camera, kind, self.client, strategy, instance)
 
     def _lift_until_free(self, body: int, others: list[int]) -> None:
         """Raise a just-spawned body until it overlaps nothing: spawning into contact makes bodies explode."""

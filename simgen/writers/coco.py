@@ -10,7 +10,7 @@ import numpy as np
 
 import simgen
 from simgen import camera as cam_math
-from simgen import validate
+from simgen import geometry, validate
 from simgen.annotate import Instance
 from simgen.frame import Frame
 from simgen.scene import Scene
@@ -43,6 +43,18 @@ def image_entry(index: int, scene: Scene, file_name: str) -> dict:
     }
 
 
+def instance_labels(inst: Instance) -> dict:
+    """The annotation fields beyond COCO's own: visibility, amodal mask, 6D pose, 3D box, keypoints."""
+    labels = {"ignore": int(inst.ignore), "truncated": inst.truncated}
+    if inst.amodal_rle is not None:
+        labels.update(visible_fraction=inst.visible_fraction, amodal_bbox=inst.amodal_bbox,
+                      amodal_area=inst.amodal_area, amodal_segmentation=inst.amodal_rle)
+    labels.update(cam_R_m2c=inst.cam_R_m2c, cam_t_m2c=inst.cam_t_m2c)
+    if inst.keypoints is not None:
+        labels.update(bbox_3d=inst.bbox_3d, keypoints=inst.keypoints, num_keypoints=inst.num_keypoints)
+    return labels
+
+
 class CocoWriter:
     """COCO instances with `segmentation` as compressed RLE (default) or polygons."""
 
@@ -55,7 +67,9 @@ class CocoWriter:
         self.root, self.categories = Path("."), []
 
     def open(self, root: Path, categories: list[dict]) -> None:
-        self.root, self.categories = Path(root), categories
+        self.root = Path(root)
+        self.categories = [{**c, "keypoints": geometry.KEYPOINT_NAMES, "skeleton": geometry.SKELETON}
+                           for c in categories]
         (self.root / "coco").mkdir(parents=True, exist_ok=True)
 
     def record_path(self, index: int) -> Path:
@@ -73,7 +87,8 @@ class CocoWriter:
             segmentation = mask_polygons(frame.instance == inst.instance_id, self.polygon_tolerance)
         return {
             "image_id": image_id, "category_id": inst.category_id, "bbox": inst.bbox, "area": inst.area,
-            "segmentation": segmentation, "iscrowd": 0, "instance_id": inst.instance_id,
+            "segmentation": segmentation, "iscrowd": int(inst.ignore), "instance_id": inst.instance_id,
+            **instance_labels(inst),
         }
 
     def done(self, index: int) -> bool:

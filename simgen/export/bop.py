@@ -1,0 +1,100 @@
+"""BOP (bop.felk.cvut.cz) scenes: one per split, `bop/{split}/000000/`, image ids = frame indices.
+
+scene_camera.json, scene_gt.json, scene_gt_info.json, rgb/, depth/ (depth * depth_scale = mm),
+mask/ (amodal) and mask_visib/ (visible) per instance as `{im_id:06d}_{gt_id:06d}.png`. A BOP obj_id is
+a simgen category id. Needs the amodal masks (annotator.amodal=true).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Optional
+
+import cv2
+import numpy as np
+
+from simgen.export.dataset import Dataset, DatasetError, decode, link, write_json
+
+SCENE = "000000"
+DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres
+
+
+def _bbox(mask: np.ndarray) -> list[int]:
+    ys, xs = np.nonzero(mask)
+    if len(xs) == 0:
+        return [-1, -1, -1, -1]
+    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+
+
+def camera_entry(image: dict) -> dict:
+    w2c = np.asarray(image["world_to_camera"], dtype=float)
+    return {"cam_K": np.asarray(image["intrinsics"]).ravel().tolist(), "depth_scale": DEPTH_SCALE,
+            "cam_R_w2c": w2c[:3, :3].ravel().tolist(), "cam_t_w2c": (w2c[:3, 3] * 1000.0).tolist()}
+
+
+def gt_entry(ann: dict) -> dict:
+    return {"obj_id": ann["category_id"], "cam_R_m2c": np.asarray(ann["cam_R_m2c"]).ravel().tolist(),
+            "cam_t_m2c": (np.asarray(ann["cam_t_m2c"]) * 1000.0).tolist()}
+
+
+def gt_info(visible: np.ndarray, amodal: np.ndarray, depth: np.ndarray) -> dict:
+    all_px, visib_px = int(amodal.sum()), int(visible.sum())
+    return {"bbox_obj": _bbox(amodal), "bbox_visib": _bbox(visible), "px_count_all": all_px,
+            "px_count_valid": int((amodal & (depth > 0)).sum()), "px_count_visib": visib_px,
+            "visib_fract": visib_px / all_px if all_px else 0.0}
+
+
+def write_mask(path: Path, mask: np.ndarray) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    cv2.imwrite(str(path), mask.astype(np.uint8) * 255)
+
+
+def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, list]:
+    """Links the image's RGB and depth, writes its masks; returns its scene_gt and scene_gt_info lists."""
+    im_id, (h, w) = image["frame_index"], (image["height"], image["width"])
+    rgb = data.root / image["file_name"]
+    depth_file = data.root / "depth" / f"{Path(image['file_name']).stem}.png"
+    if not depth_file.is_file():
+        raise DatasetError(f"{depth_file}: missing; BOP needs the depth images (writers.images.depth=true)")
+    link(rgb, scene_dir / "rgb" / f"{im_id:06d}{rgb.suffix}")
+    link(depth_file, scene_dir / "depth" / f"{im_id:06d}.png")
+    depth = cv2.imread(str(depth_file), cv2.IMREAD_UNCHANGED)
+    gts, infos = [], []
+    for gt_id, ann in enumerate(data.annotations_of(image["id"])):
+        if "amodal_segmentation" not in ann or "cam_R_m2c" not in ann:
+            raise DatasetError(f"{data.root}: annotation {ann['id']} has no amodal mask or pose; BOP needs "
+                               "a dataset made with annotator.amodal=true")
+        visible, amodal = decode(ann["segmentation"], h, w), decode(ann["amodal_segmentation"], h, w)
+        write_mask(scene_dir / "mask" / f"{im_id:06d}_{gt_id:06d}.png", amodal)
+        write_mask(scene_dir / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png", visible)
+        gts.append(gt_entry(ann))
+        infos.append(gt_info(visible, amodal, depth))
+    return gts, infos
+
+
+def export_bop(data: Dataset, ratios: Optional[dict] = None, seed: Optional[int] = None) -> list[Path]:
+    """DATASET/bop/{split}/000000/ for each non-empty split, and DATASET/bop/camera.json."""
+    out = data.root / "bop"
+    if out.exists():
+        shutil.rmtree(out)
+    written = []
+    for split, images in data.split_images(ratios, seed).items():
+        if not images:
+            continue
+        scene_dir = out / split / SCENE
+        cameras, gts, infos = {}, {}, {}
+        for image in images:
+            key = str(image["frame_index"])
+            cameras[key] = camera_entry(image)
+            gts[key], infos[key] = export_image(data, image, scene_dir)
+        write_json(scene_dir / "scene_camera.json", cameras)
+        write_json(scene_dir / "scene_gt.json", gts)
+        write_json(scene_dir / "scene_gt_info.json", infos)
+        written.append(scene_dir)
+    first = data.images[0]
+    k = np.asarray(first["intrinsics"])
+    write_json(out / "camera.json", {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1],
+                                     "width": first["width"], "height": first["height"],
+                                     "depth_scale": DEPTH_SCALE})
+    return written

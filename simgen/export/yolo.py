@@ -1,0 +1,101 @@
+"""Ultralytics YOLO: images/{split}/ and labels/{split}/ with one txt line per instance, and data.yaml.
+
+detect: `class cx cy w h`; segment: `class x1 y1 x2 y2 ...`; all normalised by the image size to [0, 1].
+Ignore regions (iscrowd 1) are left out: YOLO labels have no ignore semantics.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Optional, Sequence
+
+import cv2
+import numpy as np
+import yaml
+
+from simgen.errors import ConfigError
+from simgen.export.dataset import Dataset, decode, link, write_text
+
+TASKS = ("detect", "segment")
+
+
+def class_indices(categories: list[dict]) -> dict[int, int]:
+    """COCO category id -> YOLO class index: the categories sorted by id, counted from 0."""
+    return {c["id"]: k for k, c in enumerate(sorted(categories, key=lambda c: c["id"]))}
+
+
+def bridge(pieces: list[np.ndarray]) -> np.ndarray:
+    """Several closed polygons as one, each joined to the growing outline at its nearest point and back
+    (a zero-width bridge), the way YOLO segmentation labels hold a mask in several pieces."""
+    out = pieces[0]
+    for piece in pieces[1:]:
+        dist = ((out[:, None, :] - piece[None, :, :]) ** 2).sum(axis=-1)
+        i, j = np.unravel_index(int(np.argmin(dist)), dist.shape)
+        out = np.concatenate([out[: i + 1], np.roll(piece, -j, axis=0), piece[j: j + 1], out[i:]])
+    return out
+
+
+def mask_polygon(mask: np.ndarray, tolerance: float) -> np.ndarray:
+    """(N >= 3, 2) outline of a mask through its boundary pixels' centres, pieces largest first and bridged,
+    simplified by `tolerance` pixels; a mask too thin for that gives its box's corners."""
+    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+    contours = sorted(contours, key=cv2.contourArea, reverse=True)
+    pieces = [(cv2.approxPolyDP(c, tolerance, True) if tolerance > 0 else c).reshape(-1, 2) for c in contours]
+    outline = bridge([p.astype(float) + 0.5 for p in pieces])
+    if len(outline) >= 3:
+        return outline
+    ys, xs = np.nonzero(mask)
+    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
+    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float)
+
+
+def label_line(ann: dict, image: dict, cls: int, task: str, tolerance: float) -> str:
+    w, h = image["width"], image["height"]
+    if task == "detect":
+        x, y, bw, bh = ann["bbox"]
+        values = [(x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h]
+    else:
+        poly = mask_polygon(decode(ann["segmentation"], h, w), tolerance)
+        values = (np.clip(poly / [w, h], 0.0, 1.0)).ravel().tolist()
+    return " ".join([str(cls), *(f"{v:.6f}" for v in values)])
+
+
+def data_yaml(out: Path, names: list[str], splits: dict[str, list]) -> str:
+    """data.yaml as Ultralytics reads it: absolute root, split image folders, index -> name."""
+    doc = {"path": str(out.resolve()), "train": "images/train",
+           "val": "images/val" if splits.get("val") else "images/train"}
+    if splits.get("test"):
+        doc["test"] = "images/test"
+    doc["names"] = dict(enumerate(names))
+    return yaml.safe_dump(doc, sort_keys=False)
+
+
+def export_task(data: Dataset, out: Path, task: str, ratios: Optional[dict], seed: Optional[int],
+                tolerance: float) -> None:
+    classes = class_indices(data.categories)
+    if out.exists():
+        shutil.rmtree(out)  # a re-export with other splits must not leave stale labels behind
+    parts = data.split_images(ratios, seed)
+    for split, images in parts.items():
+        for image in images:
+            source = data.root / image["file_name"]
+            stem = Path(image["file_name"]).stem
+            link(source, out / "images" / split / source.name)
+            lines = [label_line(a, image, classes[a["category_id"]], task, tolerance)
+                     for a in data.annotations_of(image["id"]) if not a.get("iscrowd")]
+            write_text(out / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
+    write_text(out / "data.yaml", data_yaml(out, [c["name"] for c in data.categories], parts))
+
+
+def export_yolo(data: Dataset, tasks: Sequence[str] = TASKS, ratios: Optional[dict] = None,
+                seed: Optional[int] = None, polygon_tolerance: float = 1.0) -> list[Path]:
+    """DATASET/yolo/{task}/ for each task: a dataset Ultralytics trains on as it is."""
+    written = []
+    for task in tasks:
+        if task not in TASKS:
+            raise ConfigError("tasks", f"expected detect or segment, got {task!r}")
+        out = data.root / "yolo" / task
+        export_task(data, out, task, ratios, seed, polygon_tolerance)
+        written.append(out / "data.yaml")
+    return written

@@ -1,0 +1,182 @@
+"""`simgen-check DATASET`: verify a finished dataset end to end and print a report; exit 1 on any problem.
+
+Files present and the right size; every box, area, amodal mask, keypoint and category agreeing with the
+masks and the pose; ids unique; and any exports (COCO splits, YOLO, BOP) agreeing with annotations.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from simgen import geometry
+from simgen.errors import SimgenError
+from simgen.export.dataset import Dataset, decode, load
+from simgen.tools.check_exports import check_exports
+from simgen.tools.check_report import Report, mask_box, read_image
+
+
+def check_categories(data: Dataset, report: Report) -> None:
+    name = "categories"
+    report.start(name)
+    ids = [c.get("id") for c in data.coco["categories"]]
+    names = [c.get("name") for c in data.coco["categories"]]
+    if len(set(ids)) != len(ids) or len(set(names)) != len(names):
+        report.problem(name, "category ids or names are not unique")
+    used = {a["category_id"] for a in data.coco["annotations"]}
+    for missing in sorted(used - set(ids)):
+        report.problem(name, f"category_id {missing} is used by annotations but not defined")
+    report.counts[name] = f"{len(ids)} categories"
+
+
+def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, np.ndarray]:
+    """The image's RGB and per-pixel maps, each checked for presence, size and type; its meta and COCO records."""
+    name, stem = "images", Path(image["file_name"]).stem
+    shape = (image["height"], image["width"])
+    arrays = {}
+    rgb = read_image(data.root / image["file_name"])
+    if rgb is None:
+        report.problem(name, f"{image['file_name']}: missing or unreadable")
+    elif rgb.shape[:2] != shape:
+        report.problem(name, f"{image['file_name']}: {rgb.shape[1]}x{rgb.shape[0]}, expected {shape[1]}x{shape[0]}")
+    for kind in ("meta", "coco"):
+        if (data.root / kind).is_dir() and not (data.root / kind / f"{stem}.json").is_file():
+            report.problem(name, f"{kind}/{stem}.json: missing")
+    for kind in ("depth", "instance", "semantic"):
+        if not (data.root / kind).is_dir():
+            continue
+        array = read_image(data.root / kind / f"{stem}.png")
+        if array is None or array.shape != shape or array.dtype != np.uint16:
+            report.problem(name, f"{kind}/{stem}.png: missing, or not a {shape[1]}x{shape[0]} 16-bit image")
+        else:
+            arrays[kind] = array
+    return arrays
+
+
+def check_images(data: Dataset, report: Report) -> dict[int, dict[str, np.ndarray]]:
+    name = "images"
+    report.start(name)
+    ids = [img["id"] for img in data.images]
+    if len(set(ids)) != len(ids):
+        report.problem(name, "image ids are not unique")
+    listed = {Path(img["file_name"]).name for img in data.images}
+    for path in sorted((data.root / "rgb").glob("*")) if (data.root / "rgb").is_dir() else []:
+        if path.name not in listed:
+            report.problem(name, f"rgb/{path.name} is not in annotations.json")
+    maps = {img["id"]: check_image_files(data, img, report) for img in data.images}
+    report.counts[name] = f"{len(ids)} images"
+    return maps
+
+
+def check_amodal(ann: dict, visible: np.ndarray, report: Report) -> None:
+    name, h, w = "annotations", *visible.shape
+    amodal = decode(ann["amodal_segmentation"], h, w)
+    if np.any(visible & ~amodal):
+        report.problem(name, f"annotation {ann['id']}: visible pixels outside its amodal mask")
+    if ann.get("amodal_area") != int(amodal.sum()) or ann.get("amodal_bbox") != mask_box(amodal):
+        report.problem(name, f"annotation {ann['id']}: amodal_area or amodal_bbox disagrees with amodal_segmentation")
+    if abs(ann.get("visible_fraction", -1) - ann["area"] / max(int(amodal.sum()), 1)) > 1e-5:
+        report.problem(name, f"annotation {ann['id']}: visible_fraction is not area / amodal_area")
+
+
+def check_keypoints(ann: dict, image: dict, report: Report) -> None:
+    """The keypoints are the 3D box's corners and centre, projected with the pose and K."""
+    name = "annotations"
+    kps = np.asarray(ann["keypoints"], dtype=float).reshape(-1, 3)
+    if kps.shape != (len(geometry.KEYPOINT_NAMES), 3) or not set(kps[:, 2]) <= {0, 1, 2}:
+        report.problem(name, f"annotation {ann['id']}: expected {len(geometry.KEYPOINT_NAMES)} [u, v, flag] keypoints")
+        return
+    points = geometry.box_keypoints_3d(ann["bbox_3d"]) @ np.asarray(ann["cam_R_m2c"]).T + ann["cam_t_m2c"]
+    uv = geometry.project_camera_points(points, np.asarray(image["intrinsics"]))
+    shown = kps[:, 2] > 0
+    if np.any(np.abs(uv[shown] - kps[shown, :2]) > 0.01) or int(shown.sum()) != ann.get("num_keypoints"):
+        report.problem(name, f"annotation {ann['id']}: keypoints disagree with the pose, 3D box and intrinsics")
+
+
+def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report: Report) -> None:
+    name, h, w = "annotations", image["height"], image["width"]
+    mask = decode(ann["segmentation"], h, w)
+    if "instance" in maps:
+        truth = maps["instance"] == ann["instance_id"]
+        exact = isinstance(ann["segmentation"], dict)
+        iou = (mask & truth).sum() / max((mask | truth).sum(), 1)
+        if (exact and not np.array_equal(mask, truth)) or iou < 0.5:
+            report.problem(name, f"annotation {ann['id']}: segmentation disagrees with instance mask "
+                                 f"{ann['instance_id']}")
+        mask = truth
+    if ann["bbox"] != mask_box(mask) or ann["area"] != int(mask.sum()):
+        report.problem(name, f"annotation {ann['id']}: bbox or area disagrees with its mask")
+    if "semantic" in maps and np.any(maps["semantic"][mask] != ann["category_id"]):
+        report.problem(name, f"annotation {ann['id']}: semantic mask disagrees with category {ann['category_id']}")
+    if ann.get("iscrowd") not in (0, 1):
+        report.problem(name, f"annotation {ann['id']}: iscrowd must be 0 or 1")
+    if "amodal_segmentation" in ann:
+        check_amodal(ann, mask, report)
+    if "keypoints" in ann:
+        check_keypoints(ann, image, report)
+
+
+def check_annotations(data: Dataset, maps: dict[int, dict[str, np.ndarray]], report: Report) -> None:
+    name = "annotations"
+    report.start(name)
+    ids = [a["id"] for a in data.coco["annotations"]]
+    if len(set(ids)) != len(ids):
+        report.problem(name, "annotation ids are not unique")
+    images = {img["id"]: img for img in data.images}
+    for ann in data.coco["annotations"]:
+        if ann.get("image_id") not in images:
+            report.problem(name, f"annotation {ann.get('id')}: unknown image_id {ann.get('image_id')}")
+            continue
+        try:
+            check_annotation(ann, images[ann["image_id"]], maps.get(ann["image_id"], {}), report)
+        except (KeyError, TypeError, ValueError) as err:
+            report.problem(name, f"annotation {ann.get('id')}: malformed ({type(err).__name__}: {err})")
+    per_image = {}
+    for ann in data.coco["annotations"]:
+        per_image.setdefault(ann["image_id"], []).append(ann["instance_id"])
+    if any(len(set(v)) != len(v) for v in per_image.values()):
+        report.problem(name, "an instance_id is annotated twice in one image")
+    report.counts[name] = f"{len(ids)} annotations"
+
+
+def guarded(report: Report, name: str, run: Callable[..., Any], *args: Any) -> Any:
+    """Run one check; a malformed file stops that check with a problem instead of a traceback."""
+    try:
+        return run(*args, report)
+    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
+        report.problem(name, f"malformed dataset, check stopped ({type(err).__name__}: {err})")
+        return None
+
+
+def check(root: Path) -> Report:
+    """Every check on the dataset at `root` and on the exports found in it."""
+    data = load(root)
+    report = Report()
+    guarded(report, "categories", check_categories, data)
+    maps = guarded(report, "images", check_images, data) or {}
+    guarded(report, "annotations", check_annotations, data, maps)
+    check_exports(data, report)
+    return report
+
+
+def main(argv: Optional[Sequence[str]] = None) -> None:
+    ap = argparse.ArgumentParser(prog="simgen-check", description=__doc__.split(":", 1)[1].strip())
+    ap.add_argument("dataset", help="a finished simgen dataset folder (with annotations.json)")
+    args = ap.parse_args(argv)
+    try:
+        report = check(Path(args.dataset))
+    except SimgenError as err:
+        print(f"simgen: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    print(f"simgen-check: {args.dataset}")
+    print("\n".join(report.lines()))
+    print(f"simgen-check: {report.problems} problem(s)" if report.problems else "simgen-check: all checks passed")
+    sys.exit(1 if report.problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,137 @@
+"""simgen-check's checks of the exports found in a dataset: COCO splits, YOLO and BOP against annotations.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+from simgen.export.bop import SCENE
+from simgen.export.coco_splits import split_file
+from simgen.export.dataset import Dataset, decode
+from simgen.export.yolo import TASKS, class_indices
+from simgen.splits import SPLIT_NAMES
+from simgen.tools.check_report import Report, read_image
+
+
+def check_splits(data: Dataset, report: Report) -> None:
+    """Split files partition the images, each with exactly its images' annotations."""
+    name = "splits"
+    files = {s: split_file(data.root, s) for s in SPLIT_NAMES if split_file(data.root, s).is_file()}
+    if not files:
+        return
+    report.start(name)
+    seen: list[int] = []
+    for split, path in files.items():
+        coco = json.loads(path.read_text())
+        ids = [img["id"] for img in coco["images"]]
+        seen += ids
+        expected = sorted(a["id"] for a in data.coco["annotations"] if a["image_id"] in set(ids))
+        if sorted(a["id"] for a in coco["annotations"]) != expected or coco["categories"] != data.coco["categories"]:
+            report.problem(name, f"{path.name}: annotations or categories disagree with annotations.json")
+    if sorted(seen) != sorted(img["id"] for img in data.images):
+        report.problem(name, "the split files do not hold every image exactly once")
+    report.counts[name] = ", ".join(f"{s}: {len(json.loads(p.read_text())['images'])}" for s, p in files.items())
+
+
+def yolo_rows(path: Path) -> list[list[float]]:
+    return [[float(v) for v in line.split()] for line in path.read_text().splitlines() if line.strip()]
+
+
+def check_yolo_image(data: Dataset, out: Path, task: str, image: dict, classes: dict, report: Report) -> None:
+    name, stem = f"yolo/{task}", Path(image["file_name"]).stem
+    found = [s for s in SPLIT_NAMES if (out / "labels" / s / f"{stem}.txt").is_file()]
+    if len(found) != 1 or not (out / "images" / found[0] / Path(image["file_name"]).name).is_file():
+        report.problem(name, f"{stem}: expected one image and one label file, in one split")
+        return
+    rows = yolo_rows(out / "labels" / found[0] / f"{stem}.txt")
+    anns = [a for a in data.annotations_of(image["id"]) if not a.get("iscrowd")]
+    if len(rows) != len(anns):
+        report.problem(name, f"{stem}: {len(rows)} label lines for {len(anns)} annotations")
+        return
+    size = np.array([image["width"], image["height"]], dtype=float)
+    for row, ann in zip(rows, anns):
+        values = np.asarray(row[1:])
+        x, y, w, h = ann["bbox"]
+        if row[0] != classes.get(ann["category_id"]) or np.any(values < 0) or np.any(values > 1):
+            report.problem(name, f"{stem}: line for annotation {ann['id']} has another class or values outside [0, 1]")
+        elif task == "detect" and not np.allclose(values * np.tile(size, 2), [x + w / 2, y + h / 2, w, h], atol=1e-3):
+            report.problem(name, f"{stem}: box of annotation {ann['id']} disagrees with its COCO bbox")
+        elif task == "segment":
+            pts = values.reshape(-1, 2) * size
+            inside = np.all(pts.min(0) >= [x - 1e-3, y - 1e-3]) and np.all(pts.max(0) <= [x + w + 1e-3, y + h + 1e-3])
+            if len(pts) < 3 or not inside:
+                report.problem(name, f"{stem}: outline of annotation {ann['id']} leaves its COCO bbox")
+
+
+def check_yolo(data: Dataset, report: Report) -> None:
+    for task in TASKS:
+        out = data.root / "yolo" / task
+        if not out.is_dir():
+            continue
+        name = f"yolo/{task}"
+        report.start(name)
+        spec = yaml.safe_load((out / "data.yaml").read_text()) if (out / "data.yaml").is_file() else None
+        names = {k: c["name"] for k, c in enumerate(sorted(data.categories, key=lambda c: c["id"]))}
+        if not isinstance(spec, dict) or spec.get("names") != names or not {"path", "train", "val"} <= set(spec):
+            report.problem(name, "data.yaml is missing, lacks path/train/val, or its names are not the categories")
+        classes = class_indices(data.categories)
+        for image in data.images:
+            check_yolo_image(data, out, task, image, classes, report)
+        report.counts[name] = f"{len(data.images)} label files"
+
+
+def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: list, report: Report) -> None:
+    name, im_id = "bop", image["frame_index"]
+    anns = data.annotations_of(image["id"])
+    if len(gts) != len(anns) or len(infos) != len(anns):
+        report.problem(name, f"{scene.parent.name} image {im_id}: {len(gts)} gt entries for {len(anns)} annotations")
+        return
+    for gt_id, (gt, info, ann) in enumerate(zip(gts, infos, anns)):
+        visib = read_image(scene / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png")
+        truth = decode(ann["segmentation"], image["height"], image["width"])
+        same_pose = np.allclose(gt["cam_t_m2c"], np.asarray(ann["cam_t_m2c"]) * 1000, atol=1e-6) and \
+            np.allclose(gt["cam_R_m2c"], np.ravel(ann["cam_R_m2c"]), atol=1e-9)
+        if gt["obj_id"] != ann["category_id"] or not same_pose or info["px_count_visib"] != ann["area"]:
+            report.problem(name, f"image {im_id} gt {gt_id}: obj_id, pose or pixel count disagrees with "
+                                 f"annotation {ann['id']}")
+        amodal = read_image(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png")
+        if visib is None or amodal is None or not np.array_equal(visib > 0, truth):
+            report.problem(name, f"image {im_id} gt {gt_id}: mask_visib missing or not the annotation's mask, "
+                                 "or mask missing")
+
+
+def check_bop(data: Dataset, report: Report) -> None:
+    if not (data.root / "bop").is_dir():
+        return
+    name = "bop"
+    report.start(name)
+    by_frame = {img["frame_index"]: img for img in data.images}
+    seen: list[int] = []
+    for scene in sorted((data.root / "bop").glob(f"*/{SCENE}")):
+        files = {f: scene / f"scene_{f}.json" for f in ("camera", "gt", "gt_info")}
+        if not all(p.is_file() for p in files.values()):
+            report.problem(name, f"{scene}: scene_camera.json, scene_gt.json or scene_gt_info.json missing")
+            continue
+        cams, gts, infos = (json.loads(p.read_text()) for p in files.values())
+        seen += [int(k) for k in cams]
+        for key, cam in cams.items():
+            image = by_frame.get(int(key))
+            if image is None or not np.allclose(cam["cam_K"], np.ravel(image["intrinsics"])) \
+                    or not (scene / "depth" / f"{int(key):06d}.png").is_file():
+                report.problem(name, f"{scene.parent.name} image {key}: unknown image, other cam_K or no depth")
+                continue
+            check_bop_image(data, scene, image, gts.get(key, []), infos.get(key, []), report)
+    if sorted(seen) != sorted(by_frame):
+        report.problem(name, "the BOP scenes do not hold every image exactly once")
+    report.counts[name] = f"{len(seen)} images"
+
+
+def check_exports(data: Dataset, report: Report) -> None:
+    for name, run in (("splits", check_splits), ("yolo", check_yolo), ("bop", check_bop)):
+        try:
+            run(data, report)
+        except (KeyError, TypeError, ValueError, OSError, yaml.YAMLError) as err:
+            report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {err})")

@@ -1,0 +1,143 @@
+"""Amodal (unoccluded) silhouettes: each object as if alone in the world, rendered over its projected 3D box only,
+objects sharing renders wherever they cannot hide each other."""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+import pybullet as p
+
+from simgen import camera as cam_math
+from simgen import geometry
+from simgen.scene import CameraSpec, ObjectSpec
+from simgen.world.quiet import c_output_silenced
+
+Region = tuple[int, int, int, int]  # x0, y0, x1, y1: pixel columns x0..x1-1 and rows y0..y1-1
+Crop = tuple[int, int, np.ndarray]  # x0, y0 and a boolean mask whose top-left pixel is (x0, y0)
+
+
+def object_region(obj: ObjectSpec, cam: CameraSpec) -> Region:
+    """The image pixels the object's 3D box can cover (the whole image when the box reaches behind the camera)."""
+    if obj.bbox_3d is None:
+        return 0, 0, cam.width, cam.height
+    corners = geometry.box_corners(obj.bbox_3d)
+    rot, trans = geometry.object_to_camera(obj, cam)
+    cam_pts = corners @ rot.T + trans
+    if np.any(cam_pts[:, 2] <= cam.near):
+        return 0, 0, cam.width, cam.height
+    uv = geometry.project_camera_points(cam_pts, cam_math.intrinsics(cam))
+    x0, y0 = np.floor(uv.min(axis=0)).astype(int) - 1
+    x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + 1
+    return max(x0, 0), max(y0, 0), min(x1, cam.width), min(y1, cam.height)
+
+
+def cropped_projection(cam: CameraSpec, region: Region) -> list[float]:
+    """PyBullet's projection matrix (column-major) for the sub-image `region` at the full image's pixel scale."""
+    x0, y0, x1, y1 = region
+    w, h = x1 - x0, y1 - y0
+    k = cam_math.intrinsics(cam)
+    cx, cy = k[0, 2] - x0, k[1, 2] - y0
+    n, f = cam.near, cam.far
+    proj = np.array([
+        [2 * k[0, 0] / w, 0, 1 - 2 * cx / w, 0],
+        [0, 2 * k[1, 1] / h, 2 * cy / h - 1, 0],
+        [0, 0, (f + n) / (n - f), 2 * f * n / (n - f)],
+        [0, 0, -1, 0],
+    ])
+    return proj.T.ravel().tolist()
+
+
+def render_segmentation(cam: CameraSpec, region: Region, renderer: int, client: int) -> np.ndarray:
+    """The body uid at each pixel of `region` (-1 for none), rendered at the full image's pixel scale."""
+    x0, y0, x1, y1 = region
+    with c_output_silenced():
+        _, _, _, _, seg = p.getCameraImage(
+            x1 - x0, y1 - y0, cam_math.view_matrix(cam), cropped_projection(cam, region), shadow=0,
+            renderer=renderer, physicsClientId=client)
+    return np.asarray(seg, dtype=np.int32).reshape(y1 - y0, x1 - x0)
+
+
+def union(regions: list[Region]) -> Region:
+    return (min(r[0] for r in regions), min(r[1] for r in regions),
+            max(r[2] for r in regions), max(r[3] for r in regions))
+
+
+def independent(keys: list[int], conflicts: set[frozenset]) -> list[int]:
+    """A greedy set of keys, in order, no two of which are known to get in each other's way."""
+    chosen: list[int] = []
+    for key in keys:
+        if all(frozenset((key, other)) not in conflicts for other in chosen):
+            chosen.append(key)
+    return chosen
+
+
+class Poses:
+    """Parks every body of a client far beyond the camera's far plane and brings them back one at a time."""
+
+    def __init__(self, client: int, cam: CameraSpec):
+        self.client = client
+        bodies = [p.getBodyUniqueId(i, physicsClientId=client) for i in range(p.getNumBodies(physicsClientId=client))]
+        self.saved = {b: p.getBasePositionAndOrientation(b, physicsClientId=client) for b in bodies}
+        self.park = tuple(np.asarray(cam.position) + (0.0, 0.0, 100.0 * cam.far + 1000.0))
+
+    def park_all(self) -> None:
+        for body in self.saved:
+            self.hide(body)
+
+    def hide(self, body: int) -> None:
+        p.resetBasePositionAndOrientation(body, self.park, self.saved[body][1], physicsClientId=self.client)
+
+    def show(self, body: int) -> None:
+        p.resetBasePositionAndOrientation(body, *self.saved[body], physicsClientId=self.client)
+
+    def restore(self) -> None:
+        for body in self.saved:
+            self.show(body)
+
+
+def seen_clashes(instance: np.ndarray, regions: dict[int, Region]) -> set[frozenset]:
+    """Pairs of instance ids where one is visible inside the other's region in a rendered instance map."""
+    clashes = set()
+    for i, (x0, y0, x1, y1) in regions.items():
+        inside = np.unique(instance[y0:y1, x0:x1])
+        clashes.update(frozenset((i, int(j))) for j in inside if j != i and int(j) in regions)
+    return clashes
+
+
+def amodal_masks(objects: dict[int, tuple[int, ObjectSpec]], cam: CameraSpec, renderer: int, client: int,
+                 strategy: str = "adaptive", instance: Optional[np.ndarray] = None) -> dict[int, Crop]:
+    """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each as if alone in the world.
+
+    Every other body, fixtures included, is parked out of view. Each render shows a group of objects over
+    the union of their projected 3D boxes; an object's mask is final when no other object of its group shows
+    inside its box (then none can hide any of it). adaptive: render groups that avoid the clashes known so
+    far (from `instance`, the frame's instance map, and from each render), until every mask is final;
+    each: one render per object over its own box; full: one full-image render per object (the reference).
+    """
+    whole = (0, 0, cam.width, cam.height)
+    regions = {i: whole if strategy == "full" else object_region(obj, cam) for i, (_, obj) in objects.items()}
+    out = {i: (0, 0, np.zeros((0, 0), dtype=bool)) for i in objects}
+    pending = [i for i, r in regions.items() if r[2] > r[0] and r[3] > r[1]]
+    conflicts = seen_clashes(instance, regions) if instance is not None else set()
+    poses = Poses(client, cam)
+    poses.park_all()
+    try:
+        while pending:
+            group = independent(pending, conflicts) if strategy == "adaptive" else pending[:1]
+            for i in group:
+                poses.show(objects[i][0])
+            region = union([regions[i] for i in group])
+            seg = render_segmentation(cam, region, renderer, client)
+            for i in group:
+                x0, y0, x1, y1 = regions[i]
+                own = seg[y0 - region[1]:y1 - region[1], x0 - region[0]:x1 - region[0]]
+                clashes = {j for j in group if j != i and np.any(own == objects[j][0])}
+                conflicts.update(frozenset((i, j)) for j in clashes)
+                if not clashes:
+                    out[i] = (x0, y0, own == objects[i][0])
+                    pending.remove(i)
+                poses.hide(objects[i][0])
+    finally:
+        poses.restore()
+    return out

@@ -1,0 +1,81 @@
+"""Writers that export the finished dataset to another format when the run closes (YOLO, BOP, COCO splits).
+
+They write nothing per frame; generate() closes them after the other writers, once annotations.json exists,
+and they call the same functions as `simgen-export`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, Optional, Sequence
+
+from simgen import splits, validate
+from simgen.annotate import Instance
+from simgen.export import dataset, export_bop, export_splits, export_yolo
+from simgen.export.yolo import TASKS
+from simgen.frame import Frame
+from simgen.scene import Scene
+
+
+class _Export(ABC):
+    """Base of the export writers: nothing per frame, the export of the whole dataset at close."""
+
+    reads_dataset = True
+    needs_amodal = False
+
+    def __init__(self, fractions: Optional[dict], seed: int):
+        self.ratios = splits.ratios(fractions)
+        self.seed = validate.integer("seed", seed)
+        self.root = Path(".")
+
+    def open(self, root: Path, categories: list[dict]) -> None:
+        self.root = Path(root)
+
+    def write(self, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
+        pass
+
+    def done(self, index: int) -> bool:
+        return True
+
+    def close(self) -> None:
+        self.export(dataset.load(self.root))
+
+    @abstractmethod
+    def export(self, data: dataset.Dataset) -> Any:
+        """Write this format from the finished dataset."""
+
+
+class YoloWriter(_Export):
+    """yolo/detect/ and yolo/segment/: Ultralytics datasets with data.yaml."""
+
+    def __init__(self, tasks: Sequence[str] = TASKS, splits: Optional[dict] = None, seed: int = 0,
+                 polygon_tolerance: float = 1.0):
+        super().__init__(splits, seed)
+        self.tasks = [validate.choice("tasks", t, TASKS) for t in tasks]
+        self.polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
+
+    def export(self, data: dataset.Dataset) -> Any:
+        return export_yolo(data, self.tasks, self.ratios, self.seed, self.polygon_tolerance)
+
+
+class BopWriter(_Export):
+    """bop/{split}/000000/: BOP scenes for 6D pose toolkits; needs annotator.amodal=true."""
+
+    needs_amodal = True
+
+    def __init__(self, splits: Optional[dict] = None, seed: int = 0):
+        super().__init__(splits, seed)
+
+    def export(self, data: dataset.Dataset) -> Any:
+        return export_bop(data, self.ratios, self.seed)
+
+
+class SplitsWriter(_Export):
+    """annotations_{train,val,test}.json: the COCO file cut into splits."""
+
+    def __init__(self, splits: Optional[dict] = None, seed: int = 0):
+        super().__init__(splits, seed)
+
+    def export(self, data: dataset.Dataset) -> Any:
+        return export_splits(data, self.ratios, self.seed)

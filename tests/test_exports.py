@@ -1,0 +1,325 @@
+"""One real run written as COCO, YOLO and BOP: each read by a strict reader of its format, all three agreeing
+instance by instance, simgen-check passing on them and failing on broken copies, simgen-export reproducing them."""
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import yaml
+from pycocotools.coco import COCO
+
+from conftest import SMALL, run_simgen
+
+WRITERS = "writers=[images,coco,meta,yolo,bop,splits]"
+RUN = [WRITERS, "splits={train: 0.6, val: 0.2, test: 0.2}", "objects.count=[6,9]", "camera.distance=[0.45,0.7]",
+       "annotator.min_visible_pixels=30", "annotator.below=ignore", "annotator.min_visible_fraction=0.7"]
+FLOAT = r"(0(\.\d+)?|1(\.0+)?)"  # a number in [0, 1] as the labels write it
+
+
+def tool(name: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", f"simgen.tools.{name}", *map(str, args)], capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    tmp = tmp_path_factory.mktemp("exports")
+    done = run_simgen([f"output_dir={tmp / 'ds'}", "num_frames=5", *SMALL, *RUN], tmp)
+    assert done.returncode == 0, done.stderr
+    return tmp / "ds"
+
+
+def coco_of(root: Path) -> COCO:
+    return COCO(str(root / "annotations.json"))
+
+
+# ---- strict readers, written from each format's documentation ----
+
+def parse_yolo_labels(path: Path, task: str, nc: int) -> list[tuple[int, np.ndarray]]:
+    """Ultralytics label files: one object per line, `class cx cy w h` (detect) or `class x1 y1 x2 y2 ...`
+    (segment, at least 3 points), class an integer index into names, coordinates normalised to [0, 1]."""
+    rows = []
+    for line in path.read_text().splitlines():
+        fields = line.split(" ")
+        assert re.fullmatch(r"\d+", fields[0]) and int(fields[0]) < nc, line
+        assert all(re.fullmatch(FLOAT, f) for f in fields[1:]), line
+        values = np.array([float(f) for f in fields[1:]])
+        if task == "detect":
+            assert len(values) == 4 and np.all(values[2:] > 0), line
+        else:
+            assert len(values) >= 6 and len(values) % 2 == 0, line
+        rows.append((int(fields[0]), values))
+    return rows
+
+
+def check_data_yaml(path: Path, categories: list[dict]) -> dict:
+    spec = yaml.safe_load(path.read_text())
+    assert set(spec) <= {"path", "train", "val", "test", "names"} and {"path", "train", "val", "names"} <= set(spec)
+    assert Path(spec["path"]).is_absolute() and Path(spec["path"]) == path.parent.resolve()
+    for split in ("train", "val", "test"):
+        if split in spec:
+            assert (Path(spec["path"]) / spec[split]).is_dir()
+    assert spec["names"] == {k: c["name"] for k, c in enumerate(sorted(categories, key=lambda c: c["id"]))}
+    return spec
+
+
+BOP_GT_INFO_KEYS = {"bbox_obj", "bbox_visib", "px_count_all", "px_count_valid", "px_count_visib", "visib_fract"}
+
+
+def check_bop_scene(scene: Path) -> tuple[dict, dict, dict]:
+    """scene_camera.json, scene_gt.json, scene_gt_info.json against the BOP toolkit's documented schema."""
+    cams, gts, infos = (json.loads((scene / f"scene_{n}.json").read_text()) for n in ("camera", "gt", "gt_info"))
+    assert set(cams) == set(gts) == set(infos) and all(re.fullmatch(r"\d+", k) for k in cams)
+    for key, cam in cams.items():
+        assert set(cam) == {"cam_K", "depth_scale", "cam_R_w2c", "cam_t_w2c"}
+        assert len(cam["cam_K"]) == 9 and len(cam["cam_R_w2c"]) == 9 and len(cam["cam_t_w2c"]) == 3
+        assert cam["depth_scale"] > 0
+        rot = np.reshape(cam["cam_R_w2c"], (3, 3))
+        assert np.allclose(rot @ rot.T, np.eye(3), atol=1e-6)
+        assert (scene / "rgb" / f"{int(key):06d}.png").is_file() and (scene / "depth" / f"{int(key):06d}.png").is_file()
+        assert len(gts[key]) == len(infos[key])
+        for gt_id, (gt, info) in enumerate(zip(gts[key], infos[key])):
+            assert set(gt) == {"obj_id", "cam_R_m2c", "cam_t_m2c"} and isinstance(gt["obj_id"], int)
+            assert len(gt["cam_R_m2c"]) == 9 and len(gt["cam_t_m2c"]) == 3
+            assert set(info) == BOP_GT_INFO_KEYS and len(info["bbox_obj"]) == 4 and len(info["bbox_visib"]) == 4
+            assert 0 <= info["px_count_visib"] <= info["px_count_all"] and 0 <= info["visib_fract"] <= 1
+            for folder in ("mask", "mask_visib"):
+                mask = cv2.imread(str(scene / folder / f"{int(key):06d}_{gt_id:06d}.png"), cv2.IMREAD_UNCHANGED)
+                assert mask is not None and mask.dtype == np.uint8 and set(np.unique(mask)) <= {0, 255}
+    return cams, gts, infos
+
+
+# ---- each format in its own reader ----
+
+def test_coco_carries_every_label(dataset):
+    coco = coco_of(dataset)
+    for cat in coco.dataset["categories"]:
+        assert len(cat["keypoints"]) == 9 and len(cat["skeleton"]) == 12
+    anns = coco.dataset["annotations"]
+    assert anns and any(a["iscrowd"] for a in anns) and any(a["visible_fraction"] < 1 for a in anns)
+    for ann in anns:
+        below = ann["visible_fraction"] < 0.7 or ann["area"] < 30
+        assert ann["iscrowd"] == ann["ignore"] == int(below)
+        assert len(ann["keypoints"]) == 27 and np.shape(ann["cam_R_m2c"]) == (3, 3) and len(ann["cam_t_m2c"]) == 3
+        assert coco.annToMask(ann).sum() == ann["area"]
+        amodal = coco.annToMask({**ann, "segmentation": ann["amodal_segmentation"]})
+        assert amodal.sum() == ann["amodal_area"] and np.all(amodal[coco.annToMask(ann) > 0])
+
+
+@pytest.mark.parametrize("task", ["detect", "segment"])
+def test_yolo_loads_in_a_strict_ultralytics_reader(dataset, task):
+    categories = coco_of(dataset).dataset["categories"]
+    spec = check_data_yaml(dataset / "yolo" / task / "data.yaml", categories)
+    root = Path(spec["path"])
+    images = sorted((root / "images").glob("*/*.png"))
+    assert len(images) == 5 and {p.parent.name for p in images} == {"train", "val", "test"}
+    for image in images:
+        label = root / "labels" / image.parent.name / f"{image.stem}.txt"  # Ultralytics' images/ -> labels/ rule
+        parse_yolo_labels(label, task, len(spec["names"]))
+
+
+def test_bop_matches_the_toolkit_schema_and_depth_convention(dataset):
+    scenes = sorted((dataset / "bop").glob("*/000000"))
+    assert [s.parent.name for s in scenes] == ["test", "train", "val"]
+    camera = json.loads((dataset / "bop" / "camera.json").read_text())
+    assert {"fx", "fy", "cx", "cy", "width", "height", "depth_scale"} <= set(camera)
+    for scene in scenes:
+        cams, _, _ = check_bop_scene(scene)
+        for key, cam in cams.items():
+            bop_depth = cv2.imread(str(scene / "depth" / f"{int(key):06d}.png"), cv2.IMREAD_UNCHANGED)
+            ours_mm = cv2.imread(str(dataset / "depth" / f"{int(key):06d}.png"), cv2.IMREAD_UNCHANGED)
+            assert np.array_equal(bop_depth * cam["depth_scale"], ours_mm.astype(float))
+
+
+def test_split_files_partition_the_images(dataset):
+    coco = coco_of(dataset)
+    parts = {s: json.loads((dataset / f"annotations_{s}.json").read_text()) for s in ("train", "val", "test")}
+    assert [len(p["images"]) for p in parts.values()] == [3, 1, 1]
+    assert sorted(i["id"] for p in parts.values() for i in p["images"]) == sorted(coco.imgs)
+    assert sorted(a["id"] for p in parts.values() for a in p["annotations"]) == sorted(coco.anns)
+    for split, part in parts.items():
+        COCO(str(dataset / f"annotations_{split}.json"))
+        yolo = {p.stem for p in (dataset / "yolo" / "detect" / "images" / split).glob("*.png")}
+        assert yolo == {Path(i["file_name"]).stem for i in part["images"]}  # the same split everywhere
+
+
+# ---- the three agree, instance by instance ----
+
+def test_coco_yolo_and_bop_agree_instance_by_instance(dataset):
+    coco = coco_of(dataset)
+    classes = {c["id"]: k for k, c in enumerate(sorted(coco.dataset["categories"], key=lambda c: c["id"]))}
+    bop = {}
+    for scene in (dataset / "bop").glob("*/000000"):
+        cams, gts, infos = check_bop_scene(scene)
+        bop.update({int(k): (scene, cams[k], gts[k], infos[k]) for k in cams})
+    checked = 0
+    for image in coco.dataset["images"]:
+        stem, w, h = Path(image["file_name"]).stem, image["width"], image["height"]
+        anns = sorted(coco.imgToAnns[image["id"]], key=lambda a: a["id"])
+        kept = [a for a in anns if not a["iscrowd"]]
+        split = next(p.parent.name for p in (dataset / "yolo" / "detect" / "labels").glob(f"*/{stem}.txt"))
+        detect = parse_yolo_labels(dataset / "yolo" / "detect" / "labels" / split / f"{stem}.txt", "detect", 11)
+        segment = parse_yolo_labels(dataset / "yolo" / "segment" / "labels" / split / f"{stem}.txt", "segment", 11)
+        assert len(detect) == len(segment) == len(kept)
+        for ann, (cls, box), (cls_s, poly) in zip(kept, detect, segment):
+            x, y, bw, bh = ann["bbox"]
+            assert cls == cls_s == classes[ann["category_id"]]
+            assert np.allclose(box * [w, h, w, h], [x + bw / 2, y + bh / 2, bw, bh], atol=1e-3)
+            outline = np.zeros((h, w), np.uint8)
+            cv2.fillPoly(outline, [np.round(poly.reshape(-1, 2) * [w, h] - 0.5).astype(np.int32)], 1)
+            truth = coco.annToMask(ann).astype(bool)
+            assert (outline.astype(bool) & truth).sum() / (outline.astype(bool) | truth).sum() > 0.6
+        scene, cam, gts, infos = bop[image["frame_index"]]
+        assert np.allclose(cam["cam_K"], np.ravel(image["intrinsics"]))
+        assert np.allclose(cam["cam_t_w2c"], np.asarray(image["world_to_camera"])[:3, 3] * 1000)
+        assert len(gts) == len(anns)
+        for gt_id, (ann, gt, info) in enumerate(zip(anns, gts, infos)):
+            assert gt["obj_id"] == ann["category_id"]
+            assert np.allclose(gt["cam_R_m2c"], np.ravel(ann["cam_R_m2c"]))
+            assert np.allclose(gt["cam_t_m2c"], np.multiply(ann["cam_t_m2c"], 1000))
+            visib = cv2.imread(str(scene / "mask_visib" / f"{image['frame_index']:06d}_{gt_id:06d}.png"), -1) > 0
+            full = cv2.imread(str(scene / "mask" / f"{image['frame_index']:06d}_{gt_id:06d}.png"), -1) > 0
+            assert np.array_equal(visib, coco.annToMask(ann).astype(bool))
+            assert full.sum() == ann["amodal_area"] == info["px_count_all"] and info["px_count_visib"] == ann["area"]
+            assert info["bbox_visib"] == ann["bbox"] and info["bbox_obj"] == ann["amodal_bbox"]
+            assert info["visib_fract"] == pytest.approx(ann["visible_fraction"], abs=1e-6)
+            checked += 1
+    assert checked >= 10
+
+
+# ---- simgen-check and simgen-export ----
+
+def test_simgen_check_passes_on_every_format(dataset):
+    done = tool("check", dataset)
+    assert done.returncode == 0, done.stdout
+    for name in ("categories", "images", "annotations", "splits", "yolo/detect", "yolo/segment", "bop"):
+        assert re.search(rf"^ok +{re.escape(name)} ", done.stdout, re.M), done.stdout
+    assert "all checks passed" in done.stdout
+
+
+def _bbox_shifted(root: Path) -> None:
+    data = json.loads((root / "annotations.json").read_text())
+    data["annotations"][0]["bbox"][0] += 1
+    (root / "annotations.json").write_text(json.dumps(data))
+
+
+def _duplicate_id(root: Path) -> None:
+    data = json.loads((root / "annotations.json").read_text())
+    data["annotations"][1]["id"] = data["annotations"][0]["id"]
+    (root / "annotations.json").write_text(json.dumps(data))
+
+
+def _truncated_rgb(root: Path) -> None:
+    cv2.imwrite(str(root / "rgb" / "000002.png"), np.zeros((60, 80, 3), np.uint8))
+
+
+def _meta_removed(root: Path) -> None:
+    (root / "meta" / "000001.json").unlink()
+
+
+def _yolo_line_dropped(root: Path) -> None:
+    label = max((root / "yolo" / "detect" / "labels").glob("*/*.txt"), key=lambda p: p.stat().st_size)
+    label.write_text("".join(label.read_text().splitlines(keepends=True)[1:]))
+
+
+def _bop_mask_removed(root: Path) -> None:
+    next((root / "bop").glob("*/000000/mask_visib/*.png")).unlink()
+
+
+def _unknown_category(root: Path) -> None:
+    data = json.loads((root / "annotations.json").read_text())
+    data["annotations"][0]["category_id"] = 99
+    (root / "annotations.json").write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize("damage, report", [
+    (_bbox_shifted, "bbox or area disagrees with its mask"),
+    (_duplicate_id, "annotation ids are not unique"),
+    (_truncated_rgb, "rgb/000002.png: 80x60, expected 160x120"),
+    (_meta_removed, "meta/000001.json: missing"),
+    (_yolo_line_dropped, "label lines for"),
+    (_bop_mask_removed, "mask_visib missing"),
+    (_unknown_category, "category_id 99 is used by annotations but not defined"),
+])
+def test_simgen_check_reports_each_problem(dataset, tmp_path, damage, report):
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    damage(broken)
+    done = tool("check", broken)
+    assert done.returncode == 1 and report in done.stdout and "FAIL" in done.stdout, done.stdout
+
+
+def test_simgen_export_reproduces_what_the_writers_wrote(dataset, tmp_path):
+    again = tmp_path / "again"
+    shutil.copytree(dataset, again)
+    for export in ("yolo", "bop"):
+        shutil.rmtree(again / export)
+    for split in ("train", "val", "test"):
+        (again / f"annotations_{split}.json").unlink()
+    for fmt in ("yolo", "bop", "splits"):
+        done = tool("export", again, "--format", fmt)
+        assert done.returncode == 0 and "simgen-export: wrote" in done.stdout, done.stderr
+    written = sorted(p.relative_to(dataset) for p in dataset.rglob("*") if p.is_file() and p.name != "data.yaml")
+    assert written == sorted(p.relative_to(again) for p in again.rglob("*") if p.is_file() and p.name != "data.yaml")
+    for rel in written:
+        assert (dataset / rel).read_bytes() == (again / rel).read_bytes(), rel
+    assert tool("check", again).returncode == 0
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "bop"], "BOP needs a dataset made with annotator.amodal=true"),
+    (["--format", "yolo", "--splits", "train=0.9,val=0.2"], "--splits: expected train + val + test = 1"),
+    (["--format", "yolo", "--tasks", "pose"], "tasks: expected detect or segment"),
+])
+def test_simgen_export_errors_are_one_line(small_dataset, args, message):
+    done = tool("export", small_dataset(frames=2), *args)
+    assert done.returncode == 2 and message in done.stderr
+    assert done.stderr.startswith("simgen: error:") and len(done.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("name", ["check", "export"])
+def test_a_folder_that_is_not_a_dataset_is_an_error(tmp_path, name):
+    done = tool(name, tmp_path, *(["--format", "yolo"] if name == "export" else []))
+    assert done.returncode == 2 and "annotations.json: missing; not a finished simgen dataset" in done.stderr
+
+
+def test_bop_writer_without_amodal_is_a_config_error(tmp_path):
+    done = run_simgen([f"output_dir={tmp_path / 'x'}", "num_frames=1", *SMALL, WRITERS, "annotator.amodal=false"],
+                      tmp_path)
+    assert done.returncode == 2 and "writers.bop: needs the amodal masks" in done.stderr
+
+
+def test_amodal_run_is_byte_identical_run_to_run(small_dataset):
+    runs = [small_dataset(*RUN, name=name, frames=2) for name in ("a", "b")]
+    files = sorted(p.relative_to(runs[0]) for p in runs[0].rglob("*")
+                   if p.is_file() and p.suffix in (".json", ".txt", ".png") and p.name != "simgen.log")
+    assert files
+    for rel in files:
+        assert (runs[0] / rel).read_bytes() == (runs[1] / rel).read_bytes(), rel
+
+
+@pytest.mark.parametrize("overrides", [
+    ["writers.coco.segmentation=polygon", "writers=[images,coco,meta,yolo]"],
+    ["renderer=tiny", "scene=bin", "annotator.amodal=true"],
+])
+def test_simgen_check_passes_on_other_settings(small_dataset, overrides):
+    done = tool("check", small_dataset(*overrides, frames=2))
+    assert done.returncode == 0, done.stdout
+
+
+@pytest.mark.parametrize("args, message", [
+    (["writers=[images,coco,yolo]", "splits.train=0.9"], "writers.yolo.splits: expected train + val + test = 1"),
+    (["writers=[images,coco,yolo]", "writers.yolo.tasks=[pose]"], "writers.yolo.tasks: expected one of detect"),
+    (["annotator.min_visible_fraction=0.5"], "annotator.min_visible_fraction: needs amodal=true"),
+    (["annotator.below=hide"], "annotator.below: expected one of drop, ignore"),
+])
+def test_bad_label_settings_stop_the_run_with_one_line(tmp_path, args, message):
+    done = run_simgen([f"output_dir={tmp_path / 'x'}", "num_frames=1", *SMALL, *args], tmp_path)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "x" / "annotations.json").exists()
