@@ -118,3 +118,16 @@ def test_unreadable_mesh_is_an_asset_error(world, tmp_path):
     scene.objects.append(ObjectSpec("thing", Asset("mesh", path=str(broken)), position=(0, 0, 0.2)))
     with pytest.raises(AssetError, match="broken.obj"):
         world.build(scene)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_depth_is_zero_where_nothing_was_hit(renderer):
+    scene = floor_scene(position=(0.0, -3.0, 0.5), target=(0.0, 0.0, 1.0), width=64, height=48)
+    w = World(renderer=renderer)
+    try:
+        w.build(scene)
+        frame = w.render(scene)
+    finally:
+        w.close()
+    assert np.all(frame.depth[0] == 0)  # the top row sees the sky above the floor's edge
+    assert np.all(frame.depth[-1] > 0)  # the bottom row sees the floor

@@ -106,7 +106,7 @@ class World:
         self._check_camera(scene)
         rgb, zbuf, seg = self._connect().render(cam, scene.light)
         depth = metric_depth(zbuf, cam.near, cam.far)
-        depth[zbuf >= 1.0] = 0.0
+        depth[zbuf >= 1.0 - 1e-7] = 0.0  # nothing hit (TinyRenderer clears to 0.99999994, EGL to 1)
         lut = np.zeros(max(self._bodies, default=0) + 2, dtype=np.int32)
         for body, index in self._bodies.items():
             lut[body + 1] = index + 1 if scene.objects[index].labeled else 0
