@@ -12,6 +12,9 @@ from simgen import validate
 from simgen.errors import AssetError, SceneError
 from simgen.frame import Frame
 from simgen.scene import Scene
+from simgen.textures import TextureFiles
+from simgen.world.appearance import apply_textures
+from simgen.world.dynamics import apply_contact
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
@@ -46,6 +49,8 @@ class World:
         self.client: Optional[int] = None
         self.renderer: Optional[Renderer] = None
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
+        self.textures = TextureFiles()
+        self._egl_textures_used = False  # whether this EGL client has loaded a texture since it connected
 
     @property
     def renderer_kind(self) -> str:
@@ -60,20 +65,29 @@ class World:
         return self.renderer
 
     def close(self) -> None:
+        """Disconnect and remove the texture files."""
+        self._disconnect()
+        self.textures.close()
+
+    def _disconnect(self) -> None:
         if self.client is not None:
             with c_output_silenced():
                 p.disconnect(physicsClientId=self.client)
             self.client, self.renderer = None, None
+        self._egl_textures_used = False
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
+        if self._egl_textures_used and any(b.texture for b in (*scene.fixtures, *scene.objects)):
+            self._disconnect()  # the EGL plugin shows stale images for textures loaded after a reset: start afresh
         self._connect()
         c = self.client
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
             fixtures = [spawn(f, c) for f in scene.fixtures]
-            self._check_camera(scene, fixtures)
+            for body, spec in zip(fixtures, scene.fixtures):
+                apply_contact(body, spec, c)
             self._bodies = {}
             placed = list(fixtures)
             for index, obj in enumerate(scene.objects):
@@ -81,8 +95,14 @@ class World:
                 if not obj.static:
                     self.physics.prepare(body, c)
                     self._lift_until_free(body, placed)
-                placed.append(body)
+                apply_contact(body, obj, c)
+                if obj.collides:
+                    placed.append(body)
                 self._bodies[body] = index
+            loaded = apply_textures([*zip(fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in
+                                                                       self._bodies.items())], self.textures, c)
+            self._egl_textures_used = self._egl_textures_used or (loaded > 0 and self.renderer.kind == "egl")
+            self._check_camera(scene, fixtures)  # last: under EGL a body reusing the probe's id takes no texture
 
     def settle(self, scene: Scene) -> int:
         """Drop the objects until at rest; write final poses back; remove objects that fell off."""
@@ -112,7 +132,7 @@ class World:
         cam = scene.camera
         rgb, zbuf, seg = self._connect().render(cam, scene.light)
         depth = metric_depth(zbuf, cam.near, cam.far)
-        depth[zbuf >= 1.0] = 0.0
+        depth[(zbuf >= 1.0) | (seg < 0)] = 0.0  # nothing hit (TinyRenderer leaves z just below 1 there)
         lut = np.zeros(max(self._bodies, default=0) + 2, dtype=np.int32)
         for body, index in self._bodies.items():
             lut[body + 1] = index + 1 if scene.objects[index].labeled else 0
