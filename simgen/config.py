@@ -35,6 +35,7 @@ class RunConfig:
     randomizers: Any = field(default_factory=dict)
     light: Any = None
     camera: Any = None
+    distractors: Any = field(default_factory=dict)
     world: Any = None
     annotator: Any = None
     effects: Any = field(default_factory=dict)
@@ -90,7 +91,7 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
             raise ConfigError(key, "missing: select an option of this config group")
     catalog = build("catalog", cfg.catalog)
     randomizers = [build("objects", cfg.objects, catalog=catalog), *_selected(cfg, "randomizers").values(),
-                   build("light", cfg.light), build("camera", cfg.camera)]
+                   build("light", cfg.light), build("camera", cfg.camera), *_selected(cfg, "distractors").values()]
     writers = list(_selected(cfg, "writers").values())
     if not writers:
         raise ConfigError("writers", "expected at least one writer")

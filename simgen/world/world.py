@@ -50,7 +50,7 @@ class World:
         self.renderer: Optional[Renderer] = None
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
         self.textures = TextureFiles()
-        self._egl_textures_used = False  # whether this EGL client has loaded a texture since it connected
+        self._egl_used = False  # whether this client renders with EGL and has built a scene since it connected
 
     @property
     def renderer_kind(self) -> str:
@@ -74,12 +74,12 @@ class World:
             with c_output_silenced():
                 p.disconnect(physicsClientId=self.client)
             self.client, self.renderer = None, None
-        self._egl_textures_used = False
+        self._egl_used = False
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
-        if self._egl_textures_used and any(b.texture for b in (*scene.fixtures, *scene.objects)):
-            self._disconnect()  # the EGL plugin shows stale images for textures loaded after a reset: start afresh
+        if self._egl_used and any(b.texture for b in (*scene.fixtures, *scene.objects)):
+            self._disconnect()  # after a reset the EGL plugin may show an earlier build's image for a texture id
         self._connect()
         c = self.client
         with c_output_silenced():
@@ -99,9 +99,9 @@ class World:
                 if obj.collides:
                     placed.append(body)
                 self._bodies[body] = index
-            loaded = apply_textures([*zip(fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in
-                                                                       self._bodies.items())], self.textures, c)
-            self._egl_textures_used = self._egl_textures_used or (loaded > 0 and self.renderer.kind == "egl")
+            apply_textures([*zip(fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())],
+                           self.textures, c)
+            self._egl_used = self.renderer.kind == "egl"
             self._check_camera(scene, fixtures)  # last: under EGL a body reusing the probe's id takes no texture
 
     def settle(self, scene: Scene) -> int:
