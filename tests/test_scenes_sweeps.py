@@ -1,0 +1,99 @@
+"""Scenes, sweeps over experiments (serial and with the joblib launcher) and a user's own randomizer."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import SMALL, run_simgen
+from test_cli import check_dataset
+
+
+@pytest.mark.parametrize("args", [["scene=floor"], ["scene=shelf", "camera=shelf"]])
+def test_new_scenes_give_valid_datasets_with_objects_on_their_support(small_dataset, args):
+    root = small_dataset(*args, "renderer=tiny", frames=2)
+    coco = check_dataset(root)
+    assert coco.dataset["annotations"]
+    support = yaml.safe_load((root / "config.yaml").read_text())["scene"]["support_height"]
+    for meta in sorted((root / "meta").glob("*.json")):
+        objects = json.loads(meta.read_text())["objects"]
+        resting = [o for o in objects if o["state"] != "fell"]
+        assert resting and all(o["position"][2] > support for o in resting)
+
+
+def test_distractors_are_drawn_but_never_annotated(small_dataset):
+    root = small_dataset("distractors=[clutter,floating]", "distractors.clutter.count=[4,4]",
+                         "distractors.floating.count=[2,2]", "renderer=tiny", frames=3)
+    check_dataset(root)
+    import cv2
+    for meta in sorted((root / "meta").glob("*.json")):
+        objects = json.loads(meta.read_text())["objects"]
+        labeled = {k + 1 for k, o in enumerate(objects) if o["labeled"]}
+        assert sum(not o["labeled"] for o in objects) == 6
+        instance = cv2.imread(str(root / "instance" / f"{meta.stem}.png"), cv2.IMREAD_UNCHANGED)
+        assert set(np.unique(instance).tolist()) <= labeled | {0}
+    coco = json.loads((root / "annotations.json").read_text())
+    assert all(a["category_id"] > 0 for a in coco["annotations"])
+
+
+def test_effects_leave_masks_and_depth_byte_identical(small_dataset):
+    plain = small_dataset("renderer=tiny", name="plain", frames=2)
+    noisy = small_dataset("renderer=tiny", "effects=[gaussian_noise,jpeg,vignette,background_image]",
+                          "effects.jpeg.probability=1", name="noisy", frames=2)
+    for kind in ("instance", "semantic", "depth"):
+        for f in sorted((plain / kind).glob("*.png")):
+            assert f.read_bytes() == (noisy / kind / f.name).read_bytes()
+    assert (plain / "annotations.json").read_bytes() == (noisy / "annotations.json").read_bytes()
+    assert all(f.read_bytes() != (noisy / "rgb" / f.name).read_bytes() for f in (plain / "rgb").glob("*.png"))
+
+
+def sweep(tmp_path: Path, name: str, *launcher: str) -> Path:
+    out = tmp_path / name
+    done = run_simgen(["-m", "experiment=dr_none,dr_strong", f"output_dir={out}", "num_frames=2", *SMALL,
+                       "renderer=tiny", *launcher], tmp_path)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_sweep_writes_one_dataset_per_experiment_and_joblib_matches_serial(tmp_path):
+    serial = sweep(tmp_path, "serial")
+    parallel = sweep(tmp_path, "parallel", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    names = sorted(p.name for p in serial.iterdir() if p.is_dir())
+    assert len(names) == 2 and "experiment=dr_none" in names[0] and "experiment=dr_strong" in names[1]
+    assert sorted(p.name for p in parallel.iterdir() if p.is_dir()) == names
+    configs = [yaml.safe_load((serial / n / "config.yaml").read_text()) for n in names]
+    assert configs[0]["effects"] == {} and "jpeg" in configs[1]["effects"]
+    for n in names:
+        check_dataset(serial / n)
+        for f in sorted((serial / n).rglob("*")):
+            if f.is_file() and f.name != "simgen.log":
+                assert f.read_bytes() == (parallel / n / f.relative_to(serial / n)).read_bytes(), f
+
+
+def test_a_users_own_randomizer_is_enabled_from_yaml_alone(tmp_path):
+    (tmp_path / "my_randomizers.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        class Shrink:
+            """Scales every labeled object by `factor`."""
+
+            def __init__(self, factor: float = 0.5):
+                self.factor = factor
+
+            def __call__(self, scene, rng: np.random.Generator) -> None:
+                for obj in scene.objects:
+                    if obj.labeled:
+                        obj.scale *= self.factor
+    '''))
+    (tmp_path / "my_conf" / "randomizers").mkdir(parents=True)
+    (tmp_path / "my_conf" / "randomizers" / "shrink.yaml").write_text(
+        "shrink:\n  _target_: my_randomizers.Shrink\n  factor: 0.25\n")
+    out = {}
+    for name, extra in (("plain", []), ("shrunk", ["hydra.searchpath=[file://my_conf]", "randomizers=[color,shrink]"])):
+        done = run_simgen([f"output_dir={tmp_path / name}", "num_frames=1", *SMALL, "renderer=tiny", *extra], tmp_path)
+        assert done.returncode == 0, done.stderr
+        out[name] = json.loads((tmp_path / name / "meta" / "000000.json").read_text())["objects"]
+    assert [o["scale"] * 0.25 for o in out["plain"]] == pytest.approx([o["scale"] for o in out["shrunk"]])
