@@ -152,5 +152,5 @@ def make_scene(name: str, support_height: float, region: list, target: list,
         name=name,
         support=Support(height=validate.number("support_height", support_height), region=((x0, y0), (x1, y1))),
         target=validate.vector("target", target, 3),
-        fixtures=[_fixture(f"fixtures.{k}", dict(v)) for k, v in (fixtures or {}).items()],
+        fixtures=[_fixture(f"fixtures.{k}", dict(v)) for k, v in (fixtures or {}).items() if v is not None],
     )

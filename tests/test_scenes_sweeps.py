@@ -74,26 +74,30 @@ def test_sweep_writes_one_dataset_per_experiment_and_joblib_matches_serial(tmp_p
 
 
 def test_a_users_own_randomizer_is_enabled_from_yaml_alone(tmp_path):
-    (tmp_path / "my_randomizers.py").write_text(textwrap.dedent('''
+    """The README's example, end to end: a class in the user's module, a YAML file in the user's config folder."""
+    (tmp_path / "my_dr.py").write_text(textwrap.dedent('''
         import numpy as np
 
-        class Shrink:
-            """Scales every labeled object by `factor`."""
+        from simgen import validate
+        from simgen.scene import Scene
 
-            def __init__(self, factor: float = 0.5):
-                self.factor = factor
 
-            def __call__(self, scene, rng: np.random.Generator) -> None:
-                for obj in scene.objects:
-                    if obj.labeled:
-                        obj.scale *= self.factor
+        class DropFixtures:
+            def __init__(self, names=("floor",), probability: float = 0.5):
+                self.names = set(names)
+                self.probability = validate.number("probability", probability, 0, 1)
+
+            def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
+                if rng.uniform() < self.probability:
+                    scene.fixtures = [f for f in scene.fixtures if f.category not in self.names]
     '''))
     (tmp_path / "my_conf" / "randomizers").mkdir(parents=True)
-    (tmp_path / "my_conf" / "randomizers" / "shrink.yaml").write_text(
-        "shrink:\n  _target_: my_randomizers.Shrink\n  factor: 0.25\n")
-    out = {}
-    for name, extra in (("plain", []), ("shrunk", ["hydra.searchpath=[file://my_conf]", "randomizers=[color,shrink]"])):
-        done = run_simgen([f"output_dir={tmp_path / name}", "num_frames=1", *SMALL, "renderer=tiny", *extra], tmp_path)
-        assert done.returncode == 0, done.stderr
-        out[name] = json.loads((tmp_path / name / "meta" / "000000.json").read_text())["objects"]
-    assert [o["scale"] * 0.25 for o in out["plain"]] == pytest.approx([o["scale"] for o in out["shrunk"]])
+    (tmp_path / "my_conf" / "randomizers" / "drop_fixtures.yaml").write_text(
+        "drop_fixtures:\n  _target_: my_dr.DropFixtures\n  names: [floor]\n  probability: 1.0\n")
+    out = tmp_path / "out"
+    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, "renderer=tiny", "hydra.searchpath=[file://my_conf]",
+                       "randomizers=[color,drop_fixtures]", "effects=[background_image]"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    for meta in sorted((out / "meta").glob("*.json")):
+        assert [f["category"] for f in json.loads(meta.read_text())["fixtures"]] == ["table"]
+    check_dataset(out)

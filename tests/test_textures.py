@@ -152,3 +152,19 @@ def test_color_randomizer_can_recolour_fixtures():
     scene = spec_scene()
     ColorRandomizer(probability=1.0, targets=["fixtures"])(scene, np.random.default_rng(0))
     assert all(f.rgba is not None for f in scene.fixtures) and all(o.rgba is None for o in scene.objects)
+
+
+def test_a_client_is_replaced_after_many_texture_loads_without_changing_pixels(monkeypatch):
+    import simgen.world.world as world_module
+
+    monkeypatch.setattr(world_module, "TEXTURE_LOADS_PER_CLIENT", 3)
+    world = World(renderer="tiny")
+    try:
+        first = render(world, box_scene(TextureSpec("stripes", seed=5), TextureSpec("noise", seed=1))).rgb
+        for seed in range(3):
+            render(world, box_scene(TextureSpec("checker", seed=seed), TextureSpec("blotches", seed=seed)))
+        again = render(world, box_scene(TextureSpec("stripes", seed=5), TextureSpec("noise", seed=1))).rgb
+        assert world._texture_loads == 2  # 5 builds of 2 textures: replaced before the 3rd and the 5th
+    finally:
+        world.close()
+    assert np.array_equal(first, again)

@@ -45,7 +45,7 @@ class GaussianNoise(_Effect):
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         sigma = sample_in("sigma", self.sigma, rng, 0, 255)
-        return _to_uint8(rgb + rng.normal(0.0, sigma, size=rgb.shape))
+        return _to_uint8(rgb + rng.standard_normal(rgb.shape, dtype=np.float32) * np.float32(sigma))
 
 
 class PoissonNoise(_Effect):

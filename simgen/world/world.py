@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 
 MAX_LIFTS = 60
 TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
+TEXTURE_LOADS_PER_CLIENT = 500  # a TinyRenderer client is replaced after this many texture loads (memory)
 
 
 class World:
@@ -51,6 +52,7 @@ class World:
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
         self.textures = TextureFiles()
         self._egl_used = False  # whether this client renders with EGL and has built a scene since it connected
+        self._texture_loads = 0  # textures this client has loaded since it connected
 
     @property
     def renderer_kind(self) -> str:
@@ -75,11 +77,15 @@ class World:
                 p.disconnect(physicsClientId=self.client)
             self.client, self.renderer = None, None
         self._egl_used = False
+        self._texture_loads = 0
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
-        if self._egl_used and any(b.texture for b in (*scene.fixtures, *scene.objects)):
-            self._disconnect()  # after a reset the EGL plugin may show an earlier build's image for a texture id
+        if any(b.texture for b in (*scene.fixtures, *scene.objects)) and (
+                self._egl_used or self._texture_loads >= TEXTURE_LOADS_PER_CLIENT):
+            # After a reset the EGL plugin may show an earlier build's image for a texture id, and
+            # TinyRenderer keeps some memory of every loaded texture: both are cured by a fresh client.
+            self._disconnect()
         self._connect()
         c = self.client
         with c_output_silenced():
@@ -99,8 +105,9 @@ class World:
                 if obj.collides:
                     placed.append(body)
                 self._bodies[body] = index
-            apply_textures([*zip(fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())],
-                           self.textures, c)
+            self._texture_loads += apply_textures(
+                [*zip(fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())],
+                self.textures, c)
             self._egl_used = self.renderer.kind == "egl"
             self._check_camera(scene, fixtures)  # last: under EGL a body reusing the probe's id takes no texture
 
