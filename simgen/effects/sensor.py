@@ -3,6 +3,7 @@ colour and tone changes, lens falloff. Each applies with `probability`, its stre
 
 from __future__ import annotations
 
+import functools
 from abc import ABC, abstractmethod
 from typing import Any
 
@@ -151,7 +152,14 @@ class Vignette(_Effect):
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         strength = sample_in("strength", self.strength, rng, 0, 1)
-        h, w = rgb.shape[:2]
-        yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
-        r2 = ((xx - (w - 1) / 2) ** 2 + (yy - (h - 1) / 2) ** 2) / ((w / 2) ** 2 + (h / 2) ** 2)
-        return _to_uint8(rgb * (1.0 - strength * r2)[..., None])
+        falloff = 1.0 - np.float32(strength) * squared_radius(*rgb.shape[:2])
+        return _to_uint8(rgb * falloff[..., None])
+
+
+@functools.lru_cache(maxsize=8)
+def squared_radius(h: int, w: int) -> np.ndarray:
+    """Squared distance from the image centre, 1 at the corners (float32, read-only, cached per size)."""
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32)
+    r2 = ((xx - (w - 1) / 2) ** 2 + (yy - (h - 1) / 2) ** 2) / np.float32((w / 2) ** 2 + (h / 2) ** 2)
+    r2.flags.writeable = False
+    return r2
