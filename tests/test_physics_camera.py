@@ -115,3 +115,15 @@ def test_bad_settings_name_the_key(make, key):
     with pytest.raises(ConfigError) as err:
         make()
     assert err.value.key == key
+
+
+def test_camera_resolution_sampler_varies_the_image_size():
+    from simgen.sampling import Choice
+
+    rand = CameraRandomizer(resolution=Choice([[320, 240], [160, 120]]))
+    sizes = set()
+    for seed in range(20):
+        scene = Scene("t", Support(0.0, ((-1, -1), (1, 1))), target=(0.0, 0.0, 0.0))
+        rand(scene, np.random.default_rng(seed))
+        sizes.add((scene.camera.width, scene.camera.height))
+    assert sizes == {(320, 240), (160, 120)}
