@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 from collections import OrderedDict
 from dataclasses import asdict
 from pathlib import Path
@@ -177,6 +178,7 @@ class TextureFiles:
             return self._files[key]
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
+            weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
         path = os.path.join(self._dir, f"{key}.png")
         cv2.imwrite(path, make_texture(spec)[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
         self._files[key] = path
