@@ -47,6 +47,7 @@ class RunConfig:
     randomizers: Any = field(default_factory=dict)
     light: Any = None
     camera: Any = None
+    distractors: Any = field(default_factory=dict)
     world: Any = None
     annotator: Any = None
     effects: Any = field(default_factory=dict)
@@ -101,8 +102,9 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
         if cfg.get(key) is None:
             raise ConfigError(key, "missing: select an option of this config group")
     catalog = build("catalog", cfg.catalog)
+    camera = build("camera", cfg.camera)
     randomizers = [build("objects", cfg.objects, catalog=catalog), *_selected(cfg, "randomizers").values(),
-                   build("light", cfg.light)]
+                   build("light", cfg.light), camera, *_selected(cfg, "distractors").values()]
     selected = _selected(cfg, "writers")
     writers = list(selected.values())
     if not writers:
@@ -112,7 +114,7 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
         if getattr(writer, "needs_amodal", False) and not annotator.amodal:
             raise ConfigError(f"writers.{name}", "needs the amodal masks: add annotator.amodal=true")
     return Pipeline(
-        scene=build("scene", cfg.scene), randomizers=randomizers, view_randomizers=[build("camera", cfg.camera)],
+        scene=build("scene", cfg.scene), randomizers=randomizers, view_randomizers=[camera],
         world=build("world", cfg.world), annotator=annotator, writers=writers,
         effects=list(_selected(cfg, "effects").values()), categories=catalog.coco_categories(),
     )

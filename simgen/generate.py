@@ -28,8 +28,8 @@ class Pipeline:
     """Everything a run is made of, as instantiated from config."""
 
     scene: Scene
-    randomizers: Sequence[Randomizer]  # per scene: objects, appearance, light
-    view_randomizers: Sequence[Randomizer]  # per view: the camera
+    randomizers: Sequence[Randomizer]  # per scene: objects, appearance, light, camera, distractors
+    view_randomizers: Sequence[Randomizer]  # the camera again, for each view after a scene's first
     world: World
     annotator: Annotator
     writers: Sequence[Writer]
@@ -74,25 +74,28 @@ def frame_rngs(seed: int, scene_index: int, view: int) -> tuple[np.random.Genera
 
 
 def frame_scene(pipeline: Pipeline, rng: np.random.Generator) -> Scene:
-    """The randomized scene spec shared by a scene's views."""
+    """The randomized scene spec of a scene, seen by its first view's camera."""
     scene = pipeline.scene.copy()
     for randomize in pipeline.randomizers:
         randomize(scene, rng)
     return scene
 
 
-def view_of(pipeline: Pipeline, scene: Scene, rng: np.random.Generator) -> Scene:
-    """One view of a scene: a shallow copy whose camera the view randomizers set."""
-    view = dataclasses.replace(scene)
+def view_of(pipeline: Pipeline, scene: Scene, view: int, rng: np.random.Generator) -> Scene:
+    """View `view` of a scene: the scene itself for view 0, else a shallow copy with a camera of its own."""
+    if view == 0:
+        return scene
+    spec = dataclasses.replace(scene)
     for randomize in pipeline.view_randomizers:
-        randomize(view, rng)
-    return view
+        randomize(spec, rng)
+    return spec
 
 
 def frame_spec(pipeline: Pipeline, seed: int, index: int, views_per_scene: int = 1) -> Scene:
     """The full scene spec of frame `index` (before physics): a function of (seed, index) alone."""
-    scene_rng, view_rng = frame_rngs(seed, index // views_per_scene, index % views_per_scene)
-    return view_of(pipeline, frame_scene(pipeline, scene_rng), view_rng)
+    view = index % views_per_scene
+    scene_rng, view_rng = frame_rngs(seed, index // views_per_scene, view)
+    return view_of(pipeline, frame_scene(pipeline, scene_rng), view, view_rng)
 
 
 def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence[int],
@@ -103,13 +106,20 @@ def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence
     pipeline.world.settle(scene)
     for view in views:
         rng = frame_rngs(seed, scene_index, view)[1]
-        spec = view_of(pipeline, scene, rng)
+        spec = view_of(pipeline, scene, view, rng)
         frame = pipeline.world.render(spec)
         if pipeline.annotator.amodal:
             frame.amodal = pipeline.world.render_amodal(spec, pipeline.annotator.candidates(frame), frame.instance)
         for effect in pipeline.effects:
             effect(frame, rng)
         yield scene_index * views_per_scene + view, frame, spec, pipeline.annotator(frame, spec)
+
+
+def make_frame(pipeline: Pipeline, seed: int, index: int, views_per_scene: int = 1) -> tuple[Frame, Scene, list[Instance]]:
+    """Frame `index` on its own, its scene built and settled for it."""
+    scene_index, view = divmod(index, views_per_scene)
+    _, frame, scene, instances = next(make_frames(pipeline, seed, scene_index, [view], views_per_scene))
+    return frame, scene, instances
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,18 @@ class Asset:
 
 
 @dataclass
+class TextureSpec:
+    """A texture image, fully determined by these fields: a procedural pattern drawn from `seed`
+    (`scale` pattern cells across the image) or, for kind `photo`, a crop of the image at `path`."""
+
+    kind: str
+    seed: int = 0
+    scale: float = 8.0
+    size: int = 256
+    path: Optional[str] = None
+
+
+@dataclass
 class ObjectSpec:
     """One body in the scene: a labeled target, an unlabeled fixture or a distractor."""
 
@@ -42,6 +54,10 @@ class ObjectSpec:
     rgba: Optional[tuple] = None
     labeled: bool = True
     static: bool = False
+    texture: Optional[TextureSpec] = None
+    friction: Optional[float] = None  # lateral friction; None keeps the world's default
+    restitution: Optional[float] = None  # bounciness in [0, 1]; None keeps PyBullet's default
+    collides: bool = True  # False: drawn and seen by the camera, but nothing touches it
     state: str = "placed"  # after settling: resting, moving, fell (fell objects are removed)
     bbox_3d: Optional[tuple] = None  # set by the world: ((xmin, ymin, zmin), (xmax, ymax, zmax)), m, object frame
 
@@ -137,5 +153,5 @@ def make_scene(name: str, support_height: float, region: list, target: list,
         name=name,
         support=Support(height=validate.number("support_height", support_height), region=((x0, y0), (x1, y1))),
         target=validate.vector("target", target, 3),
-        fixtures=[_fixture(f"fixtures.{k}", dict(v)) for k, v in (fixtures or {}).items()],
+        fixtures=[_fixture(f"fixtures.{k}", dict(v)) for k, v in (fixtures or {}).items() if v is not None],
     )

@@ -9,7 +9,7 @@ from simgen.errors import SimgenError
 
 from conftest import compose_config
 
-MULTI_SELECT = {"randomizers", "writers"}
+MULTI_SELECT = {"randomizers", "writers", "effects", "distractors"}
 
 
 def group_options() -> list[tuple[str, str]]:
@@ -34,7 +34,7 @@ def test_defaults_build_a_full_pipeline():
     cfg = compose_config()
     pipeline = build_pipeline(cfg)
     names = [type(r).__name__ for r in pipeline.randomizers]
-    assert names == ["ObjectsRandomizer", "ColorRandomizer", "LightRandomizer"]
+    assert names == ["ObjectsRandomizer", "ColorRandomizer", "LightRandomizer", "CameraRandomizer"]
     assert [type(r).__name__ for r in pipeline.view_randomizers] == ["CameraRandomizer"]
     assert [type(w).__name__ for w in pipeline.writers] == ["ImageWriter", "CocoWriter", "SceneWriter"]
     assert cfg.num_frames == 100 and cfg.camera.width == 640 and cfg.camera.height == 480
@@ -66,3 +66,25 @@ def test_bad_values_fail_naming_the_key(override, key):
 def test_top_level_typos_and_types_fail_at_compose(override):
     with pytest.raises((ConfigCompositionException, ValidationError)):
         compose_config([override])
+
+
+@pytest.mark.parametrize("experiment, randomizers, effects", [
+    ("dr_none", ["ObjectsRandomizer", "LightRandomizer", "CameraRandomizer"], []),
+    ("dr_light", ["ObjectsRandomizer", "ColorRandomizer", "TextureRandomizer", "ColorRandomizer", "TextureRandomizer",
+                  "LightRandomizer", "CameraRandomizer", "ClutterDistractors"], ["GaussianNoise", "ColorJitter", "Blur"]),
+    ("dr_strong", ["ObjectsRandomizer", "ColorRandomizer", "TextureRandomizer", "ColorRandomizer", "TextureRandomizer",
+                   "PhysicsRandomizer", "PileRandomizer", "LightRandomizer", "CameraRandomizer", "ClutterDistractors",
+                   "FloatingDistractors"],
+     ["BackgroundImage", "MotionBlur", "Blur", "ColorJitter", "Gamma", "Vignette", "PoissonNoise", "GaussianNoise",
+      "JpegArtifacts"]),
+])
+def test_experiments_select_their_randomizers_and_effects(experiment, randomizers, effects):
+    pipeline = build_pipeline(compose_config([f"experiment={experiment}"]))
+    assert [type(r).__name__ for r in pipeline.randomizers] == randomizers
+    assert [type(e).__name__ for e in pipeline.effects] == effects
+
+
+def test_experiment_values_override_config_and_the_command_line_overrides_them():
+    cfg = compose_config(["experiment=dr_strong", "randomizers.texture.probability=0.1"])
+    assert cfg.randomizers.texture.probability == 0.1 and cfg.light.shadow_probability == 0.5
+    assert cfg.camera.roll == [-20.0, 20.0]

@@ -12,13 +12,25 @@ from simgen.sampling import as_sampler
 from simgen.scene import CameraSpec, Scene
 
 
+def rolled_up(forward: np.ndarray, roll: float) -> tuple:
+    """The camera's up vector turned by `roll` radians about `forward` from the world-up view."""
+    forward = forward / np.linalg.norm(forward)
+    up = np.array([0.0, 0.0, 1.0]) - forward[2] * forward
+    if np.linalg.norm(up) < 1e-9:  # looking straight up or down
+        up = np.array([0.0, 1.0, 0.0])
+    up /= np.linalg.norm(up)
+    right = np.cross(forward, up)
+    return tuple(float(v) for v in np.cos(roll) * up - np.sin(roll) * right)
+
+
 class CameraRandomizer:
     """Places the camera at `distance` (m), `azimuth` and `elevation` (degrees) from the scene target
-    moved by `target_jitter` (m, per axis), looking at it."""
+    moved by `target_jitter` (m, per axis), looking at it, turned by `roll` (degrees) about its axis.
+    `resolution`, a sampler of [width, height] pairs (say a Choice), replaces width and height per frame."""
 
     def __init__(self, distance: Any = (0.7, 1.3), azimuth: Any = (0.0, 360.0), elevation: Any = (30.0, 75.0),
                  target_jitter: Any = 0.05, fov: Any = 50.0, width: int = 640, height: int = 480,
-                 near: float = 0.05, far: float = 10.0):
+                 near: float = 0.05, far: float = 10.0, roll: Any = 0.0, resolution: Any = None):
         self.distance = as_sampler("distance", distance)
         self.azimuth = as_sampler("azimuth", azimuth)
         self.elevation = as_sampler("elevation", elevation)
@@ -28,6 +40,8 @@ class CameraRandomizer:
         self.height = validate.integer("height", height, low=1, high=8192)
         self.near = validate.number("near", near, low=0, low_open=True)
         self.far = validate.number("far", far, low=self.near, low_open=True)
+        self.roll = as_sampler("roll", roll)
+        self.resolution = None if resolution is None else as_sampler("resolution", resolution)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         distance = validate.number("camera.distance", self.distance.sample(rng), low=self.near, low_open=True)
@@ -43,3 +57,12 @@ class CameraRandomizer:
             fov=validate.number("camera.fov", self.fov.sample(rng), low=1, high=179),
             width=self.width, height=self.height, near=self.near, far=self.far,
         )
+        if self.resolution is not None:
+            size = self.resolution.sample(rng)
+            if not isinstance(size, (list, tuple)) or len(size) != 2:
+                raise ConfigError("camera.resolution", f"expected a [width, height] pair, got {size!r}")
+            scene.camera.width, scene.camera.height = (validate.integer(f"camera.resolution[{i}]", v, 1, 8192)
+                                                       for i, v in enumerate(size))
+        roll = validate.number("camera.roll", self.roll.sample(rng), -180, 180)
+        if roll != 0:
+            scene.camera.up = rolled_up(-offset, np.radians(roll))

@@ -11,8 +11,11 @@ from simgen import validate
 from simgen.errors import AssetError, SceneError
 from simgen.frame import Frame
 from simgen.scene import Scene
+from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
+from simgen.world.appearance import apply_textures
 from simgen.world.bounds import local_box
+from simgen.world.dynamics import apply_contact
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
@@ -20,6 +23,7 @@ from simgen.world.spawn import spawn
 
 MAX_LIFTS = 60
 TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
+TEXTURE_LOADS_PER_CLIENT = 500  # a TinyRenderer client is replaced after this many texture loads (memory)
 
 
 class World:
@@ -36,6 +40,9 @@ class World:
         self.renderer: Optional[Renderer] = None
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
         self._fixtures: list[int] = []
+        self.textures = TextureFiles()
+        self._egl_used = False  # whether this client renders with EGL and has built a scene since it connected
+        self._texture_loads = 0  # textures this client has loaded since it connected
 
     @property
     def renderer_kind(self) -> str:
@@ -50,22 +57,36 @@ class World:
         return self.renderer
 
     def close(self) -> None:
+        """Disconnect and remove the texture files."""
+        self._disconnect()
+        self.textures.close()
+
+    def _disconnect(self) -> None:
         if self.client is not None:
             with c_output_silenced():
                 p.disconnect(physicsClientId=self.client)
             self.client, self.renderer = None, None
+        self._egl_used = False
+        self._texture_loads = 0
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
         self._builds += 1
-        if self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl":
-            self.close()  # the EGL plugin leaks ~2 MB per resetSimulation; a new client returns it
+        textured = any(b.texture for b in (*scene.fixtures, *scene.objects))
+        if (self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl") or (
+                textured and (self._egl_used or self._texture_loads >= TEXTURE_LOADS_PER_CLIENT)):
+            # The EGL plugin leaks ~2 MB per resetSimulation and, after a reset, may show an earlier build's
+            # image for a texture id; TinyRenderer keeps some memory of every loaded texture. A new client
+            # cures all three.
+            self._disconnect()
         self._connect()
         c = self.client
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
             self._fixtures = [spawn(f, c) for f in scene.fixtures]
+            for body, spec in zip(self._fixtures, scene.fixtures):
+                apply_contact(body, spec, c)
             self._bodies = {}
             placed = list(self._fixtures)
             for index, obj in enumerate(scene.objects):
@@ -73,8 +94,14 @@ class World:
                 if not obj.static:
                     self.physics.prepare(body, c)
                     self._lift_until_free(body, placed)
-                placed.append(body)
+                apply_contact(body, obj, c)
+                if obj.collides:
+                    placed.append(body)
                 self._bodies[body] = index
+            self._texture_loads += apply_textures(
+                [*zip(self._fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())],
+                self.textures, c)
+            self._egl_used = self.renderer.kind == "egl"
 
     def settle(self, scene: Scene) -> int:
         """Drop the objects until at rest; write final poses back; remove objects that fell off."""
@@ -103,10 +130,10 @@ class World:
         from simgen.camera import metric_depth
 
         cam = scene.camera
-        self._check_camera(scene)
+        self._check_camera(scene)  # after every body: under EGL a body reusing the probe's id takes no texture
         rgb, zbuf, seg = self._connect().render(cam, scene.light)
         depth = metric_depth(zbuf, cam.near, cam.far)
-        depth[zbuf >= 1.0 - 1e-7] = 0.0  # nothing hit (TinyRenderer clears to 0.99999994, EGL to 1)
+        depth[(zbuf >= 1.0 - 1e-7) | (seg < 0)] = 0.0  # nothing hit (TinyRenderer clears z to 0.99999994)
         lut = np.zeros(max(self._bodies, default=0) + 2, dtype=np.int32)
         for body, index in self._bodies.items():
             lut[body + 1] = index + 1 if scene.objects[index].labeled else 0

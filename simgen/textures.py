@@ -1,0 +1,196 @@
+"""Texture images: procedural patterns (noise, checker, stripes, gradient, blotches) and photo crops,
+each fully determined by its TextureSpec, and a bounded cache of them as PNG files for PyBullet."""
+
+from __future__ import annotations
+
+import colorsys
+import functools
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+import weakref
+from collections import OrderedDict
+from dataclasses import asdict
+from pathlib import Path
+from typing import Callable, Optional
+
+import cv2
+import numpy as np
+
+from simgen.errors import ConfigError
+from simgen.scene import TextureSpec
+
+PATTERNS = ("noise", "checker", "stripes", "gradient", "blotches")
+KINDS = (*PATTERNS, "photo")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
+
+Shape = tuple[int, int]
+
+
+def random_colors(rng: np.random.Generator, n: int) -> np.ndarray:
+    """n colours (n x 3, RGB in [0, 1]) of random hue, saturation and brightness."""
+    hsv = rng.uniform([0.0, 0.2, 0.25], [1.0, 1.0, 1.0], size=(n, 3))
+    return np.array([colorsys.hsv_to_rgb(*c) for c in hsv])
+
+
+def _coords(shape: Shape) -> tuple[np.ndarray, np.ndarray]:
+    """x and y in [0, 1) over an image of `shape` (height, width), scaled by the longer side."""
+    h, w = shape
+    side = max(h, w)
+    yy, xx = np.mgrid[0:h, 0:w].astype(np.float32) / side
+    return xx, yy
+
+
+def _mix(t: np.ndarray, colors: np.ndarray) -> np.ndarray:
+    """Blend two colours by t in [0, 1] into an RGB uint8 image."""
+    t = np.clip(t, 0, 1)[..., None]
+    return np.rint((colors[0] * (1 - t) + colors[1] * t) * 255).astype(np.uint8)
+
+
+def _smooth_noise(rng: np.random.Generator, shape: Shape, cells: float) -> np.ndarray:
+    """Value noise in [0, 1]: a random grid of about `cells` cells across, upsampled smoothly."""
+    n = max(2, int(round(cells)) + 1)
+    grid = rng.uniform(size=(n, n)).astype(np.float32)
+    return cv2.resize(grid, (shape[1], shape[0]), interpolation=cv2.INTER_CUBIC)
+
+
+def noise(rng: np.random.Generator, shape: Shape, scale: float) -> np.ndarray:
+    """Fractal value noise (three octaves) between two colours."""
+    colors = random_colors(rng, 2)
+    t = sum(_smooth_noise(rng, shape, scale * 2 ** k) / 2 ** k for k in range(3)) / 1.75
+    return _mix((t - t.min()) / max(float(np.ptp(t)), 1e-6), colors)
+
+
+def checker(rng: np.random.Generator, shape: Shape, scale: float) -> np.ndarray:
+    """A checkerboard of `scale` squares across, in two colours."""
+    colors = random_colors(rng, 2)
+    xx, yy = _coords(shape)
+    cells = max(1.0, scale)
+    return _mix(((np.floor(xx * cells) + np.floor(yy * cells)) % 2).astype(np.float32), colors)
+
+
+def stripes(rng: np.random.Generator, shape: Shape, scale: float) -> np.ndarray:
+    """Parallel stripes at a random angle and duty cycle, `scale` periods across."""
+    colors = random_colors(rng, 2)
+    angle, duty = rng.uniform(0, np.pi), rng.uniform(0.3, 0.7)
+    xx, yy = _coords(shape)
+    phase = (xx * np.cos(angle) + yy * np.sin(angle)) * max(1.0, scale) % 1.0
+    return _mix((phase < duty).astype(np.float32), colors)
+
+
+def gradient(rng: np.random.Generator, shape: Shape, scale: float) -> np.ndarray:
+    """A linear or radial gradient between two colours."""
+    colors = random_colors(rng, 2)
+    xx, yy = _coords(shape)
+    if rng.uniform() < 0.5:
+        angle = rng.uniform(0, 2 * np.pi)
+        t = xx * np.cos(angle) + yy * np.sin(angle)
+    else:
+        cx, cy = rng.uniform(0, 1, size=2)
+        t = np.hypot(xx - cx, yy - cy)
+    return _mix((t - t.min()) / max(float(np.ptp(t)), 1e-6), colors)
+
+
+def blotches(rng: np.random.Generator, shape: Shape, scale: float) -> np.ndarray:
+    """Soft-edged blobs of three colours: thresholded value noise, blurred."""
+    colors = random_colors(rng, 3)
+    a, b = _smooth_noise(rng, shape, scale), _smooth_noise(rng, shape, scale)
+    image = np.where((a > 0.55)[..., None], colors[1], colors[0])
+    image = np.where((b > 0.6)[..., None], colors[2], image)
+    sigma = max(shape) / max(scale, 1.0) / 12
+    return np.rint(cv2.GaussianBlur(image.astype(np.float32), (0, 0), sigma) * 255).astype(np.uint8)
+
+
+PATTERN_FUNCTIONS: dict[str, Callable[[np.random.Generator, Shape, float], np.ndarray]] = {
+    "noise": noise, "checker": checker, "stripes": stripes, "gradient": gradient, "blotches": blotches,
+}
+
+
+@functools.lru_cache(maxsize=32)
+def read_photo(path: str, max_side: int = 1024) -> np.ndarray:
+    """A photo as BGR, shrunk to at most `max_side` pixels; the last 32 are kept decoded."""
+    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    if bgr is None:
+        raise ConfigError("photos", f"cannot read the image {path}")
+    factor = max_side / max(bgr.shape[:2])
+    if factor < 1:
+        bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+    bgr.flags.writeable = False
+    return bgr
+
+
+def photo_crop(path: str, rng: np.random.Generator, shape: Shape) -> np.ndarray:
+    """A random crop of the photo at `path` with the aspect of `shape`, resized to it (RGB uint8)."""
+    bgr = read_photo(path)
+    h, w = bgr.shape[:2]
+    aspect = shape[1] / shape[0]
+    ch = int(min(h, w / aspect) * rng.uniform(0.5, 1.0))
+    cw = max(1, int(ch * aspect))
+    y, x = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+    crop = bgr[y:y + max(ch, 1), x:x + cw]
+    return cv2.resize(crop, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)[:, :, ::-1].copy()
+
+
+def make_image(kind: str, rng: np.random.Generator, shape: Shape, scale: float,
+               path: Optional[str] = None) -> np.ndarray:
+    """An RGB uint8 image of `shape` (height, width): a procedural pattern, or a photo crop for `photo`."""
+    if kind == "photo":
+        return photo_crop(str(path), rng, shape)
+    return PATTERN_FUNCTIONS[kind](rng, shape, scale)
+
+
+def make_texture(spec: TextureSpec) -> np.ndarray:
+    """The texture image of `spec`: the same spec always gives the same pixels."""
+    return make_image(spec.kind, np.random.default_rng(spec.seed), (spec.size, spec.size), spec.scale, spec.path)
+
+
+def list_images(key: str, folder: str) -> list[str]:
+    """The image files in `folder`, sorted; a ConfigError naming `key` if there are none."""
+    if not folder:
+        raise ConfigError(key, "expected a folder of images (kind `photo` needs one)")
+    root = Path(os.path.expanduser(folder))
+    files = sorted(str(f) for f in root.glob("*") if f.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else []
+    if not files:
+        raise ConfigError(key, f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {str(root)!r}")
+    return files
+
+
+def spec_key(spec: TextureSpec) -> str:
+    """A content key for a texture: the hash of everything that determines its pixels."""
+    return hashlib.sha1(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()[:20]
+
+
+class TextureFiles:
+    """Texture PNGs for loadTexture, written on first use into a private temporary folder. At most
+    `max_files` are kept (least recently used are deleted), so long runs do not grow on disk or in memory."""
+
+    def __init__(self, max_files: int = 256):
+        self.max_files = max_files
+        self._files: OrderedDict[str, str] = OrderedDict()
+        self._dir: Optional[str] = None
+
+    def path(self, spec: TextureSpec) -> str:
+        key = spec_key(spec)
+        if key in self._files:
+            self._files.move_to_end(key)
+            return self._files[key]
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
+            weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
+        path = os.path.join(self._dir, f"{key}.png")
+        cv2.imwrite(path, make_texture(spec)[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
+        self._files[key] = path
+        while len(self._files) > self.max_files:
+            os.remove(self._files.popitem(last=False)[1])
+        return path
+
+    def __len__(self) -> int:
+        return len(self._files)
+
+    def close(self) -> None:
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
+        self._files.clear()
+        self._dir = None

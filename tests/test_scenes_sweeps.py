@@ -1,0 +1,103 @@
+"""Scenes, sweeps over experiments (serial and with the joblib launcher) and a user's own randomizer."""
+
+import json
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from conftest import SMALL, run_simgen
+from test_cli import check_dataset
+
+
+@pytest.mark.parametrize("args", [["scene=floor"], ["scene=shelf", "camera=shelf"]])
+def test_new_scenes_give_valid_datasets_with_objects_on_their_support(small_dataset, args):
+    root = small_dataset(*args, "renderer=tiny", frames=2)
+    coco = check_dataset(root)
+    assert coco.dataset["annotations"]
+    support = yaml.safe_load((root / "config.yaml").read_text())["scene"]["support_height"]
+    for meta in sorted((root / "meta").glob("*.json")):
+        objects = json.loads(meta.read_text())["objects"]
+        resting = [o for o in objects if o["state"] != "fell"]
+        assert resting and all(o["position"][2] > support for o in resting)
+
+
+def test_distractors_are_drawn_but_never_annotated(small_dataset):
+    root = small_dataset("distractors=[clutter,floating]", "distractors.clutter.count=[4,4]",
+                         "distractors.floating.count=[2,2]", "renderer=tiny", frames=3)
+    check_dataset(root)
+    import cv2
+    for meta in sorted((root / "meta").glob("*.json")):
+        objects = json.loads(meta.read_text())["objects"]
+        labeled = {k + 1 for k, o in enumerate(objects) if o["labeled"]}
+        assert sum(not o["labeled"] for o in objects) == 6
+        instance = cv2.imread(str(root / "instance" / f"{meta.stem}.png"), cv2.IMREAD_UNCHANGED)
+        assert set(np.unique(instance).tolist()) <= labeled | {0}
+    coco = json.loads((root / "annotations.json").read_text())
+    assert all(a["category_id"] > 0 for a in coco["annotations"])
+
+
+def test_effects_leave_masks_and_depth_byte_identical(small_dataset):
+    plain = small_dataset("renderer=tiny", name="plain", frames=2)
+    noisy = small_dataset("renderer=tiny", "effects=[gaussian_noise,jpeg,vignette,background_image]",
+                          "effects.jpeg.probability=1", name="noisy", frames=2)
+    for kind in ("instance", "semantic", "depth"):
+        for f in sorted((plain / kind).glob("*.png")):
+            assert f.read_bytes() == (noisy / kind / f.name).read_bytes()
+    assert (plain / "annotations.json").read_bytes() == (noisy / "annotations.json").read_bytes()
+    assert all(f.read_bytes() != (noisy / "rgb" / f.name).read_bytes() for f in (plain / "rgb").glob("*.png"))
+
+
+def sweep(tmp_path: Path, name: str, *launcher: str) -> Path:
+    out = tmp_path / name
+    done = run_simgen(["-m", "experiment=dr_none,dr_strong", f"output_dir={out}", "num_frames=2", *SMALL,
+                       "renderer=tiny", *launcher], tmp_path)
+    assert done.returncode == 0, done.stderr
+    return out
+
+
+def test_sweep_writes_one_dataset_per_experiment_and_joblib_matches_serial(tmp_path):
+    serial = sweep(tmp_path, "serial")
+    parallel = sweep(tmp_path, "parallel", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2")
+    names = sorted(p.name for p in serial.iterdir() if p.is_dir())
+    assert len(names) == 2 and "experiment=dr_none" in names[0] and "experiment=dr_strong" in names[1]
+    assert sorted(p.name for p in parallel.iterdir() if p.is_dir()) == names
+    configs = [yaml.safe_load((serial / n / "config.yaml").read_text()) for n in names]
+    assert configs[0]["effects"] == {} and "jpeg" in configs[1]["effects"]
+    for n in names:
+        check_dataset(serial / n)
+        for f in sorted((serial / n).rglob("*")):
+            if f.is_file() and f.name != "simgen.log":
+                assert f.read_bytes() == (parallel / n / f.relative_to(serial / n)).read_bytes(), f
+
+
+def test_a_users_own_randomizer_is_enabled_from_yaml_alone(tmp_path):
+    """The README's example, end to end: a class in the user's module, a YAML file in the user's config folder."""
+    (tmp_path / "my_dr.py").write_text(textwrap.dedent('''
+        import numpy as np
+
+        from simgen import validate
+        from simgen.scene import Scene
+
+
+        class DropFixtures:
+            def __init__(self, names=("floor",), probability: float = 0.5):
+                self.names = set(names)
+                self.probability = validate.number("probability", probability, 0, 1)
+
+            def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
+                if rng.uniform() < self.probability:
+                    scene.fixtures = [f for f in scene.fixtures if f.category not in self.names]
+    '''))
+    (tmp_path / "my_conf" / "randomizers").mkdir(parents=True)
+    (tmp_path / "my_conf" / "randomizers" / "drop_fixtures.yaml").write_text(
+        "drop_fixtures:\n  _target_: my_dr.DropFixtures\n  names: [floor]\n  probability: 1.0\n")
+    out = tmp_path / "out"
+    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, "renderer=tiny", "hydra.searchpath=[file://my_conf]",
+                       "randomizers=[color,drop_fixtures]", "effects=[background_image]"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    for meta in sorted((out / "meta").glob("*.json")):
+        assert [f["category"] for f in json.loads(meta.read_text())["fixtures"]] == ["table"]
+    check_dataset(out)

@@ -1,0 +1,170 @@
+import os
+import re
+
+import cv2
+import numpy as np
+import pytest
+
+from simgen.errors import ConfigError
+from simgen.randomizers.color import ColorRandomizer
+from simgen.randomizers.texture import TextureRandomizer
+from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support, TextureSpec
+from simgen.textures import PATTERNS, TextureFiles, make_texture
+from simgen.world import World, egl_available
+
+RENDERERS = ["tiny", pytest.param("egl", marks=pytest.mark.skipif(not egl_available(), reason="no EGL here"))]
+
+
+@pytest.mark.parametrize("kind", PATTERNS)
+def test_each_pattern_is_deterministic_and_varied(kind):
+    spec = TextureSpec(kind, seed=3, scale=6.0, size=64)
+    image = make_texture(spec)
+    assert image.shape == (64, 64, 3) and image.dtype == np.uint8
+    assert np.array_equal(image, make_texture(TextureSpec(kind, seed=3, scale=6.0, size=64)))
+    assert image.reshape(-1, 3).std(0).max() > 5, "a flat texture"
+    assert not np.array_equal(image, make_texture(TextureSpec(kind, seed=4, scale=6.0, size=64)))
+
+
+def test_photo_texture_is_a_crop_of_the_photo(tmp_path):
+    photo = np.zeros((100, 200, 3), np.uint8)
+    photo[:, :100] = (0, 0, 255)  # red left half (BGR)
+    photo[:, 100:] = (255, 0, 0)  # blue right half
+    cv2.imwrite(str(tmp_path / "p.png"), photo)
+    colours = set()
+    for seed in range(20):
+        image = make_texture(TextureSpec("photo", seed=seed, size=32, path=str(tmp_path / "p.png")))
+        assert image.shape == (32, 32, 3)
+        colours.update(map(tuple, image.reshape(-1, 3)[[0, -1]].tolist()))
+    assert {(255, 0, 0), (0, 0, 255)} <= colours  # RGB order, both halves seen
+
+
+def test_texture_files_are_bounded_and_removed_at_close():
+    files = TextureFiles(max_files=3)
+    paths = [files.path(TextureSpec("checker", seed=s, size=16)) for s in range(10)]
+    folder = os.path.dirname(paths[0])
+    assert len(files) == 3 and len(os.listdir(folder)) == 3
+    assert files.path(TextureSpec("checker", seed=9, size=16)) == paths[-1]  # a hit reuses the file
+    files.close()
+    assert not os.path.exists(folder)
+
+
+def box_scene(texture=None, floor_texture=None) -> Scene:
+    floor = ObjectSpec("floor", Asset("box", size=(2.0, 2.0, 0.02)), position=(0, 0, -0.01), labeled=False,
+                       static=True, texture=floor_texture)
+    box = ObjectSpec("box", Asset("box", size=(0.3, 0.3, 0.3)), category_id=1, position=(0, 0, 0.15), static=True,
+                     rgba=(1, 1, 1, 1), texture=texture)
+    cam = CameraSpec(position=(0.6, 0.4, 0.6), target=(0, 0, 0.1), width=96, height=72)
+    return Scene("t", Support(0.0, ((-1, -1), (1, 1))), (0, 0, 0), fixtures=[floor], objects=[box], camera=cam)
+
+
+def detail(rgb: np.ndarray, mask: np.ndarray) -> float:
+    """Mean absolute difference between horizontal neighbours inside `mask`: flat shading scores near 0."""
+    both = mask[:, 1:] & mask[:, :-1]
+    return float(np.abs(np.diff(rgb.astype(float), axis=1)).sum(2)[both].mean())
+
+
+def render(world: World, scene: Scene):
+    world.build(scene)
+    return world.render(scene)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_texture_raises_the_object_and_floor_pixel_variance(renderer):
+    world = World(renderer=renderer)
+    try:
+        plain = render(world, box_scene())
+        textured = render(world, box_scene(TextureSpec("checker", seed=1, scale=6), TextureSpec("stripes", seed=2, scale=16)))
+    finally:
+        world.close()
+    box, floor = plain.instance == 1, (plain.instance == 0) & (plain.depth > 0)
+    assert np.array_equal(plain.instance, textured.instance) and np.array_equal(plain.depth, textured.depth)
+    for mask in (box, floor):
+        assert detail(textured.rgb, mask) > detail(plain.rgb, mask) + 5
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_textures_after_resets_never_show_a_stale_texture(renderer):
+    """resetSimulation invalidates texture ids: a scene rendered after others must look as in a fresh world."""
+    first = box_scene(TextureSpec("stripes", seed=5, scale=4))
+    world = World(renderer=renderer)
+    try:
+        reference = render(world, first).rgb
+        for seed in range(4):
+            render(world, box_scene(TextureSpec("noise", seed=seed), TextureSpec("checker", seed=seed)))
+        again = render(world, box_scene(TextureSpec("stripes", seed=5, scale=4))).rgb
+    finally:
+        world.close()
+    fresh = World(renderer=renderer)
+    try:
+        render(fresh, box_scene())
+        in_fresh_world = render(fresh, box_scene(TextureSpec("stripes", seed=5, scale=4))).rgb
+    finally:
+        fresh.close()
+    assert np.array_equal(reference, again) and np.array_equal(reference, in_fresh_world)
+
+
+def spec_scene() -> Scene:
+    fixtures = [ObjectSpec(name, Asset("box", size=(1, 1, 1)), labeled=False, static=True) for name in ("floor", "table")]
+    objects = [ObjectSpec("duck", Asset("box", size=(0.1,) * 3), category_id=1) for _ in range(4)]
+    objects.append(ObjectSpec("clutter", Asset("sphere", size=(0.1,)), labeled=False))
+    return Scene("t", Support(0.0, ((-1, -1), (1, 1))), (0, 0, 0), fixtures=fixtures, objects=objects)
+
+
+def test_texture_randomizer_acts_on_its_targets_only():
+    scene = spec_scene()
+    TextureRandomizer(targets=["objects"], probability=1.0, variants=2, scale=[3, 5])(scene, np.random.default_rng(0))
+    labeled = [o for o in scene.objects if o.labeled]
+    assert all(o.texture is not None and o.texture.seed in (0, 1) and 3 <= o.texture.scale <= 5 for o in labeled)
+    assert scene.objects[-1].texture is None and all(f.texture is None for f in scene.fixtures)
+    scene = spec_scene()
+    TextureRandomizer(targets=["table", "distractors"], probability=1.0)(scene, np.random.default_rng(0))
+    assert [b.category for b in scene.fixtures + scene.objects if b.texture] == ["table", "clutter"]
+
+
+def test_texture_probability_zero_changes_nothing():
+    scene = spec_scene()
+    TextureRandomizer(targets=["fixtures", "objects"], probability=0.0)(scene, np.random.default_rng(0))
+    assert all(b.texture is None for b in scene.fixtures + scene.objects)
+
+
+def test_photo_kind_takes_images_from_the_folder(tmp_path):
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.full((20, 30, 3), 90, np.uint8))
+    scene = spec_scene()
+    TextureRandomizer(kinds=["photo"], photos=str(tmp_path), probability=1.0)(scene, np.random.default_rng(0))
+    assert all(o.texture.path == str(tmp_path / "a.jpg") for o in scene.objects if o.labeled)
+
+
+@pytest.mark.parametrize("kwargs, key", [
+    ({"kinds": ["photo"]}, "photos"), ({"kinds": ["plaid"]}, "kinds[0]"), ({"probability": 2}, "probability"),
+    ({"targets": []}, "targets"), ({"variants": 0}, "variants"), ({"kinds": []}, "kinds"),
+])
+def test_bad_texture_settings_name_the_key(kwargs, key):
+    with pytest.raises(ConfigError, match=f"^{re.escape(key)}:"):
+        TextureRandomizer(**kwargs)
+
+
+def test_unknown_fixture_target_names_the_key():
+    with pytest.raises(ConfigError, match="^targets: no fixture named 'wall'"):
+        TextureRandomizer(targets=["wall"])(spec_scene(), np.random.default_rng(0))
+
+
+def test_color_randomizer_can_recolour_fixtures():
+    scene = spec_scene()
+    ColorRandomizer(probability=1.0, targets=["fixtures"])(scene, np.random.default_rng(0))
+    assert all(f.rgba is not None for f in scene.fixtures) and all(o.rgba is None for o in scene.objects)
+
+
+def test_a_client_is_replaced_after_many_texture_loads_without_changing_pixels(monkeypatch):
+    import simgen.world.world as world_module
+
+    monkeypatch.setattr(world_module, "TEXTURE_LOADS_PER_CLIENT", 3)
+    world = World(renderer="tiny")
+    try:
+        first = render(world, box_scene(TextureSpec("stripes", seed=5), TextureSpec("noise", seed=1))).rgb
+        for seed in range(3):
+            render(world, box_scene(TextureSpec("checker", seed=seed), TextureSpec("blotches", seed=seed)))
+        again = render(world, box_scene(TextureSpec("stripes", seed=5), TextureSpec("noise", seed=1))).rgb
+        assert world._texture_loads == 2  # 5 builds of 2 textures: replaced before the 3rd and the 5th
+    finally:
+        world.close()
+    assert np.array_equal(first, again)
