@@ -105,17 +105,17 @@ class Annotator:
         if self.min_visible_fraction > 0 and not self.amodal:
             raise ConfigError("min_visible_fraction", "needs amodal=true (the fraction is visible / amodal pixels)")
 
-    def candidates(self, frame: Frame) -> list[int]:
+    def candidates(self, frame: Frame, counts: Optional[np.ndarray] = None) -> list[int]:
         """Instance ids that may be annotated, by visible pixel count: those that need an amodal mask."""
-        counts = np.bincount(frame.instance.ravel())
+        counts = np.bincount(frame.instance.ravel()) if counts is None else counts
         least = 1 if self.below == "ignore" else self.min_visible_pixels
         return (np.flatnonzero(counts[1:] >= least) + 1).tolist()
 
     def __call__(self, frame: Frame, scene: Scene) -> list[Instance]:
-        ids = self.candidates(frame)
+        counts = np.bincount(frame.instance.ravel())
+        ids = self.candidates(frame, counts)
         if not ids:
             return []
-        counts = np.bincount(frame.instance.ravel())
         rles = instance_rles(frame.instance)
         height, width = frame.instance.shape
         instances = []

@@ -133,12 +133,11 @@ class World:
         self._check_camera(scene)  # after every body: under EGL a body reusing the probe's id takes no texture
         rgb, zbuf, seg = self._connect().render(cam, scene.light)
         depth = metric_depth(zbuf, cam.near, cam.far)
-        depth[(zbuf >= 1.0 - 1e-7) | (seg < 0)] = 0.0  # nothing hit (TinyRenderer clears z to 0.99999994)
-        lut = np.zeros(max(self._bodies, default=0) + 2, dtype=np.int32)
+        depth[seg < 0] = 0.0  # nothing hit
+        lut = np.zeros(max([*self._bodies, *self._fixtures], default=-1) + 2, dtype=np.int32)
         for body, index in self._bodies.items():
             lut[body + 1] = index + 1 if scene.objects[index].labeled else 0
-        seg = np.where(seg + 1 < len(lut), seg + 1, 0)  # -1 (nothing) and fixtures map to 0
-        return Frame(rgb=rgb, depth=depth, instance=lut[seg])
+        return Frame(rgb=rgb, depth=depth, instance=lut[seg + 1])  # -1 (nothing) and fixtures map to 0
 
     def render_amodal(self, scene: Scene, instance_ids: list[int], instance: Optional[np.ndarray] = None,
                       strategy: str = "adaptive") -> dict:

@@ -14,8 +14,12 @@ from simgen.scene import Scene
 from simgen.writers.files import DEPTH_SCALE_M, frame_stem, write_bytes_atomic
 
 
+# Rendered images are mostly flat regions: PNG's row filters cost 2-4x the encoding time and buy nothing.
+_NO_FILTER = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE] if hasattr(cv2, "IMWRITE_PNG_FILTER") else []
+
+
 def encode_png(image: np.ndarray, compression: int) -> bytes:
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression])
+    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression, *_NO_FILTER])
     assert ok, "OpenCV failed to encode a PNG"
     return buf.tobytes()
 
