@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any, Optional
 
 import numpy as np
@@ -20,6 +21,8 @@ from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
 from simgen.world.spawn import spawn
+
+log = logging.getLogger("simgen")
 
 MAX_LIFTS = 60
 TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
@@ -43,6 +46,7 @@ class World:
         self.textures = TextureFiles()
         self._egl_used = False  # whether this client renders with EGL and has built a scene since it connected
         self._texture_loads = 0  # textures this client has loaded since it connected
+        self._warned_egl_textures = False
 
     @property
     def renderer_kind(self) -> str:
@@ -73,6 +77,10 @@ class World:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
         self._builds += 1
         textured = any(b.texture for b in (*scene.fixtures, *scene.objects))
+        if textured and self.renderer_kind == "egl" and not self._warned_egl_textures:
+            log.warning("textured frames under EGL need a fresh client each (about 0.5 s a frame without a GPU); "
+                        "renderer=tiny is several times faster for textured datasets")
+            self._warned_egl_textures = True
         if (self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl") or (
                 textured and (self._egl_used or self._texture_loads >= TEXTURE_LOADS_PER_CLIENT)):
             # The EGL plugin leaks ~2 MB per resetSimulation and, after a reset, may show an earlier build's
