@@ -29,7 +29,7 @@ def run(cfg: DictConfig) -> None:
     container = OmegaConf.to_container(cfg, resolve=True)
     container["world"]["renderer"] = renderer  # workers skip the EGL probe
     factory = functools.partial(config.pipeline_from_container, container)
-    resuming = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite)
+    resuming = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite, cfg.resume)
     log.info("renderer: %s%s", renderer, " (light colour and ambient/diffuse/specular applied as an RGB gain; "
              "shadows always on)" if renderer == "egl" else "")
     if resuming:

@@ -18,7 +18,7 @@ from simgen import validate
 from simgen.generate import Pipeline, Shard
 
 # Keys that steer a run but do not change its dataset; they are left out of the saved config.
-RUN_CONTROL_KEYS = ("output_dir", "overwrite", "progress", "workers")
+RUN_CONTROL_KEYS = ("output_dir", "overwrite", "resume", "progress", "workers")
 
 
 @dataclass
@@ -35,6 +35,7 @@ class RunConfig:
     num_frames: int = 100
     output_dir: str = "outputs/dataset"
     overwrite: bool = False
+    resume: bool = False
     progress: bool = True
     workers: int = 0
     views_per_scene: int = 1

@@ -28,10 +28,16 @@ def discard_if_empty(root: Path) -> None:
         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
 
 
-def prepare(root: Path, config_yaml: str, overwrite: bool) -> bool:
-    """Make `root` ready for this run's config; returns True when resuming an unfinished dataset."""
+def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False) -> bool:
+    """Make `root` ready for this run's config; returns True when resuming an unfinished dataset.
+
+    An unfinished dataset of the same config is always resumed; `resume` insists that there is one.
+    """
     entries = _entries(root)
     config_file = root / CONFIG_FILE
+    if resume and (overwrite or not config_file.is_file() or (root / FINISHED_MARKER).is_file()):
+        raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume"
+                                 + (" (and overwrite=true would delete it)" if overwrite else ""))
     if entries and not config_file.is_file():
         raise DatasetExistsError(f"output_dir: {root} is not empty and is not a simgen dataset; "
                                  "choose another output_dir")

@@ -122,12 +122,19 @@ def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "annotations.json").exists()
-    done = run_simgen([f"output_dir={out}", "num_frames=5", *SMALL], tmp_path)
+    done = run_simgen([f"output_dir={out}", "num_frames=5", "resume=true", *SMALL], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "already on disk" in done.stdout
     assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
     for f in sorted((reference / "instance").glob("*.png")):
         assert f.read_bytes() == (out / "instance" / f.name).read_bytes()
+
+
+def test_resume_insists_on_an_unfinished_dataset(small_dataset, tmp_path):
+    finished = small_dataset(frames=2)
+    for out in (finished, tmp_path / "nothing"):
+        done = run_simgen([f"output_dir={out}", "num_frames=2", "resume=true", *SMALL], tmp_path)
+        assert done.returncode == 2 and "holds no unfinished dataset to resume" in done.stderr
 
 
 def test_unfinished_dataset_with_another_config_is_refused(small_dataset, tmp_path):
