@@ -45,10 +45,26 @@ def rss_mb(pids: list[int]) -> float:
     return total / 2**20
 
 
+def plot(samples: list[tuple[float, int, float]], path: Path, title: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    running = [(f, m) for _, f, m in samples if f > 0]
+    fig, ax = plt.subplots(figsize=(7, 3), dpi=100)
+    ax.plot([f for f, _ in running], [m for _, m in running])
+    ax.set(xlabel="frames written", ylabel="RSS of all processes (MB)", ylim=(0, None), title=title)
+    ax.title.set_fontsize(8)
+    fig.tight_layout()
+    fig.savefig(path)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--frames", type=int, default=10000)
     parser.add_argument("--csv", type=Path)
+    parser.add_argument("--plot", type=Path, help="also draw the curve into this PNG (matplotlib)")
     parser.add_argument("overrides", nargs="*")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -64,6 +80,8 @@ def main() -> None:
             sys.exit(f"simgen failed with status {proc.returncode}")
     if args.csv:
         args.csv.write_text("seconds,frames,rss_mb\n" + "".join(f"{t:.1f},{f},{m:.1f}\n" for t, f, m in samples))
+    if args.plot:
+        plot(samples, args.plot, f"simgen {' '.join(args.overrides)}")
     print(f"simgen {' '.join(args.overrides)} num_frames={args.frames}: {samples[-1][0]:.0f} s")
     print("| frames written | RSS of all simgen processes (MB) |\n|---|---|")
     for tenth in range(11):
