@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 
 from simgen.tools.overlay import draw_overlay
+from simgen.tools.panels import colorize_depth
 
 
 def main() -> None:
@@ -23,11 +24,7 @@ def main() -> None:
         anns = [a for a in coco["annotations"] if a["image_id"] == image["id"]]
         rgb = cv2.imread(str(root / image["file_name"]))
         depth = cv2.imread(str(root / "depth" / Path(image["file_name"]).with_suffix(".png").name), -1)
-        valid = depth > 0
-        lo, hi = np.percentile(depth[valid], [1, 99])
-        depth8 = np.clip((depth.astype(np.float32) - lo) / max(hi - lo, 1) * 255, 0, 255).astype(np.uint8)
-        depth_vis = cv2.applyColorMap(255 - depth8, cv2.COLORMAP_TURBO)
-        depth_vis[~valid] = 0
+        depth_vis = colorize_depth(depth)
         sheet = np.hstack([draw_overlay(rgb, anns, names), depth_vis])
         sheet = cv2.resize(sheet, (sheet.shape[1] // 2 * 3 // 2, sheet.shape[0] // 2 * 3 // 2), interpolation=cv2.INTER_AREA)
         out = Path(__file__).with_name("sample.jpg")

@@ -21,6 +21,16 @@ def floor_scene(**camera_args) -> Scene:
                  camera=CameraSpec(**camera_args))
 
 
+def render_once(renderer: str, scene: Scene):
+    """Build and render a scene in a world of its own (no settling)."""
+    world = World(renderer=renderer)
+    try:
+        world.build(scene)
+        return world.render(scene)
+    finally:
+        world.close()
+
+
 @pytest.fixture
 def world():
     w = World(renderer="tiny")
@@ -32,12 +42,7 @@ def world():
 def test_depth_is_metric(renderer):
     scene = floor_scene(position=(0.0, 0.0, 2.0), target=(0.0, 0.0, 0.0), up=(0, 1, 0), width=64, height=48)
     scene.objects.append(ObjectSpec("box", Asset("box", size=(0.5, 0.5, 0.3)), position=(0, 0, 0.15), static=True))
-    w = World(renderer=renderer)
-    try:
-        w.build(scene)
-        frame = w.render(scene)
-    finally:
-        w.close()
+    frame = render_once(renderer, scene)
     assert frame.depth[24, 32] == pytest.approx(1.7, abs=2e-3)  # box top, 0.3 m above the floor
     # depth is along the optical axis, so the whole floor plane reads 2.000 m, not the ray length
     floor = frame.depth[frame.instance == 0]
@@ -123,11 +128,6 @@ def test_unreadable_mesh_is_an_asset_error(world, tmp_path):
 @pytest.mark.parametrize("renderer", RENDERERS)
 def test_depth_is_zero_where_nothing_was_hit(renderer):
     scene = floor_scene(position=(0.0, -3.0, 0.5), target=(0.0, 0.0, 1.0), width=64, height=48)
-    w = World(renderer=renderer)
-    try:
-        w.build(scene)
-        frame = w.render(scene)
-    finally:
-        w.close()
+    frame = render_once(renderer, scene)
     assert np.all(frame.depth[0] == 0)  # the top row sees the sky above the floor's edge
     assert np.all(frame.depth[-1] > 0)  # the bottom row sees the floor
