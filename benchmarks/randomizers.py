@@ -19,7 +19,7 @@ import numpy as np
 from hydra import compose, initialize_config_module
 
 from simgen import config
-from simgen.generate import Pipeline, frame_rngs, frame_spec, make_frame
+from simgen.generate import Pipeline, frame_spec, make_frame, view_rng
 
 OPTIONS = {
     "color": ["randomizers=[color]", "randomizers.color.probability=1"],
@@ -69,7 +69,7 @@ def own_call(p: Pipeline, baseline: Pipeline, indices: range) -> float:
     times = []
     for i in indices:
         frame = make_frame(baseline, 0, i)[0]
-        rng = frame_rngs(0, i, 0)[1]
+        rng = view_rng(0, i, 0)
         start = time.perf_counter()
         for effect in p.effects:
             effect(frame, rng)

@@ -68,9 +68,14 @@ class FrameResult:
         return FrameResult(index, len(instances), frozenset(i.category_id for i in instances))
 
 
-def frame_rngs(seed: int, scene_index: int, view: int) -> tuple[np.random.Generator, np.random.Generator]:
-    """The random streams of a scene (objects, appearance, light) and of one of its views (camera, effects)."""
-    return np.random.default_rng([seed, scene_index]), np.random.default_rng([seed, scene_index, view])
+def scene_rng(seed: int, scene_index: int) -> np.random.Generator:
+    """The random stream of a scene: objects, appearance, light, its first camera, distractors."""
+    return np.random.default_rng([seed, scene_index])
+
+
+def view_rng(seed: int, scene_index: int, view: int) -> np.random.Generator:
+    """The random stream of one view of a scene: its camera (after the first view) and effects."""
+    return np.random.default_rng([seed, scene_index, view])
 
 
 def frame_scene(pipeline: Pipeline, rng: np.random.Generator) -> Scene:
@@ -93,19 +98,19 @@ def view_of(pipeline: Pipeline, scene: Scene, view: int, rng: np.random.Generato
 
 def frame_spec(pipeline: Pipeline, seed: int, index: int, views_per_scene: int = 1) -> Scene:
     """The full scene spec of frame `index` (before physics): a function of (seed, index) alone."""
-    view = index % views_per_scene
-    scene_rng, view_rng = frame_rngs(seed, index // views_per_scene, view)
-    return view_of(pipeline, frame_scene(pipeline, scene_rng), view, view_rng)
+    scene_index, view = divmod(index, views_per_scene)
+    scene = frame_scene(pipeline, scene_rng(seed, scene_index))
+    return view_of(pipeline, scene, view, view_rng(seed, scene_index, view))
 
 
 def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence[int],
                 views_per_scene: int) -> Iterator[tuple[int, Frame, Scene, list[Instance]]]:
     """Randomize, build and settle one scene, then render, post-process and annotate the asked views of it."""
-    scene = frame_scene(pipeline, frame_rngs(seed, scene_index, 0)[0])
+    scene = frame_scene(pipeline, scene_rng(seed, scene_index))
     pipeline.world.build(scene)
     pipeline.world.settle(scene)
     for view in views:
-        rng = frame_rngs(seed, scene_index, view)[1]
+        rng = view_rng(seed, scene_index, view)
         spec = view_of(pipeline, scene, view, rng)
         frame = pipeline.world.render(spec)
         if pipeline.annotator.amodal:

@@ -7,6 +7,7 @@ import shutil
 from pathlib import Path
 
 from simgen.errors import DatasetExistsError
+from simgen.writers.files import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -55,5 +56,5 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
                                      "rerun with that config to resume it, or pass overwrite=true")
         return True
     root.mkdir(parents=True, exist_ok=True)
-    config_file.write_text(config_yaml)
+    write_bytes_atomic(config_file, config_yaml.encode())
     return False

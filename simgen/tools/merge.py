@@ -16,6 +16,7 @@ from tqdm import tqdm
 from simgen.errors import SimgenError
 from simgen.output_dir import CONFIG_FILE, FINISHED_MARKER, LOG_FILE
 from simgen.tools.cli import run_command
+from simgen.writers.files import write_bytes_atomic
 
 log = logging.getLogger("simgen.merge")
 
@@ -63,7 +64,7 @@ def merge(shards: list[Path], out: Path) -> int:
         _link_or_copy(root / rel, out / rel)
     whole = OmegaConf.load(shards[0] / CONFIG_FILE)
     whole.shard = {"index": 0, "count": 1}  # in place, so the file reads like an unsharded run's
-    (out / CONFIG_FILE).write_text(OmegaConf.to_yaml(whole))
+    write_bytes_atomic(out / CONFIG_FILE, OmegaConf.to_yaml(whole).encode())
     coco = instantiate(config["writers"]["coco"])
     coco.open(out, json.loads((shards[0] / FINISHED_MARKER).read_text())["categories"])
     coco.close()

@@ -81,11 +81,7 @@ class World:
             log.warning("textured frames under EGL need a fresh client each (about 0.5 s a frame without a GPU); "
                         "renderer=tiny is several times faster for textured datasets")
             self._warned_egl_textures = True
-        if (self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl") or (
-                textured and (self._egl_used or self._texture_loads >= TEXTURE_LOADS_PER_CLIENT)):
-            # The EGL plugin leaks ~2 MB per resetSimulation and, after a reset, may show an earlier build's
-            # image for a texture id; TinyRenderer keeps some memory of every loaded texture. A new client
-            # cures all three.
+        if self._needs_fresh_client(textured):
             self._disconnect()
         self._connect()
         c = self.client
@@ -110,6 +106,12 @@ class World:
                 [*zip(self._fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())],
                 self.textures, c)
             self._egl_used = self.renderer.kind == "egl"
+
+    def _needs_fresh_client(self, textured: bool) -> bool:
+        """The EGL plugin leaks ~2 MB per resetSimulation and, after a reset, may show an earlier build's image
+        for a texture id; TinyRenderer keeps some memory of every loaded texture. A new client cures all three."""
+        recycle = self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl"
+        return bool(recycle or (textured and (self._egl_used or self._texture_loads >= TEXTURE_LOADS_PER_CLIENT)))
 
     def settle(self, scene: Scene) -> int:
         """Drop the objects until at rest; write final poses back; remove objects that fell off."""
