@@ -79,7 +79,7 @@ class Renderer:
                 lightSpecularCoeff=light.specular,
                 renderer=p.ER_BULLET_HARDWARE_OPENGL if self.kind == "egl" else p.ER_TINY_RENDERER,
                 physicsClientId=self.client)
-        rgb = np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4)[..., :3]
+        rgb = cv2.cvtColor(np.asarray(rgba, dtype=np.uint8).reshape(h, w, 4), cv2.COLOR_RGBA2RGB)
         if self.kind == "egl":
             rgb = egl_light_transform(rgb, light)
         return (rgb, np.asarray(zbuf, dtype=np.float32).reshape(h, w),
@@ -90,6 +90,6 @@ def egl_light_transform(rgb: np.ndarray, light: LightSpec) -> np.ndarray:
     """EGL honours only the light direction: apply colour and ambient+diffuse+specular as an RGB gain."""
     gain = np.asarray(light.color) * (light.ambient + light.diffuse + light.specular) / _DEFAULT_GAIN
     if np.allclose(gain, 1.0):
-        return np.ascontiguousarray(rgb)
+        return rgb
     table = np.clip(np.arange(256)[:, None] * gain[None, :] + 0.5, 0, 255).astype(np.uint8)
     return cv2.LUT(np.ascontiguousarray(rgb), table.reshape(1, 256, 3))

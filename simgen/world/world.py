@@ -147,7 +147,7 @@ class World:
         lut = np.zeros(max([*self._bodies, *self._fixtures], default=-1) + 2, dtype=np.int32)
         for body, index in self._bodies.items():
             lut[body + 1] = index + 1 if scene.objects[index].labeled else 0
-        return Frame(rgb=rgb, depth=depth, instance=lut[seg + 1])  # -1 (nothing) and fixtures map to 0
+        return Frame(rgb=rgb, depth=depth, instance=np.take(lut, seg + 1))  # -1 (nothing) and fixtures map to 0
 
     def render_amodal(self, scene: Scene, instance_ids: list[int], instance: Optional[np.ndarray] = None,
                       strategy: str = "adaptive") -> dict:

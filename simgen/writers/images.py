@@ -32,7 +32,7 @@ def depth_to_mm(depth: np.ndarray) -> np.ndarray:
 def semantic_mask(instance: np.ndarray, scene: Scene) -> np.ndarray:
     lut = np.zeros(len(scene.objects) + 1, dtype=np.uint16)
     lut[1:] = [obj.category_id for obj in scene.objects]
-    return lut[instance]
+    return np.take(lut, instance)
 
 
 class ImageWriter:
@@ -58,7 +58,7 @@ class ImageWriter:
 
     def write(self, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
         encoded = {}
-        bgr = np.ascontiguousarray(frame.rgb[:, :, ::-1])
+        bgr = cv2.cvtColor(np.ascontiguousarray(frame.rgb), cv2.COLOR_RGB2BGR)
         if self.rgb_format == "jpg":
             encoded["rgb"] = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])[1].tobytes()
         else:
