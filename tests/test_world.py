@@ -131,3 +131,22 @@ def test_depth_is_zero_where_nothing_was_hit(renderer):
     frame = render_once(renderer, scene)
     assert np.all(frame.depth[0] == 0)  # the top row sees the sky above the floor's edge
     assert np.all(frame.depth[-1] > 0)  # the bottom row sees the floor
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+@pytest.mark.parametrize("kind, path", [("urdf", "jenga/jenga.urdf"), ("urdf", "objects/mug.urdf"),
+                                        ("mesh", "duck.obj")])
+def test_the_same_file_at_two_scales_is_drawn_at_each_scale(renderer, kind, path):
+    """PyBullet's EGL plugin caches visual shapes by file name: without simgen's path spelling, the second
+    body of a file is drawn at the first one's scale (jenga and mug: 311 and 490 pixels at both scales)."""
+    import pybullet_data
+
+    file = f"{pybullet_data.getDataPath()}/{path}"
+    scale = 0.05 if kind == "mesh" else 1.0  # duck.obj is in centimetres
+    objects = [ObjectSpec("a", Asset(kind, path=file), category_id=1, position=(0, y, 0.1), static=True, scale=s)
+               for y, s in ((-0.2, scale), (0.2, 2 * scale), (0.0, scale))]
+    scene = floor_scene(position=(0.6, 0, 0.7), target=(0, 0, 0.1), width=200, height=200)
+    scene.objects = objects
+    instance = render_once(renderer, scene).instance
+    small, large, again = (np.count_nonzero(instance == i) for i in (1, 2, 3))
+    assert small > 50 and 3.0 < large / small < 5.0 and 0.8 < again / small < 1.25

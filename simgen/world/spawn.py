@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Callable
 
 import numpy as np
@@ -13,21 +14,41 @@ from simgen.scene import ObjectSpec
 DEFAULT_RGBA = (0.72, 0.72, 0.72, 1.0)
 
 
-def _urdf(spec: ObjectSpec, client: int) -> int:
+class ScaledPaths:
+    """File names for one build that keep each scale of a mesh file apart in the renderer's shape cache.
+
+    PyBullet's EGL plugin caches visual shapes by mesh file name and link frame, not by scale: a second
+    body of the same URDF or mesh at another scale would be drawn at the first one's size (its collision
+    shape, pose and labels all at its own). Every further scale of a file in one build therefore gets its
+    own spelling of the same path: dir/./name, dir/././name, ...
+    """
+
+    def __init__(self) -> None:
+        self._scales: dict[str, list[float]] = {}
+
+    def __call__(self, path: str, scale: float) -> str:
+        scales = self._scales.setdefault(path, [])
+        if scale not in scales:
+            scales.append(scale)
+        head, name = os.path.split(path)
+        return os.path.join(head, *["."] * scales.index(scale), name)
+
+
+def _urdf(spec: ObjectSpec, client: int, path: str) -> int:
     flags = p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
-    return p.loadURDF(spec.asset.path, spec.position, spec.orientation, globalScaling=spec.scale,
+    return p.loadURDF(path, spec.position, spec.orientation, globalScaling=spec.scale,
                       useFixedBase=spec.static, flags=flags, physicsClientId=client)
 
 
-def _mesh_shapes(spec: ObjectSpec, client: int) -> tuple[int, int]:
+def _mesh_shapes(spec: ObjectSpec, client: int, path: str) -> tuple[int, int]:
     scale = [spec.scale] * 3
-    col = p.createCollisionShape(p.GEOM_MESH, fileName=spec.asset.path, meshScale=scale, physicsClientId=client)
-    vis = p.createVisualShape(p.GEOM_MESH, fileName=spec.asset.path, meshScale=scale,
+    col = p.createCollisionShape(p.GEOM_MESH, fileName=path, meshScale=scale, physicsClientId=client)
+    vis = p.createVisualShape(p.GEOM_MESH, fileName=path, meshScale=scale,
                               rgbaColor=list(spec.rgba or DEFAULT_RGBA), physicsClientId=client)
     return col, vis
 
 
-def _primitive_shapes(spec: ObjectSpec, client: int) -> tuple[int, int]:
+def _primitive_shapes(spec: ObjectSpec, client: int, path: str) -> tuple[int, int]:
     size = np.asarray(spec.asset.size, dtype=float) * spec.scale
     geom = {"box": p.GEOM_BOX, "sphere": p.GEOM_SPHERE, "cylinder": p.GEOM_CYLINDER, "capsule": p.GEOM_CAPSULE}
     args = {
@@ -43,9 +64,9 @@ def _primitive_shapes(spec: ObjectSpec, client: int) -> tuple[int, int]:
     return col, vis
 
 
-def _multibody(shapes: Callable[[ObjectSpec, int], tuple[int, int]]) -> Callable[[ObjectSpec, int], int]:
-    def build(spec: ObjectSpec, client: int) -> int:
-        col, vis = shapes(spec, client)
+def _multibody(shapes: Callable[[ObjectSpec, int, str], tuple[int, int]]) -> Callable[[ObjectSpec, int, str], int]:
+    def build(spec: ObjectSpec, client: int, path: str) -> int:
+        col, vis = shapes(spec, client, path)
         mass = 0.0 if spec.static else spec.asset.mass
         return p.createMultiBody(mass, col, vis, spec.position, spec.orientation, physicsClientId=client)
     return build
@@ -61,10 +82,13 @@ BUILDERS = {
 }
 
 
-def spawn(spec: ObjectSpec, client: int) -> int:
-    """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError."""
+def spawn(spec: ObjectSpec, client: int, paths: ScaledPaths) -> int:
+    """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError.
+
+    paths: the build's ScaledPaths, which spells the asset's file name for this body's scale."""
+    path = paths(spec.asset.path, spec.scale) if spec.asset.path else ""
     try:
-        body = BUILDERS[spec.asset.kind](spec, client)
+        body = BUILDERS[spec.asset.kind](spec, client, path)
     except p.error as err:
         where = spec.asset.path or f"{spec.asset.kind} {spec.asset.size}"
         raise AssetError(f"{where}: PyBullet could not load this {spec.asset.kind} asset ({err})") from None

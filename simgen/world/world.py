@@ -20,7 +20,7 @@ from simgen.world.dynamics import apply_contact
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
-from simgen.world.spawn import spawn
+from simgen.world.spawn import ScaledPaths, spawn
 
 log = logging.getLogger("simgen")
 
@@ -88,13 +88,14 @@ class World:
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
-            self._fixtures = [spawn(f, c) for f in scene.fixtures]
+            paths = ScaledPaths()
+            self._fixtures = [spawn(f, c, paths) for f in scene.fixtures]
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
             self._bodies = {}
             placed = list(self._fixtures)
             for index, obj in enumerate(scene.objects):
-                body = spawn(obj, c)
+                body = spawn(obj, c, paths)
                 if not obj.static:
                     self.physics.prepare(body, c)
                     self._lift_until_free(body, placed)
