@@ -168,3 +168,35 @@ def test_a_client_is_replaced_after_many_texture_loads_without_changing_pixels(m
     finally:
         world.close()
     assert np.array_equal(first, again)
+
+
+def chroma(rgb: np.ndarray) -> np.ndarray:
+    """Mean colour of some pixels with brightness divided out: shading changes it little, another image a lot."""
+    mean = rgb.reshape(-1, 3).astype(float).mean(axis=0)
+    return mean / mean.sum()
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_random_textures_next_to_meshes_with_their_own_textures(renderer):
+    """The EGL plugin looks up a loaded texture by its index in a list that mesh textures also join, and puts a
+    texture on a visual shape that bodies of the same file share: a box textured next to jenga (whose mesh
+    brings its own image) must show its own checker, and only one of two same-sized jengas the stripes."""
+    import pybullet_data
+
+    jenga = Asset("urdf", path=f"{pybullet_data.getDataPath()}/jenga/jenga.urdf")
+    checker, stripes = TextureSpec("checker", seed=1, scale=6), TextureSpec("stripes", seed=2, scale=4)
+    scene = box_scene(checker)
+    scene.objects = [ObjectSpec("jenga", jenga, category_id=2, position=(0.1, y, 0.04), static=True, scale=2.5,
+                                texture=texture, rgba=(1, 1, 1, 1) if texture else None)
+                     for y, texture in ((-0.4, None), (0.4, stripes))] + scene.objects
+    scene.camera = CameraSpec(position=(1.0, 0.0, 0.8), target=(0, 0, 0.1), width=160, height=120)
+    world = World(renderer=renderer)
+    try:
+        frame = render(world, scene)
+    finally:
+        world.close()
+    untextured, striped, box = (frame.rgb[frame.instance == i] for i in (1, 2, 3))
+    assert min(len(untextured), len(striped)) > 200 and len(box) > 1000
+    assert np.abs(chroma(box) - chroma(make_texture(checker))).max() < 0.05, "the box shows another image"
+    assert np.abs(chroma(striped) - chroma(make_texture(stripes))).max() < 0.05, "the jenga shows another image"
+    assert np.abs(chroma(untextured) - chroma(striped)).max() > 0.05, "both jengas show the stripes"

@@ -14,24 +14,23 @@ from simgen.scene import ObjectSpec
 DEFAULT_RGBA = (0.72, 0.72, 0.72, 1.0)
 
 
-class ScaledPaths:
-    """File names for one build that keep each scale of a mesh file apart in the renderer's shape cache.
+class ShapePaths:
+    """File names for one build under which no two bodies share a visual shape in PyBullet's EGL plugin.
 
-    PyBullet's EGL plugin caches visual shapes by mesh file name and link frame, not by scale: a second
-    body of the same URDF or mesh at another scale would be drawn at the first one's size (its collision
-    shape, pose and labels all at its own). Every further scale of a file in one build therefore gets its
-    own spelling of the same path: dir/./name, dir/././name, ...
+    The plugin caches visual shapes by mesh file name and link frame, not by scale, so a second body of a file
+    at another scale would be drawn at the first one's size; and a texture put on one body lands on its shape,
+    so every body sharing it would show the texture. Each further load of a file in one build therefore gets
+    its own spelling of the same path: dir/./name, dir/././name, ...
     """
 
     def __init__(self) -> None:
-        self._scales: dict[str, list[float]] = {}
+        self._loads: dict[str, int] = {}
 
-    def __call__(self, path: str, scale: float) -> str:
-        scales = self._scales.setdefault(path, [])
-        if scale not in scales:
-            scales.append(scale)
+    def __call__(self, path: str) -> str:
+        dots = self._loads.get(path, 0)
+        self._loads[path] = dots + 1
         head, name = os.path.split(path)
-        return os.path.join(head, *["."] * scales.index(scale), name)
+        return os.path.join(head, *["."] * dots, name)
 
 
 def _urdf(spec: ObjectSpec, client: int, path: str) -> int:
@@ -82,11 +81,11 @@ BUILDERS = {
 }
 
 
-def spawn(spec: ObjectSpec, client: int, paths: ScaledPaths) -> int:
+def spawn(spec: ObjectSpec, client: int, paths: ShapePaths) -> int:
     """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError.
 
-    paths: the build's ScaledPaths, which spells the asset's file name for this body's scale."""
-    path = paths(spec.asset.path, spec.scale) if spec.asset.path else ""
+    paths: the build's ShapePaths, which spells the asset's file name for this body."""
+    path = paths(spec.asset.path) if spec.asset.path else ""
     try:
         body = BUILDERS[spec.asset.kind](spec, client, path)
     except p.error as err:

@@ -14,13 +14,13 @@ from simgen.frame import Frame
 from simgen.scene import Scene
 from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
-from simgen.world.appearance import apply_textures
+from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import local_box
 from simgen.world.dynamics import apply_contact
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
-from simgen.world.spawn import ScaledPaths, spawn
+from simgen.world.spawn import ShapePaths, spawn
 
 log = logging.getLogger("simgen")
 
@@ -88,7 +88,9 @@ class World:
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
-            paths = ScaledPaths()
+            textures = load_textures([*scene.fixtures, *scene.objects], self.textures, c)
+            self._texture_loads += len(textures)
+            paths = ShapePaths()
             self._fixtures = [spawn(f, c, paths) for f in scene.fixtures]
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
@@ -103,9 +105,8 @@ class World:
                 if obj.collides:
                     placed.append(body)
                 self._bodies[body] = index
-            self._texture_loads += apply_textures(
-                [*zip(self._fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())],
-                self.textures, c)
+            bodies = [*zip(self._fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())]
+            apply_textures(bodies, textures, self.textures, c)
             self._egl_used = self.renderer.kind == "egl"
 
     def _needs_fresh_client(self, textured: bool) -> bool:
