@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from simgen.scene import CameraSpec
@@ -18,7 +20,13 @@ def intrinsics(cam: CameraSpec) -> np.ndarray:
 
 def world_to_camera(cam: CameraSpec) -> np.ndarray:
     """4x4 transform from world to camera coordinates (OpenCV convention, metres)."""
-    eye, target, up = (np.asarray(v, dtype=float) for v in (cam.position, cam.target, cam.up))
+    return _look_at(tuple(cam.position), tuple(cam.target), tuple(cam.up)).copy()
+
+
+@functools.lru_cache(maxsize=16)
+def _look_at(eye: tuple, target: tuple, up: tuple) -> np.ndarray:
+    """world_to_camera of one camera pose; cached, as every instance of a frame needs it."""
+    eye, target, up = (np.asarray(v, dtype=float) for v in (eye, target, up))
     forward = target - eye
     forward /= np.linalg.norm(forward)
     right = np.cross(forward, up)

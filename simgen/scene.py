@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any, Optional
 
 from simgen import validate
@@ -109,7 +109,18 @@ class Scene:
         return copy.deepcopy(self)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return plain(self)
+
+
+def plain(value: Any) -> Any:
+    """A tree of dataclasses as dicts, lists and scalars: dataclasses.asdict without its deep copies."""
+    if is_dataclass(value):
+        return {f.name: plain(getattr(value, f.name)) for f in fields(value)}
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
 
 
 def _asset(key: str, cfg: dict) -> Asset:
