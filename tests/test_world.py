@@ -137,8 +137,8 @@ def test_depth_is_zero_where_nothing_was_hit(renderer):
 @pytest.mark.parametrize("kind, path", [("urdf", "jenga/jenga.urdf"), ("urdf", "objects/mug.urdf"),
                                         ("mesh", "duck.obj")])
 def test_the_same_file_at_two_scales_is_drawn_at_each_scale(renderer, kind, path):
-    """PyBullet's EGL plugin caches visual shapes by file name: without simgen's path spelling, the second
-    body of a file is drawn at the first one's scale (jenga and mug: 311 and 490 pixels at both scales)."""
+    """PyBullet's EGL plugin caches visual shapes by file name: without simgen's path spellings (ShapePaths),
+    the second body of a file is drawn at the first one's scale, here as small as the first."""
     import pybullet_data
 
     file = f"{pybullet_data.getDataPath()}/{path}"
