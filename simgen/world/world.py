@@ -110,7 +110,7 @@ class World:
             self._egl_used = self.renderer.kind == "egl"
 
     def _needs_fresh_client(self, textured: bool) -> bool:
-        """The EGL plugin leaks ~2 MB per resetSimulation and, after a reset, may show an earlier build's image
+        """The EGL plugin leaks a few MB per resetSimulation and, after a reset, may show an earlier build's image
         for a texture id; TinyRenderer keeps some memory of every loaded texture. A new client cures all three."""
         recycle = self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl"
         return bool(recycle or (textured and (self._egl_used or self._texture_loads >= TEXTURE_LOADS_PER_CLIENT)))
