@@ -13,8 +13,12 @@ from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
 from simgen import config
+from simgen.world import egl_available
 
 config.register_schema()
+
+# Each renderer, for tests that must hold under both; EGL is skipped where it does not initialise.
+RENDERERS = ["tiny", pytest.param("egl", marks=pytest.mark.skipif(not egl_available(), reason="no EGL here"))]
 
 SMALL = ["camera.width=160", "camera.height=120", "progress=false", "workers=1"]
 

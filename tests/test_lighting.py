@@ -8,11 +8,11 @@ import pytest
 from simgen.config import build_pipeline
 from simgen.generate import frame_spec
 from simgen.scene import LightSpec
-from simgen.world import World, egl_available
+from simgen.world import World
 
-from conftest import compose_config
+from conftest import RENDERERS, compose_config
 
-EGL = pytest.mark.skipif(not egl_available(), reason="no EGL here")
+
 CHANGES = {
     "direction": (0.6, -0.5, 0.62),
     "color": (1.0, 0.5, 0.3),
@@ -44,7 +44,7 @@ def render(renderer: str, scene, light: LightSpec):
         world.close()
 
 
-@pytest.mark.parametrize("renderer", ["tiny", pytest.param("egl", marks=EGL)])
+@pytest.mark.parametrize("renderer", RENDERERS)
 @pytest.mark.parametrize("setting", sorted(CHANGES))
 def test_light_setting_changes_the_pixels_not_the_labels(renderer, setting, scene):
     if renderer == "egl" and setting == "shadow":

@@ -10,9 +10,9 @@ from simgen.randomizers.color import ColorRandomizer
 from simgen.randomizers.texture import TextureRandomizer
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support, TextureSpec
 from simgen.textures import PATTERNS, TextureFiles, make_texture
-from simgen.world import World, egl_available
+from simgen.world import World
 
-RENDERERS = ["tiny", pytest.param("egl", marks=pytest.mark.skipif(not egl_available(), reason="no EGL here"))]
+from conftest import RENDERERS
 
 
 @pytest.mark.parametrize("kind", PATTERNS)

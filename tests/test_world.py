@@ -7,11 +7,9 @@ from simgen.config import build_pipeline
 from simgen.errors import AssetError, SceneError
 from simgen.generate import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
-from simgen.world import World, egl_available
+from simgen.world import World
 
-from conftest import compose_config
-
-RENDERERS = ["tiny", pytest.param("egl", marks=pytest.mark.skipif(not egl_available(), reason="no EGL here"))]
+from conftest import RENDERERS, compose_config
 
 
 def floor_scene(**camera_args) -> Scene:
