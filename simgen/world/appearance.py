@@ -7,7 +7,7 @@ lists agree only for textures loaded into a fresh client before any body: load_t
 
 from __future__ import annotations
 
-from typing import Iterable
+from typing import Iterable, Optional, Sequence
 
 import pybullet as p
 
@@ -21,23 +21,24 @@ def links(body: int, client: int) -> range:
     return range(-1, p.getNumJoints(body, physicsClientId=client))
 
 
-def load_textures(specs: Iterable[ObjectSpec], files: TextureFiles, client: int) -> dict[str, int]:
-    """Load each distinct texture of these specs once: {texture file: PyBullet texture id}."""
+def load_textures(specs: Sequence[ObjectSpec], files: TextureFiles, client: int) -> list[Optional[int]]:
+    """Each spec's PyBullet texture id (None for no texture), every distinct texture loaded once."""
     loaded: dict[str, int] = {}
+    ids: list[Optional[int]] = []
     for spec in specs:
-        if spec.texture is not None:
-            path = files.path(spec.texture)
-            if path not in loaded:
-                loaded[path] = p.loadTexture(path, physicsClientId=client)
-    return loaded
+        path = files.path(spec.texture) if spec.texture is not None else None
+        if path is not None and path not in loaded:
+            loaded[path] = p.loadTexture(path, physicsClientId=client)
+        ids.append(loaded.get(path))
+    return ids
 
 
-def apply_textures(bodies: Iterable[tuple[int, ObjectSpec]], loaded: dict[str, int], files: TextureFiles,
+def apply_textures(bodies: Iterable[int], specs: Iterable[ObjectSpec], ids: Iterable[Optional[int]],
                    client: int) -> None:
-    """Put each body's texture (loaded by load_textures) on all its links."""
-    for body, spec in bodies:
-        if spec.texture is None:
+    """Put each body's texture (its id from load_textures) on all its links."""
+    for body, spec, texture in zip(bodies, specs, ids):
+        if texture is None:
             continue
         for link in links(body, client):
-            p.changeVisualShape(body, link, textureUniqueId=loaded[files.path(spec.texture)],
-                                rgbaColor=list(spec.rgba or WHITE), physicsClientId=client)
+            p.changeVisualShape(body, link, textureUniqueId=texture, rgbaColor=list(spec.rgba or WHITE),
+                                physicsClientId=client)

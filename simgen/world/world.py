@@ -88,8 +88,9 @@ class World:
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
-            textures = load_textures([*scene.fixtures, *scene.objects], self.textures, c)
-            self._texture_loads += len(textures)
+            specs = [*scene.fixtures, *scene.objects]
+            textures = load_textures(specs, self.textures, c)
+            self._texture_loads += len({t for t in textures if t is not None})
             paths = ShapePaths()
             self._fixtures = [spawn(f, c, paths) for f in scene.fixtures]
             for body, spec in zip(self._fixtures, scene.fixtures):
@@ -105,8 +106,7 @@ class World:
                 if obj.collides:
                     placed.append(body)
                 self._bodies[body] = index
-            bodies = [*zip(self._fixtures, scene.fixtures), *((b, scene.objects[i]) for b, i in self._bodies.items())]
-            apply_textures(bodies, textures, self.textures, c)
+            apply_textures([*self._fixtures, *self._bodies], specs, textures, c)  # every object has its body here
             self._egl_used = self.renderer.kind == "egl"
 
     def _needs_fresh_client(self, textured: bool) -> bool:
