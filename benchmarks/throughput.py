@@ -1,11 +1,12 @@
 """Whole-pipeline frames/s against a bare PyBullet render loop, measured side by side.
 
-    python benchmarks/throughput.py --frames 60 --repeats 5 --width 640 --height 480 --objects 6
+    python benchmarks/throughput.py --frames 60 --repeats 5 --width 640 --height 480 --objects 6 --workers 1,2
 
-The bare loop is the limit: the same fixtures and number of objects, re-posed at random each frame
-and rendered with getCameraImage by the fastest renderer here, and nothing else. The pipeline is the
-real `simgen` command (randomize, settle, render, annotate, encode, write), timed by its own summary
-(process start-up and the EGL probe excluded). Runs are interleaved; medians are reported.
+The bare loop is the limit: the same fixtures and number of objects, re-posed at random each frame and
+rendered with getCameraImage by the fastest renderer here, and nothing else, in as many concurrent processes
+as simgen has workers (their frames/s summed). The pipeline is the real `simgen` command (randomize, build,
+settle, render, annotate, encode, write), timed by its own summary line, which includes starting the worker
+processes. Runs are interleaved; medians are reported.
 """
 
 from __future__ import annotations
@@ -20,8 +21,8 @@ from pathlib import Path
 
 
 
-def bare_loop(frames: int, width: int, height: int, objects: int, renderer: str) -> float:
-    """Frames/s of re-posing `objects` bodies and rendering them, in a fresh process."""
+def bare_loop(frames: int, width: int, height: int, objects: int, renderer: str, processes: int = 1) -> float:
+    """Frames/s of re-posing `objects` bodies and rendering them, summed over `processes` concurrent processes."""
     code = f"""
 import time, numpy as np, pybullet as p, pybullet_data
 from simgen.world import World
@@ -58,8 +59,13 @@ for _ in range({frames}):
     frame()
 print("FPS", {frames} / (time.perf_counter() - t))
 """
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    return float(re.search(r"FPS ([\d.]+)", out).group(1))
+    procs = [subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              text=True) for _ in range(processes)]
+    outs = [proc.communicate() for proc in procs]
+    for proc, (_, err) in zip(procs, outs):
+        if proc.returncode:
+            raise RuntimeError(f"the bare loop failed:\n{err}")
+    return sum(float(re.search(r"FPS ([\d.]+)", out).group(1)) for out, _ in outs)
 
 
 def pipeline(frames: int, width: int, height: int, objects: int, renderer: str, workers: int,
@@ -85,19 +91,24 @@ def main() -> None:
     parser.add_argument("extra", nargs="*", help="further simgen overrides for the pipeline runs")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
-    results: dict[str, list[float]] = {"bare loop": [], **{f"simgen workers={w}": [] for w in workers}}
+    bare: dict[int, list[float]] = {w: [] for w in workers}
+    piped: dict[int, list[float]] = {w: [] for w in workers}
     for _ in range(args.repeats):
-        results["bare loop"].append(bare_loop(args.frames, args.width, args.height, args.objects, args.renderer))
         for w in workers:
-            results[f"simgen workers={w}"].append(pipeline(args.frames, args.width, args.height, args.objects,
-                                                           args.renderer, w, args.extra))
-    bare = statistics.median(results["bare loop"])
+            bare[w].append(bare_loop(args.frames // w, args.width, args.height, args.objects, args.renderer, w))
+            piped[w].append(pipeline(args.frames, args.width, args.height, args.objects, args.renderer, w,
+                                     args.extra))
     print(f"{args.width}x{args.height}, {args.objects} objects, renderer={args.renderer}, "
           f"{args.frames} frames x {args.repeats} repeats {' '.join(args.extra)}")
-    print("| run | frames/s (median) | runs | vs bare loop |\n|---|---|---|---|")
-    for name, values in results.items():
-        med = statistics.median(values)
-        print(f"| {name} | {med:.1f} | {', '.join(f'{v:.1f}' for v in values)} | {med / bare:.2f} |")
+    print("| processes | bare loop frames/s | runs | simgen frames/s | runs | simgen / bare loop |")
+    print("|---|---|---|---|---|---|")
+    for w in workers:
+        b, s = statistics.median(bare[w]), statistics.median(piped[w])
+        print(f"| {w} | {b:.1f} | {runs(bare[w])} | {s:.1f} | {runs(piped[w])} | {s / b:.2f} |")
+
+
+def runs(values: list[float]) -> str:
+    return ", ".join(f"{v:.1f}" for v in values)
 
 
 if __name__ == "__main__":
