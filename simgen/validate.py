@@ -16,8 +16,7 @@ def number(key: str, value: Any, low: Optional[float] = None, high: Optional[flo
     value = float(value)
     below = value <= low if (low is not None and low_open) else (low is not None and value < low)
     if below or (high is not None and value > high):
-        bound = f"{'(' if low_open else '['}{low}, {high}]"
-        raise ConfigError(key, f"expected a number in {bound}, got {value!r}")
+        raise ConfigError(key, f"expected a number {_bounds(low, high, low_open)}, got {value!r}")
     return value
 
 
@@ -26,8 +25,17 @@ def integer(key: str, value: Any, low: Optional[int] = None, high: Optional[int]
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigError(key, f"expected an integer, got {value!r}")
     if (low is not None and value < low) or (high is not None and value > high):
-        raise ConfigError(key, f"expected an integer in [{low}, {high}], got {value!r}")
+        raise ConfigError(key, f"expected an integer {_bounds(low, high)}, got {value!r}")
     return int(value)
+
+
+def _bounds(low: Optional[float], high: Optional[float], low_open: bool = False) -> str:
+    """'in [low, high]', '>= low', '> low' or '<= high', as the bounds given ask."""
+    if low is not None and high is not None:
+        return f"in {'(' if low_open else '['}{low}, {high}]"
+    if low is not None:
+        return f"{'>' if low_open else '>='} {low}"
+    return f"<= {high}"
 
 
 def boolean(key: str, value: Any) -> bool:
