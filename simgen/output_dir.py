@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
+import sys
 from pathlib import Path
+from typing import Any
+
+from hydra.experimental.callback import Callback
+from omegaconf import DictConfig
 
 from simgen.errors import DatasetExistsError
 from simgen.writers.files import write_bytes_atomic
@@ -58,3 +64,27 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     root.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(config_file, config_yaml.encode())
     return False
+
+
+class OutputDirCheck(Callback):
+    """A one-line error, before Hydra makes the run's directory and log there, where output_dir cannot be made."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _ensure_writable(config.hydra.run.dir)
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        _ensure_writable(config.hydra.sweep.dir)
+
+
+def _ensure_writable(path: str) -> None:
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        _fail(f"output_dir: cannot create {path} ({err.strerror or err})")
+    if not os.access(path, os.W_OK | os.X_OK):
+        _fail(f"output_dir: {path} is not writable")
+
+
+def _fail(message: str) -> None:
+    print(f"simgen: error: {message}", file=sys.stderr)
+    sys.exit(2)

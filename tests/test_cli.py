@@ -111,6 +111,17 @@ def test_bad_input_is_a_short_error_and_no_dataset(tmp_path, args, key):
     assert not out.exists() or not any(p.name != "simgen.log" for p in out.iterdir())
 
 
+@pytest.mark.parametrize("multirun", [False, True])
+def test_an_output_dir_that_cannot_be_made_is_a_one_line_error(tmp_path, multirun):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("not a folder")
+    args = ["-m", "seed=1,2"] if multirun else []
+    done = run_simgen([*args, f"output_dir={blocker / 'ds'}", "num_frames=1", *SMALL], tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"simgen: error: output_dir: cannot create {blocker / 'ds'} "
+                                                "(Not a directory)"]
+
+
 def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
     reference = small_dataset(frames=5, name="reference")
     out = tmp_path / "killed"
