@@ -5,18 +5,26 @@ import struct
 from pathlib import Path
 
 import numpy as np
+import pytest
+from hydra import compose, initialize_config_module
+from hydra.utils import instantiate
 
 from conftest import SMALL, run_simgen
+from simgen.config import register_schema
+from simgen.mesh_check import check_asset
 
 CUBE_CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float) - 0.5
 CUBE_FACES = [(0, 1, 3), (0, 3, 2), (4, 6, 7), (4, 7, 5), (0, 4, 5), (0, 5, 1),
               (2, 3, 7), (2, 7, 6), (0, 2, 6), (0, 6, 4), (1, 5, 7), (1, 7, 3)]
 
 
+def cube_obj_lines(size: float) -> list[str]:
+    return [f"v {x} {y} {z}" for x, y, z in CUBE_CORNERS * size] + \
+        [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in CUBE_FACES]
+
+
 def write_obj(path: Path, size: float) -> None:
-    lines = [f"v {x} {y} {z}" for x, y, z in CUBE_CORNERS * size]
-    lines += [f"f {a + 1} {b + 1} {c + 1}" for a, b, c in CUBE_FACES]
-    path.write_text("\n".join(lines) + "\n")
+    path.write_text("\n".join(cube_obj_lines(size)) + "\n")
 
 
 def write_stl(path: Path, size: float) -> None:
@@ -47,3 +55,42 @@ def test_user_folder_categories_are_generated(tmp_path):
     for i in range(3):
         meta = json.loads((out / "meta" / f"{i:06d}.json").read_text())
         assert all(o["state"] == "resting" and o["position"][2] > 0.75 for o in meta["objects"])
+
+
+CUBE_OBJ = cube_obj_lines(0.05)
+
+
+@pytest.mark.parametrize("lines, line, problem", [
+    (CUBE_OBJ[:8] + ["f 1 2 9"], 9, "a face names vertex 9, but the file has 8 vertices"),
+    (CUBE_OBJ[:8] + ["f -1 -2 -9"], 9, "a face names vertex -9, but the file has 8 vertices"),
+    (CUBE_OBJ[:3] + ["v 0 nan 0"] + CUBE_OBJ[4:], 4, "a vertex needs three finite numbers, got 'v 0 nan 0'"),
+    (CUBE_OBJ[:8], None, "this OBJ mesh has no faces"),
+])
+@pytest.mark.parametrize("through_urdf", [False, True])
+def test_a_broken_mesh_is_a_one_line_error_naming_file_and_line(tmp_path, lines, line, problem, through_urdf):
+    """PyBullet would load these and read memory past the vertices or NaN poses: simgen refuses them."""
+    mesh = tmp_path / "broken.obj"
+    mesh.write_text("\n".join(lines) + "\n")
+    asset = mesh
+    if through_urdf:
+        asset = tmp_path / "broken.urdf"
+        asset.write_text('<robot name="b"><link name="l"><visual><geometry><mesh filename="broken.obj"/></geometry>'
+                         '</visual><collision><geometry><box size="0.05 0.05 0.05"/></geometry></collision>'
+                         '<inertial><mass value="0.1"/><inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" '
+                         'iyz="0"/></inertial></link></robot>')
+    out = tmp_path / "ds"
+    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, "objects.categories=[junk]",
+                       f"+catalog.categories.junk={{id: 30, files: {asset}}}"], tmp_path)
+    where = f"line {line}: " if line else ""
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"simgen: error: {mesh}: {where}{problem}"
+    assert not (out / "annotations.json").exists()
+
+
+def test_every_builtin_asset_passes_the_mesh_checks():
+    register_schema()
+    with initialize_config_module(config_module="simgen.conf", version_base=None):
+        cfg = compose(config_name="config")
+    for category in instantiate(cfg.catalog).categories.values():
+        for path in category.files:
+            check_asset(path)

@@ -9,6 +9,7 @@ import numpy as np
 import pybullet as p
 
 from simgen.errors import AssetError
+from simgen.mesh_check import check_asset
 from simgen.scene import ObjectSpec
 
 DEFAULT_RGBA = (0.72, 0.72, 0.72, 1.0)
@@ -85,6 +86,8 @@ def spawn(spec: ObjectSpec, client: int, paths: ShapePaths) -> int:
     """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError.
 
     paths: the build's ShapePaths, which spells the asset's file name for this body."""
+    if spec.asset.path:
+        check_asset(spec.asset.path)
     path = paths(spec.asset.path) if spec.asset.path else ""
     try:
         body = BUILDERS[spec.asset.kind](spec, client, path)
