@@ -31,3 +31,7 @@ class SceneError(SimgenError):
 
 class DatasetExistsError(SimgenError):
     """The output directory already holds a dataset the run must not overwrite."""
+
+
+class WorkerError(SimgenError):
+    """A worker process died before finishing its scenes."""

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import multiprocessing
+import os
 import signal
+import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
@@ -16,6 +20,7 @@ from tqdm import tqdm
 
 from simgen.annotate import Annotator, Instance
 from simgen.effects import Effect
+from simgen.errors import WorkerError
 from simgen.frame import Frame
 from simgen.randomizers import Randomizer
 from simgen.scene import Scene
@@ -169,14 +174,22 @@ def _run_serial(pipeline: Pipeline, seed: int, jobs: Sequence[Job], views_per_sc
 
 
 _WORKER: dict = {}
+IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
 
 
 def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(),), daemon=True).start()
     pipeline = factory()
     for writer in pipeline.writers:
         writer.open(root, pipeline.categories)
     _WORKER.update(pipeline=pipeline, seed=seed, views_per_scene=views_per_scene)
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    """End this worker when the parent process ends, even killed outright (SIGKILL) with no chance to stop it."""
+    parent.join()
+    os._exit(1)
 
 
 def _work(job: Job) -> list[FrameResult]:
@@ -189,10 +202,27 @@ def _work(job: Job) -> list[FrameResult]:
 
 def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: Sequence[Job],
               workers: int) -> Iterator[list[FrameResult]]:
-    """Scenes in `workers` processes, each with its own world; any order gives the same files."""
+    """Scenes in `workers` processes, each with its own world; any order gives the same files.
+
+    A few scenes per worker are in flight at a time, so a run of millions of frames holds no more. A worker
+    that dies (a crash in PyBullet, the out-of-memory killer) stops the run with a WorkerError."""
     context = multiprocessing.get_context("spawn")
-    with context.Pool(workers, initializer=_init_worker, initargs=(factory, seed, views_per_scene, root)) as pool:
-        yield from pool.imap_unordered(_work, jobs, chunksize=1)
+    todo = iter(jobs)
+    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+                             initargs=(factory, seed, views_per_scene, root)) as pool:
+        running = {pool.submit(_work, job) for job in itertools.islice(todo, IN_FLIGHT_PER_WORKER * workers)}
+        try:
+            while running:
+                done, running = wait(running, return_when=FIRST_COMPLETED)
+                for future in done:
+                    yield future.result()
+                running |= {pool.submit(_work, job) for job in itertools.islice(todo, len(done))}
+        except BrokenProcessPool:
+            raise WorkerError("a worker process died (killed, out of memory, or crashed in PyBullet); frames "
+                              "written so far are kept: run the same command again to resume, or with workers=1 "
+                              "to see where it stops") from None
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # on Ctrl-C or an error: no further scenes
 
 
 def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progress: bool = True,

@@ -1,9 +1,12 @@
 """Runs split across processes, shards and interruptions give the same dataset as one plain run."""
 
+import json
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from conftest import SMALL, run_simgen
 
@@ -52,3 +55,52 @@ def test_ctrl_c_exits_cleanly_and_says_how_to_resume(small_dataset, tmp_path):
     done = run_simgen([f"output_dir={out}", "num_frames=6", *SMALL], tmp_path)
     assert done.returncode == 0, done.stderr
     assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
+
+
+def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path):
+    """A killed worker (out-of-memory killer, a crash in PyBullet) must not leave the run waiting forever."""
+    out = tmp_path / "crashed"
+    args = [f"output_dir={out}", "num_frames=80", *[a for a in SMALL if not a.startswith("workers=")], "workers=2"]
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", *args], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "coco" / "000001.json").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    workers = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "multiprocessing.spawn"], capture_output=True,
+                             text=True).stdout.split()
+    assert len(workers) == 2
+    os.kill(int(workers[0]), signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("simgen: error: a worker process died")
+    assert not (out / "annotations.json").exists()
+    done = run_simgen(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert len(json.loads((out / "annotations.json").read_text())["images"]) == 80
+
+
+def running(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (an orphan's reaper may be slow)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+
+
+def test_workers_end_when_the_run_is_killed_outright(tmp_path):
+    out = tmp_path / "killed"
+    args = [f"output_dir={out}", "num_frames=400", *[a for a in SMALL if not a.startswith("workers=")], "workers=2"]
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    while not (out / "coco" / "000001.json").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    workers = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "multiprocessing.spawn"], capture_output=True,
+                             text=True).stdout.split()
+    assert len(workers) == 2
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 30
+    while any(running(int(w)) for w in workers) and time.time() < deadline:
+        time.sleep(0.1)
+    assert not any(running(int(w)) for w in workers)
