@@ -1,8 +1,9 @@
-"""Checks of mesh files PyBullet would load without complaint but read wrongly: bad face indices, NaN vertices.
+"""Checks of mesh files PyBullet would read wrongly or crash on: bad face indices, NaN vertices, broken STL.
 
 PyBullet's OBJ reader does not check face indices: a face naming a vertex the file does not have reads
-whatever memory lies there, and the body gets a random size and pose. These checks run once per file and
-process, before the first body of it is made.
+whatever memory lies there, and the body gets a random size and pose. Its STL reader takes binary STL
+only, and an ASCII, truncated or NaN STL crashes the process (segmentation fault). These checks run once
+per file and process, before the first body of it is made.
 """
 
 from __future__ import annotations
@@ -13,22 +14,29 @@ import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import numpy as np
+
 from simgen.errors import AssetError
+
+MESH_SUFFIXES = (".obj", ".stl")
+_STL_TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attributes", "<u2")])
 
 
 @functools.lru_cache(maxsize=None)
 def check_asset(path: str) -> None:
-    """Raise AssetError, naming the file and line, where an OBJ file or an OBJ a URDF names is broken."""
+    """Raise AssetError, naming the file (and line), where a mesh file or a mesh a URDF names is broken."""
     suffix = Path(path).suffix.lower()
     if suffix == ".obj":
         check_obj(path)
+    elif suffix == ".stl":
+        check_stl(path)
     elif suffix == ".urdf":
         for mesh in urdf_meshes(path):
             check_asset(mesh)
 
 
 def urdf_meshes(path: str) -> list[str]:
-    """The local OBJ files a URDF's visual and collision meshes name (package:// and other URIs are skipped).
+    """The local OBJ and STL files a URDF's visual and collision meshes name (package:// and other URIs are skipped).
 
     PyBullet's URDF reader is more lenient than XML; a file only it can read is left to it."""
     try:
@@ -38,15 +46,36 @@ def urdf_meshes(path: str) -> list[str]:
     names = {m.get("filename", "") for m in root.iter("mesh")}
     folder = os.path.dirname(path)
     return sorted(os.path.normpath(os.path.join(folder, n)) for n in names
-                  if n.lower().endswith(".obj") and "://" not in n)
+                  if n.lower().endswith(MESH_SUFFIXES) and "://" not in n)
+
+
+def _read(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except OSError as err:
+        raise AssetError(f"{path}: cannot read this mesh ({err.strerror or err})") from None
+
+
+def check_stl(path: str) -> None:
+    """A binary STL whose size matches its triangle count, with at least one triangle and finite vertices."""
+    data = _read(path)
+    count = int.from_bytes(data[80:84], "little") if len(data) >= 84 else -1
+    if len(data) != 84 + 50 * count:
+        if data.lstrip()[:5].lower() == b"solid":
+            raise AssetError(f"{path}: an ASCII STL; PyBullet reads binary STL only (convert it, or use OBJ)")
+        raise AssetError(f"{path}: a broken binary STL: its header counts {count} triangles "
+                         f"({84 + 50 * count} bytes), the file has {len(data)} bytes; PyBullet needs them equal")
+    if count == 0:
+        raise AssetError(f"{path}: this STL mesh has no triangles")
+    vertices = np.frombuffer(data, dtype=_STL_TRIANGLE, offset=84)["vertices"]
+    if not np.isfinite(vertices).all():
+        bad = int(np.flatnonzero(~np.isfinite(vertices).all(axis=(1, 2)))[0])
+        raise AssetError(f"{path}: triangle {bad + 1} has a non-finite vertex")
 
 
 def check_obj(path: str) -> None:
     """Every vertex three finite numbers, every face index naming a vertex of the file, at least one face."""
-    try:
-        lines = Path(path).read_text(errors="replace").splitlines()
-    except OSError as err:
-        raise AssetError(f"{path}: cannot read this mesh ({err.strerror or err})") from None
+    lines = _read(path).decode(errors="replace").splitlines()
     total = sum(1 for line in lines if line.startswith(("v ", "v\t")))
     vertices = faces = 0
     for number, line in enumerate(lines, 1):

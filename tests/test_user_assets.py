@@ -11,6 +11,7 @@ from hydra.utils import instantiate
 
 from conftest import SMALL, run_simgen
 from simgen.config import register_schema
+from simgen.errors import AssetError
 from simgen.mesh_check import check_asset
 
 CUBE_CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float) - 0.5
@@ -94,3 +95,45 @@ def test_every_builtin_asset_passes_the_mesh_checks():
     for category in instantiate(cfg.catalog).categories.values():
         for path in category.files:
             check_asset(path)
+
+
+def broken_stl(path: Path, kind: str) -> None:
+    write_stl(path, 0.05)
+    data = bytearray(path.read_bytes())
+    if kind == "truncated":
+        data = data[:-20]
+    elif kind == "padded":
+        data += bytes(100)
+    elif kind == "nan":
+        data[84 + 50 * 3 + 12 + 4:84 + 50 * 3 + 12 + 8] = struct.pack("<f", float("nan"))  # triangle 4, vertex 1, y
+    elif kind == "ascii":
+        data = b"solid cube\nfacet normal 0 0 1\nouter loop\nvertex 0 0 0\nvertex 0.05 0 0\nvertex 0 0.05 0\n" \
+               b"endloop\nendfacet\nendsolid cube\n"
+    path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("kind, problem", [
+    ("truncated", "a broken binary STL: its header counts 12 triangles (684 bytes), the file has 664 bytes; "
+                  "PyBullet needs them equal"),
+    ("padded", "a broken binary STL: its header counts 12 triangles (684 bytes), the file has 784 bytes; "
+               "PyBullet needs them equal"),
+    ("nan", "triangle 4 has a non-finite vertex"),
+    ("ascii", "an ASCII STL; PyBullet reads binary STL only (convert it, or use OBJ)"),
+])
+def test_an_stl_pybullet_would_crash_on_is_refused(tmp_path, kind, problem):
+    """Each of these makes PyBullet's STL reader end the process with a segmentation fault."""
+    mesh = tmp_path / f"{kind}.stl"
+    broken_stl(mesh, kind)
+    with pytest.raises(AssetError) as err:
+        check_asset(str(mesh))
+    assert str(err.value) == f"{mesh}: {problem}"
+
+
+def test_a_broken_stl_in_a_run_is_a_one_line_error(tmp_path):
+    mesh = tmp_path / "nan.stl"
+    broken_stl(mesh, "nan")
+    out = tmp_path / "ds"
+    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, "objects.categories=[junk]",
+                       f"+catalog.categories.junk={{id: 30, files: {mesh}}}"], tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1] == f"simgen: error: {mesh}: triangle 4 has a non-finite vertex"
