@@ -12,7 +12,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf
 
 from simgen import config, output_dir
-from simgen.errors import SimgenError
+from simgen.errors import OutputError, SimgenError
 from simgen.generate import generate
 
 log = logging.getLogger("simgen")
@@ -29,7 +29,10 @@ def run(cfg: DictConfig) -> None:
     container = OmegaConf.to_container(cfg, resolve=True)
     container["world"]["renderer"] = renderer  # workers skip the EGL probe
     factory = functools.partial(config.pipeline_from_container, container)
-    resuming = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite, cfg.resume)
+    try:
+        resuming = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite, cfg.resume)
+    except OSError as err:
+        raise _cannot_write(err, root) from None
     log.info("renderer: %s%s", renderer, " (light colour and ambient/diffuse/specular applied as an RGB gain; "
              "shadows always on)" if renderer == "egl" else "")
     if resuming:
@@ -40,6 +43,8 @@ def run(cfg: DictConfig) -> None:
     except SimgenError:
         output_dir.discard_if_empty(root)
         raise
+    except OSError as err:
+        raise _cannot_write(err, root) from None
     except KeyboardInterrupt:
         print(f"\nsimgen: interrupted; frames written so far are kept. Run the same command again to resume "
               f"(output_dir={root}).", file=sys.stderr)
@@ -48,6 +53,11 @@ def run(cfg: DictConfig) -> None:
         pipeline.world.close()
     print(f"simgen: dataset in {root}")
     print(f"simgen: {summary.line()}")
+
+
+def _cannot_write(err: OSError, root: Path) -> OutputError:
+    return OutputError(f"output_dir: cannot write {err.filename or root} ({err.strerror or err}); the frames "
+                       "written so far are kept: fix it and run the same command again to resume")
 
 
 @hydra.main(version_base=None, config_path="pkg://simgen.conf", config_name="config")

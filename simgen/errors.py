@@ -35,3 +35,7 @@ class DatasetExistsError(SimgenError):
 
 class WorkerError(SimgenError):
     """A worker process died before finishing its scenes."""
+
+
+class OutputError(SimgenError):
+    """The dataset could not be written (a full disk, a lost mount, permissions)."""

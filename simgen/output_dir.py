@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -20,6 +21,7 @@ log = logging.getLogger(__name__)
 CONFIG_FILE = "config.yaml"
 FINISHED_MARKER = "annotations.json"
 LOG_FILE = "simgen.log"  # Hydra's job log, which may already be open in the directory
+PARTIAL_FILE = re.compile(r"\..+\.tmp\d+")  # write_bytes_atomic's temporary name: .NAME.tmpPID
 
 
 def _entries(root: Path) -> list[Path]:
@@ -33,6 +35,13 @@ def discard_if_empty(root: Path) -> None:
         return
     for entry in created:
         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+
+
+def remove_partial_files(root: Path) -> None:
+    """Delete the temporary files of writes a killed run left half done (see write_bytes_atomic)."""
+    for path in root.rglob(".*.tmp*"):
+        if PARTIAL_FILE.fullmatch(path.name) and path.is_file():
+            path.unlink()
 
 
 def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False) -> bool:
@@ -60,6 +69,7 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
         if config_file.read_text() != config_yaml:
             raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset made with another config; "
                                      "rerun with that config to resume it, or pass overwrite=true")
+        remove_partial_files(root)
         return True
     root.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(config_file, config_yaml.encode())

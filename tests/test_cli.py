@@ -1,6 +1,7 @@
 """End to end: the real `simgen` command, real PyBullet, real files read back with pycocotools."""
 
 import json
+import resource
 import signal
 import subprocess
 import sys
@@ -122,6 +123,22 @@ def test_an_output_dir_that_cannot_be_made_is_a_one_line_error(tmp_path, multiru
                                                 "(Not a directory)"]
 
 
+def test_a_write_that_fails_is_a_one_line_error_leaves_no_partial_file_and_resumes(small_dataset, tmp_path):
+    """A file-size limit makes the first image write fail as a full disk would (EFBIG instead of ENOSPC)."""
+    reference = small_dataset(frames=3, name="reference")
+    out = tmp_path / "full"
+    args = [sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=3", *SMALL]
+    limited = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (5000, 5000)))
+    assert limited.returncode == 2 and "Traceback" not in limited.stderr
+    last = limited.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"simgen: error: output_dir: cannot write {out / 'rgb' / '000000.png'} (File too large)")
+    assert not [p for p in out.rglob("*") if ".tmp" in p.name]
+    done = run_simgen([f"output_dir={out}", "num_frames=3", *SMALL], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
+
+
 def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
     reference = small_dataset(frames=5, name="reference")
     out = tmp_path / "killed"
@@ -133,9 +150,12 @@ def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert not (out / "annotations.json").exists()
+    half_written = out / "rgb" / ".000004.png.tmp4242"  # what a kill during a write leaves
+    half_written.write_bytes(b"\x89PNG half")
     done = run_simgen([f"output_dir={out}", "num_frames=5", "resume=true", *SMALL], tmp_path)
     assert done.returncode == 0, done.stderr
     assert "already on disk" in done.stdout
+    assert not half_written.exists()
     assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
     for f in sorted((reference / "instance").glob("*.png")):
         assert f.read_bytes() == (out / "instance" / f.name).read_bytes()

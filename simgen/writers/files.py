@@ -15,10 +15,17 @@ def frame_stem(index: int) -> str:
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
+    """Write through a temporary file, removed again if the write fails (a full disk keeps no half file)."""
     tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        if isinstance(err, OSError):
+            raise OSError(err.errno, err.strerror, str(path)) from None
+        raise
 
 
 def write_json_atomic(path: Path, obj: Any, indent: int | None = None) -> None:
