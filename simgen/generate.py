@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import itertools
 import multiprocessing
@@ -181,6 +182,7 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(),), daemon=True).start()
     pipeline = factory()
+    atexit.register(pipeline.world.close)  # disconnect quietly: the EGL plugin prints as its client goes
     for writer in pipeline.writers:
         writer.open(root, pipeline.categories)
     _WORKER.update(pipeline=pipeline, seed=seed, views_per_scene=views_per_scene)
