@@ -38,15 +38,17 @@ def check_asset(path: str) -> None:
 def urdf_meshes(path: str) -> list[str]:
     """The local OBJ and STL files a URDF's visual and collision meshes name (package:// and other URIs are skipped).
 
-    PyBullet's URDF reader is more lenient than XML; a file only it can read is left to it."""
+    PyBullet's URDF reader is more lenient than XML, and it also looks for meshes on its search paths: a URDF
+    only it can read, and a mesh not found next to the URDF, are left to it."""
     try:
         root = ET.parse(path).getroot()
     except (ET.ParseError, OSError):
         return []
     names = {m.get("filename", "") for m in root.iter("mesh")}
     folder = os.path.dirname(path)
-    return sorted(os.path.normpath(os.path.join(folder, n)) for n in names
-                  if n.lower().endswith(MESH_SUFFIXES) and "://" not in n)
+    paths = {os.path.normpath(os.path.join(folder, n)) for n in names
+             if n.lower().endswith(MESH_SUFFIXES) and "://" not in n}
+    return sorted(p for p in paths if os.path.isfile(p))
 
 
 def _read(path: str) -> bytes:
