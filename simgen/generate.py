@@ -191,6 +191,8 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     """End this worker when the parent process ends, even killed outright (SIGKILL) with no chance to stop it."""
     parent.join()
+    if "pipeline" in _WORKER:
+        _WORKER["pipeline"].world.textures.close()  # files only: the main thread may be inside PyBullet
     os._exit(1)
 
 

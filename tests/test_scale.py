@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -87,9 +88,16 @@ def running(pid: int) -> bool:
         return False
 
 
+def texture_folders() -> set:
+    return set(Path(tempfile.gettempdir()).glob("simgen-textures-*"))
+
+
 def test_workers_end_when_the_run_is_killed_outright(tmp_path):
+    """...and take their generated textures with them."""
+    before = texture_folders()
     out = tmp_path / "killed"
-    args = [f"output_dir={out}", "num_frames=400", *[a for a in SMALL if not a.startswith("workers=")], "workers=2"]
+    args = [f"output_dir={out}", "num_frames=400", *[a for a in SMALL if not a.startswith("workers=")], "workers=2",
+            "randomizers=[color,texture]", "renderer=tiny"]
     proc = subprocess.Popen([sys.executable, "-m", "simgen", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 120
@@ -104,3 +112,4 @@ def test_workers_end_when_the_run_is_killed_outright(tmp_path):
     while any(running(int(w)) for w in workers) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(running(int(w)) for w in workers)
+    assert texture_folders() == before
