@@ -58,19 +58,46 @@ def test_ctrl_c_exits_cleanly_and_says_how_to_resume(small_dataset, tmp_path):
     assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
 
 
-def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path):
-    """A killed worker (out-of-memory killer, a crash in PyBullet) must not leave the run waiting forever."""
-    out = tmp_path / "crashed"
-    args = [f"output_dir={out}", "num_frames=80", *[a for a in SMALL if not a.startswith("workers=")], "workers=2"]
-    proc = subprocess.Popen([sys.executable, "-m", "simgen", *args], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+def workers_of(parent: int) -> list[int]:
+    """The pool worker processes `parent` spawned, read from /proc."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (stat.parent / "cmdline").read_bytes()
+        except (OSError, IndexError, ValueError):
+            continue
+        if ppid == parent and b"multiprocessing.spawn" in cmdline:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def running(pid: int) -> bool:
+    """Whether a process exists and is not a zombie (an orphan's reaper may be slow)."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def start_two_workers(out: Path, tmp_path: Path, *extra: str, **popen: object) -> tuple:
+    """simgen with two workers into `out`, once its first frames are written: (process, its args, worker pids)."""
+    args = [f"output_dir={out}", *[a for a in SMALL if not a.startswith("workers=")], "workers=2", *extra]
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", *args], cwd=tmp_path, **popen)
     deadline = time.time() + 120
     while not (out / "coco" / "000001.json").exists() and time.time() < deadline:
         time.sleep(0.02)
-    workers = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "multiprocessing.spawn"], capture_output=True,
-                             text=True).stdout.split()
+    workers = workers_of(proc.pid)
     assert len(workers) == 2
-    os.kill(int(workers[0]), signal.SIGKILL)
+    return proc, args, workers
+
+
+def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path):
+    """A killed worker (out-of-memory killer, a crash in PyBullet) must not leave the run waiting forever."""
+    out = tmp_path / "crashed"
+    proc, args, workers = start_two_workers(out, tmp_path, "num_frames=80", stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True)
+    os.kill(workers[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("simgen: error: a worker process died")
@@ -80,14 +107,6 @@ def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path)
     assert len(json.loads((out / "annotations.json").read_text())["images"]) == 80
 
 
-def running(pid: int) -> bool:
-    """Whether a process exists and is not a zombie (an orphan's reaper may be slow)."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
-    except (FileNotFoundError, ProcessLookupError):
-        return False
-
-
 def texture_folders() -> set:
     return set(Path(tempfile.gettempdir()).glob("simgen-textures-*"))
 
@@ -95,21 +114,13 @@ def texture_folders() -> set:
 def test_workers_end_when_the_run_is_killed_outright(tmp_path):
     """...and take their generated textures with them."""
     before = texture_folders()
-    out = tmp_path / "killed"
-    args = [f"output_dir={out}", "num_frames=400", *[a for a in SMALL if not a.startswith("workers=")], "workers=2",
-            "randomizers=[color,texture]", "renderer=tiny"]
-    proc = subprocess.Popen([sys.executable, "-m", "simgen", *args], cwd=tmp_path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 120
-    while not (out / "coco" / "000001.json").exists() and time.time() < deadline:
-        time.sleep(0.02)
-    workers = subprocess.run(["pgrep", "-P", str(proc.pid), "-f", "multiprocessing.spawn"], capture_output=True,
-                             text=True).stdout.split()
-    assert len(workers) == 2
+    proc, _, workers = start_two_workers(tmp_path / "killed", tmp_path, "num_frames=400", "renderer=tiny",
+                                         "randomizers=[color,texture]", stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.DEVNULL)
     proc.kill()
     proc.wait()
     deadline = time.time() + 30
-    while any(running(int(w)) for w in workers) and time.time() < deadline:
+    while any(map(running, workers)) and time.time() < deadline:
         time.sleep(0.1)
-    assert not any(running(int(w)) for w in workers)
+    assert not any(map(running, workers))
     assert texture_folders() == before
