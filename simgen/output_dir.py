@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import os
-import re
 import shutil
 import sys
 from pathlib import Path
@@ -14,14 +13,13 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from simgen.errors import DatasetExistsError
-from simgen.writers.files import write_bytes_atomic
+from simgen.writers.files import remove_partial_files, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.yaml"
 FINISHED_MARKER = "annotations.json"
 LOG_FILE = "simgen.log"  # Hydra's job log, which may already be open in the directory
-PARTIAL_FILE = re.compile(r"\..+\.tmp\d+")  # write_bytes_atomic's temporary name: .NAME.tmpPID
 
 
 def _entries(root: Path) -> list[Path]:
@@ -35,13 +33,6 @@ def discard_if_empty(root: Path) -> None:
         return
     for entry in created:
         shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
-
-
-def remove_partial_files(root: Path) -> None:
-    """Delete the temporary files of writes a killed run left half done (see write_bytes_atomic)."""
-    for path in root.rglob(".*.tmp*"):
-        if PARTIAL_FILE.fullmatch(path.name) and path.is_file():
-            path.unlink()
 
 
 def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False) -> bool:

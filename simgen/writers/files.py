@@ -4,19 +4,33 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 DEPTH_SCALE_M = 0.001  # one unit of a depth PNG is one millimetre
+TEMPORARY_NAME = re.compile(r"\..+\.tmp\d+")  # what temporary_path names: .NAME.tmpPID
 
 
 def frame_stem(index: int) -> str:
     return f"{index:06d}"
 
 
+def temporary_path(path: Path) -> Path:
+    """Where this process writes `path` before renaming it into place."""
+    return path.with_name(f".{path.name}.tmp{os.getpid()}")
+
+
+def remove_partial_files(root: Path) -> None:
+    """Delete the temporary files of writes a killed run left half done."""
+    for path in root.rglob(".*.tmp*"):
+        if TEMPORARY_NAME.fullmatch(path.name) and path.is_file():
+            path.unlink()
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file, removed again if the write fails (a full disk keeps no half file)."""
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    tmp = temporary_path(path)
     try:
         with open(tmp, "wb") as fh:
             fh.write(data)
