@@ -58,24 +58,29 @@ def test_ctrl_c_exits_cleanly_and_says_how_to_resume(small_dataset, tmp_path):
     assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
 
 
+def stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name: state, parent pid, ..."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
 def workers_of(parent: int) -> list[int]:
     """The pool worker processes `parent` spawned, read from /proc."""
     found = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            ppid = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-            cmdline = (stat.parent / "cmdline").read_bytes()
+            ppid = int(stat_fields(int(proc.name))[1])
+            cmdline = (proc / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
         if ppid == parent and b"multiprocessing.spawn" in cmdline:
-            found.append(int(stat.parent.name))
+            found.append(int(proc.name))
     return found
 
 
 def running(pid: int) -> bool:
     """Whether a process exists and is not a zombie (an orphan's reaper may be slow)."""
     try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+        return stat_fields(pid)[0] != "Z"
     except OSError:
         return False
 
