@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import atexit
 import dataclasses
-import itertools
+import logging
 import multiprocessing
 import os
 import signal
 import threading
 import time
+from collections import deque
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from simgen.randomizers import Randomizer
 from simgen.scene import Scene
 from simgen.world import World
 from simgen.writers import Writer
+
+log = logging.getLogger("simgen")
 
 
 @dataclass
@@ -160,11 +163,14 @@ def write_frame(pipeline: Pipeline, index: int, frame: Frame, scene: Scene, inst
         writer.write(index, frame, scene, instances)
 
 
-def _run_serial(pipeline: Pipeline, seed: int, jobs: Sequence[Job], views_per_scene: int) -> Iterator[list[FrameResult]]:
-    """Frames in this process; each frame's encoding and writing overlaps the next frame's simulation."""
+def _run_serial(pipeline: Pipeline, seed: int, jobs: deque[Job], views_per_scene: int,
+                until_worn_out: bool) -> Iterator[list[FrameResult]]:
+    """Frames in this process, taking scenes from `jobs` (and, with `until_worn_out`, stopping once the world
+    wears out); each frame's encoding and writing overlaps the next frame's simulation."""
     with ThreadPoolExecutor(max_workers=1) as io:
         pending = None
-        for scene_index, views in jobs:
+        while jobs and not (until_worn_out and pipeline.world.worn_out):
+            scene_index, views = jobs.popleft()
             for index, frame, scene, instances in make_frames(pipeline, seed, scene_index, views, views_per_scene):
                 if pending is not None:
                     pending.result()
@@ -175,6 +181,8 @@ def _run_serial(pipeline: Pipeline, seed: int, jobs: Sequence[Job], views_per_sc
 
 
 _WORKER: dict = {}
+WORN_OUT = ("a process holds world.textures_per_process mesh textures, which PyBullet never frees: "
+            "going on in fresh worker processes")
 IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
 
 
@@ -196,37 +204,60 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     os._exit(1)
 
 
-def _work(job: Job) -> list[FrameResult]:
+def _work(job: Job) -> tuple[list[FrameResult], bool]:
+    """One scene's frames, and whether this worker's world is worn out and the process should be replaced."""
     pipeline, results = _WORKER["pipeline"], []
     for index, frame, scene, instances in make_frames(pipeline, _WORKER["seed"], *job, _WORKER["views_per_scene"]):
         write_frame(pipeline, index, frame, scene, instances)
         results.append(FrameResult.of(index, instances))
-    return results
+    return results, pipeline.world.worn_out
 
 
-def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: Sequence[Job],
+def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: deque[Job],
               workers: int) -> Iterator[list[FrameResult]]:
-    """Scenes in `workers` processes, each with its own world; any order gives the same files.
+    """Scenes from `jobs` in `workers` processes, each with its own world; any order gives the same files.
 
-    A few scenes per worker are in flight at a time, so a run of millions of frames holds no more. A worker
-    that dies (a crash in PyBullet, the out-of-memory killer) stops the run with a WorkerError."""
+    A few scenes per worker are in flight at a time, so a run of millions of frames holds no more. Once a
+    worker's world wears out, no further scene is handed out and the pool ends when the running ones are done:
+    the caller starts a fresh pool for the rest. A worker that dies (a crash in PyBullet, the out-of-memory
+    killer) stops the run with a WorkerError."""
     context = multiprocessing.get_context("spawn")
-    todo = iter(jobs)
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                              initargs=(factory, seed, views_per_scene, root)) as pool:
-        running = {pool.submit(_work, job) for job in itertools.islice(todo, IN_FLIGHT_PER_WORKER * workers)}
+        def submit(count: int) -> set:
+            return {pool.submit(_work, jobs.popleft()) for _ in range(min(count, len(jobs)))}
+
+        running, worn_out = submit(IN_FLIGHT_PER_WORKER * workers), False
         try:
             while running:
                 done, running = wait(running, return_when=FIRST_COMPLETED)
                 for future in done:
-                    yield future.result()
-                running |= {pool.submit(_work, job) for job in itertools.islice(todo, len(done))}
+                    results, worn = future.result()
+                    worn_out |= worn
+                    yield results
+                if not worn_out:
+                    running |= submit(len(done))
+            if worn_out and jobs:
+                log.info(WORN_OUT)
         except BrokenProcessPool:
             raise WorkerError("a worker process died (killed, out of memory, or crashed in PyBullet); frames "
                               "written so far are kept: run the same command again to resume, or with workers=1 "
                               "to see where it stops") from None
         finally:
             pool.shutdown(wait=False, cancel_futures=True)  # on Ctrl-C or an error: no further scenes
+
+
+def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: int, views_per_scene: int, root: Path,
+         jobs: Sequence[Job], workers: int) -> Iterator[list[FrameResult]]:
+    """Every job: with one worker in this process, else (and once this process's world wears out) in pools
+    of worker processes, a fresh pool whenever a worker's world wears out."""
+    todo = deque(jobs)
+    if workers == 1 or factory is None:
+        yield from _run_serial(pipeline, seed, todo, views_per_scene, until_worn_out=factory is not None)
+        if todo:
+            log.info(WORN_OUT)
+    while todo:
+        yield from _run_pool(factory, seed, views_per_scene, root, todo, workers)
 
 
 def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progress: bool = True,
@@ -245,8 +276,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
     summary = RunSummary(root, len(mine), len(todo), 0, 0.0, pipeline.world.renderer_kind)
     workers = max(1, min(workers, len(jobs)))
     start = time.perf_counter()
-    results = _run_pool(factory, seed, views_per_scene, root, jobs, workers) if workers > 1 and factory else \
-        _run_serial(pipeline, seed, jobs, views_per_scene)
+    results = _run(pipeline, factory, seed, views_per_scene, root, jobs, workers)
     with tqdm(total=len(mine), initial=len(mine) - len(todo), unit="frame", disable=not progress,
               dynamic_ncols=True) as bar:
         for batch in results:

@@ -13,6 +13,7 @@ import math
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Optional
 
 import numpy as np
 
@@ -69,10 +70,15 @@ def check_stl(path: str) -> None:
                          f"({84 + 50 * count} bytes), the file has {len(data)} bytes; PyBullet needs them equal")
     if count == 0:
         raise AssetError(f"{path}: this STL mesh has no triangles")
-    vertices = np.frombuffer(data, dtype=_STL_TRIANGLE, offset=84)["vertices"]
+    vertices = stl_triangles(path, data)
     if not np.isfinite(vertices).all():
         bad = int(np.flatnonzero(~np.isfinite(vertices).all(axis=(1, 2)))[0])
         raise AssetError(f"{path}: triangle {bad + 1} has a non-finite vertex")
+
+
+def stl_triangles(path: str, data: Optional[bytes] = None) -> np.ndarray:
+    """The vertices of a binary STL's triangles (n x 3 x 3) that check_stl passed; `data`: its bytes, if read."""
+    return np.frombuffer(_read(path) if data is None else data, dtype=_STL_TRIANGLE, offset=84)["vertices"]
 
 
 def check_obj(path: str) -> None:

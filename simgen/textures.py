@@ -163,25 +163,31 @@ def spec_key(spec: TextureSpec) -> str:
 
 
 class TextureFiles:
-    """Texture PNGs for loadTexture, written on first use into a private temporary folder. At most
-    `max_files` are kept (least recently used are deleted), so long runs do not grow on disk or in memory."""
+    """Texture PNGs for PyBullet, written on first use into a private temporary folder, with the files made
+    from them (materials and meshes that use them, see simgen.world.mesh_textures). At most `max_files` are
+    kept (least recently used are deleted), so long runs do not grow on disk or in memory."""
 
-    def __init__(self, max_files: int = 256):
+    def __init__(self, max_files: int = 512):
         self.max_files = max_files
         self._files: OrderedDict[str, str] = OrderedDict()
         self._dir: Optional[str] = None
 
     def path(self, spec: TextureSpec) -> str:
-        key = spec_key(spec)
-        if key in self._files:
-            self._files.move_to_end(key)
-            return self._files[key]
+        """The PNG of `spec`, named by its content key."""
+        return self.derived(f"{spec_key(spec)}.png", lambda p: cv2.imwrite(
+            p, make_texture(spec)[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1]))
+
+    def derived(self, name: str, write: Callable[[str], object]) -> str:
+        """The file `name` in the folder, made by `write(path)` unless it is there already."""
+        if name in self._files:
+            self._files.move_to_end(name)
+            return self._files[name]
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
             weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
-        path = os.path.join(self._dir, f"{key}.png")
-        cv2.imwrite(path, make_texture(spec)[:, :, ::-1], [cv2.IMWRITE_PNG_COMPRESSION, 1])
-        self._files[key] = path
+        path = os.path.join(self._dir, name)
+        write(path)
+        self._files[name] = path
         while len(self._files) > self.max_files:
             os.remove(self._files.popitem(last=False)[1])
         return path

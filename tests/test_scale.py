@@ -9,7 +9,10 @@ import tempfile
 import time
 from pathlib import Path
 
+import pytest
+
 from conftest import SMALL, run_simgen
+from simgen.world import egl_available
 
 
 def test_joblib_sharded_run_merges_into_the_unsharded_dataset(small_dataset, tmp_path):
@@ -129,3 +132,19 @@ def test_workers_end_when_the_run_is_killed_outright(tmp_path):
         time.sleep(0.1)
     assert not any(map(running, workers))
     assert texture_folders() == before
+
+
+@pytest.mark.skipif(not egl_available(), reason="no EGL here: only EGL holds mesh textures")
+def test_processes_that_hold_too_many_textures_are_replaced_and_the_dataset_is_the_same(small_dataset):
+    """PyBullet keeps the pixels of every mesh texture until its process ends: simgen replaces worn-out
+    processes (world.textures_per_process), which must not change a byte."""
+    textured = ["renderer=egl", "randomizers=[texture]", "randomizers.texture.probability=1"]
+    whole = small_dataset(*textured, name="whole", frames=8)  # more scenes than two workers take at first
+    for workers in (1, 2):
+        replaced = small_dataset(*textured, "world.textures_per_process=3", f"workers={workers}",
+                                 name=f"replaced{workers}", frames=8)
+        assert "going on in fresh worker processes" in (replaced / "simgen.log").read_text()
+        assert (whole / "annotations.json").read_bytes() == (replaced / "annotations.json").read_bytes()
+        for kind in ("rgb", "instance", "depth"):
+            assert [f.read_bytes() for f in sorted((whole / kind).iterdir())] == \
+                [f.read_bytes() for f in sorted((replaced / kind).iterdir())]

@@ -1,9 +1,8 @@
-"""Textures on bodies. resetSimulation invalidates texture ids and PyBullet then reuses them (a stale id
-silently shows another texture), so every build loads the textures it uses afresh.
+"""Textures on bodies under TinyRenderer. resetSimulation invalidates texture ids and PyBullet then reuses them
+(a stale id silently shows another texture), so every build loads the textures it uses afresh.
 
-Under EGL a texture id is an index into the list of loaded textures, but the plugin draws the image at that
-index of its own list of GL textures, which mesh textures (jenga's wood, the duck's skin) also join. The two
-lists agree only for textures loaded into a fresh client before any body: load_textures runs first."""
+The EGL plugin draws such textures on the wrong shapes after a reset: under EGL a textured body is loaded from
+a stand-in whose mesh material is the texture (mesh_textures), and only its colour is set here."""
 
 from __future__ import annotations
 
@@ -42,3 +41,13 @@ def apply_textures(bodies: Iterable[int], specs: Iterable[ObjectSpec], ids: Iter
         for link in links(body, client):
             p.changeVisualShape(body, link, textureUniqueId=texture, rgbaColor=list(spec.rgba or WHITE),
                                 physicsClientId=client)
+
+
+def apply_texture_colors(bodies: Iterable[int], specs: Iterable[ObjectSpec], stand_ins: Iterable[Optional[str]],
+                         client: int) -> None:
+    """Colour each body loaded from a textured stand-in with its spec's colour (white shows the texture as is)."""
+    for body, spec, stand_in in zip(bodies, specs, stand_ins):
+        if stand_in is None:
+            continue
+        for link in links(body, client):
+            p.changeVisualShape(body, link, rgbaColor=list(spec.rgba or WHITE), physicsClientId=client)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from typing import Callable
+from typing import Callable, Optional
 
 import numpy as np
 import pybullet as p
@@ -34,21 +34,21 @@ class ShapePaths:
         return os.path.join(head, *["."] * dots, name)
 
 
-def _urdf(spec: ObjectSpec, client: int, path: str) -> int:
+def _urdf(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> int:
     flags = p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
     return p.loadURDF(path, spec.position, spec.orientation, globalScaling=spec.scale,
                       useFixedBase=spec.static, flags=flags, physicsClientId=client)
 
 
-def _mesh_shapes(spec: ObjectSpec, client: int, path: str) -> tuple[int, int]:
+def _mesh_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
     scale = [spec.scale] * 3
     col = p.createCollisionShape(p.GEOM_MESH, fileName=path, meshScale=scale, physicsClientId=client)
-    vis = p.createVisualShape(p.GEOM_MESH, fileName=path, meshScale=scale,
+    vis = p.createVisualShape(p.GEOM_MESH, fileName=visual or path, meshScale=scale,
                               rgbaColor=list(spec.rgba or DEFAULT_RGBA), physicsClientId=client)
     return col, vis
 
 
-def _primitive_shapes(spec: ObjectSpec, client: int, path: str) -> tuple[int, int]:
+def _primitive_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
     size = np.asarray(spec.asset.size, dtype=float) * spec.scale
     geom = {"box": p.GEOM_BOX, "sphere": p.GEOM_SPHERE, "cylinder": p.GEOM_CYLINDER, "capsule": p.GEOM_CAPSULE}
     args = {
@@ -58,15 +58,19 @@ def _primitive_shapes(spec: ObjectSpec, client: int, path: str) -> tuple[int, in
         "capsule": lambda: {"radius": size[0], "height": size[1]},
     }[spec.asset.kind]()
     col = p.createCollisionShape(geom[spec.asset.kind], physicsClientId=client, **args)
+    rgba = list(spec.rgba or DEFAULT_RGBA)
+    if visual:  # a mesh of the primitive at its size, with its texture
+        return col, p.createVisualShape(p.GEOM_MESH, fileName=visual, rgbaColor=rgba, physicsClientId=client)
     vis_args = {("length" if k == "height" else k): v for k, v in args.items()}  # visuals call it length
-    vis = p.createVisualShape(geom[spec.asset.kind], rgbaColor=list(spec.rgba or DEFAULT_RGBA),
-                              physicsClientId=client, **vis_args)
-    return col, vis
+    return col, p.createVisualShape(geom[spec.asset.kind], rgbaColor=rgba, physicsClientId=client, **vis_args)
 
 
-def _multibody(shapes: Callable[[ObjectSpec, int, str], tuple[int, int]]) -> Callable[[ObjectSpec, int, str], int]:
-    def build(spec: ObjectSpec, client: int, path: str) -> int:
-        col, vis = shapes(spec, client, path)
+Shapes = Callable[[ObjectSpec, int, str, Optional[str]], tuple[int, int]]
+
+
+def _multibody(shapes: Shapes) -> Callable[[ObjectSpec, int, str, Optional[str]], int]:
+    def build(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> int:
+        col, vis = shapes(spec, client, path, visual)
         mass = 0.0 if spec.static else spec.asset.mass
         return p.createMultiBody(mass, col, vis, spec.position, spec.orientation, physicsClientId=client)
     return build
@@ -82,15 +86,19 @@ BUILDERS = {
 }
 
 
-def spawn(spec: ObjectSpec, client: int, paths: ShapePaths) -> int:
+def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[str] = None) -> int:
     """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError.
 
-    paths: the build's ShapePaths, which spells the asset's file name for this body."""
+    paths: the build's ShapePaths, which spells file names for this body. stand_in: a textured copy of the
+    asset (see mesh_textures): a URDF loaded instead of a URDF asset, else the mesh the body is drawn with."""
     if spec.asset.path:
         check_asset(spec.asset.path)
     path = paths(spec.asset.path) if spec.asset.path else ""
+    visual = paths(stand_in) if stand_in else None
+    if spec.asset.kind == "urdf" and visual:
+        path, visual = visual, None
     try:
-        body = BUILDERS[spec.asset.kind](spec, client, path)
+        body = BUILDERS[spec.asset.kind](spec, client, path, visual)
     except p.error as err:
         where = spec.asset.path or f"{spec.asset.kind} {spec.asset.size}"
         raise AssetError(f"{where}: PyBullet could not load this {spec.asset.kind} asset ({err})") from None

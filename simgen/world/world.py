@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from typing import Any, Optional
 
 import numpy as np
@@ -14,15 +13,14 @@ from simgen.frame import Frame
 from simgen.scene import Scene
 from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
-from simgen.world.appearance import apply_textures, load_textures
+from simgen.world.appearance import apply_texture_colors, apply_textures, load_textures
 from simgen.world.bounds import local_box
 from simgen.world.dynamics import apply_contact
+from simgen.world.mesh_textures import MeshTextures
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
 from simgen.world.spawn import ShapePaths, spawn
-
-log = logging.getLogger("simgen")
 
 MAX_LIFTS = 60
 TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
@@ -33,10 +31,12 @@ class World:
     """One PyBullet client in DIRECT mode. Every build starts from resetSimulation, so a frame's bodies,
     poses and pixels depend only on its scene spec."""
 
-    def __init__(self, renderer: str = "auto", recycle_every: int = 100, **physics: Any):
+    def __init__(self, renderer: str = "auto", recycle_every: int = 100, textures_per_process: int = 1000,
+                 **physics: Any):
         """`physics` sets the fields of simgen.world.settle.Physics (time_step, solver_iterations, ...)."""
         self.requested_renderer = renderer
         self.recycle_every = validate.integer("recycle_every", recycle_every, low=0)
+        self.textures_per_process = validate.integer("textures_per_process", textures_per_process, low=0)
         self._builds = 0
         self.physics = Physics.checked(**physics)
         self.client: Optional[int] = None
@@ -44,9 +44,8 @@ class World:
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
         self._fixtures: list[int] = []
         self.textures = TextureFiles()
-        self._egl_used = False  # whether this client renders with EGL and has built a scene since it connected
         self._texture_loads = 0  # textures this client has loaded since it connected
-        self._warned_egl_textures = False
+        self.mesh_textures = MeshTextures(self.textures)
 
     @property
     def renderer_kind(self) -> str:
@@ -70,35 +69,32 @@ class World:
             with c_output_silenced():
                 p.disconnect(physicsClientId=self.client)
             self.client, self.renderer = None, None
-        self._egl_used = False
         self._texture_loads = 0
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
         self._builds += 1
-        textured = any(b.texture for b in (*scene.fixtures, *scene.objects))
-        if textured and self.renderer_kind == "egl" and not self._warned_egl_textures:
-            log.warning("textured frames under EGL need a fresh client each (about 0.5 s a frame without a GPU); "
-                        "renderer=tiny is several times faster for textured datasets")
-            self._warned_egl_textures = True
-        if self._needs_fresh_client(textured):
+        specs = [*scene.fixtures, *scene.objects]
+        egl = self.renderer_kind == "egl"
+        textured = any(spec.texture for spec in specs)
+        if self._needs_fresh_client(textured and not egl):
             self._disconnect()
         self._connect()
         c = self.client
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
-            specs = [*scene.fixtures, *scene.objects]
-            textures = load_textures(specs, self.textures, c)
+            textures = [None] * len(specs) if egl else load_textures(specs, self.textures, c)
             self._texture_loads += len({t for t in textures if t is not None})
+            stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
             paths = ShapePaths()
-            self._fixtures = [spawn(f, c, paths) for f in scene.fixtures]
+            self._fixtures = [spawn(f, c, paths, stand_in) for f, stand_in in zip(scene.fixtures, stand_ins)]
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
             self._bodies = {}
             placed = list(self._fixtures)
-            for index, obj in enumerate(scene.objects):
-                body = spawn(obj, c, paths)
+            for index, (obj, stand_in) in enumerate(zip(scene.objects, stand_ins[len(scene.fixtures):])):
+                body = spawn(obj, c, paths, stand_in)
                 if not obj.static:
                     self.physics.prepare(body, c)
                     self._lift_until_free(body, placed)
@@ -106,14 +102,20 @@ class World:
                 if obj.collides:
                     placed.append(body)
                 self._bodies[body] = index
-            apply_textures([*self._fixtures, *self._bodies], specs, textures, c)  # every object has its body here
-            self._egl_used = self.renderer.kind == "egl"
+            bodies = [*self._fixtures, *self._bodies]  # every object has its body here
+            apply_textures(bodies, specs, textures, c)
+            apply_texture_colors(bodies, specs, stand_ins, c)
+
+    @property
+    def worn_out(self) -> bool:
+        """Whether this process holds as many mesh textures as `textures_per_process` (PyBullet never frees them)."""
+        return bool(self.textures_per_process) and len(self.mesh_textures.loaded) >= self.textures_per_process
 
     def _needs_fresh_client(self, textured: bool) -> bool:
-        """The EGL plugin leaks a few MB per resetSimulation and, after a reset, may show an earlier build's image
-        for a texture id; TinyRenderer keeps some memory of every loaded texture. A new client cures all three."""
+        """The EGL plugin leaks a few MB per resetSimulation; TinyRenderer keeps some memory of every loaded
+        texture. A new client cures both."""
         recycle = self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl"
-        return bool(recycle or (textured and (self._egl_used or self._texture_loads >= TEXTURE_LOADS_PER_CLIENT)))
+        return bool(recycle or (textured and self._texture_loads >= TEXTURE_LOADS_PER_CLIENT))
 
     def settle(self, scene: Scene) -> int:
         """Drop the objects until at rest; write final poses back; remove objects that fell off."""

@@ -1,0 +1,100 @@
+"""Primitive shapes (box, sphere, cylinder, capsule) as OBJ text with normals and texture coordinates.
+
+The EGL renderer draws a random texture correctly only when it comes with a mesh (see mesh_textures), so a
+textured primitive is drawn from one of these meshes while it collides as the exact primitive."""
+
+from __future__ import annotations
+
+import math
+from typing import Sequence
+
+import numpy as np
+
+SEGMENTS = 32  # slices around the axis of round shapes
+RINGS = 16  # steps along a half circle of a sphere or capsule end
+
+# one row per box face: outward normal, then the face's u and v directions (so u x v = normal)
+_BOX_FACES = np.array([
+    [[1, 0, 0], [0, 1, 0], [0, 0, 1]], [[-1, 0, 0], [0, -1, 0], [0, 0, 1]],
+    [[0, 1, 0], [-1, 0, 0], [0, 0, 1]], [[0, -1, 0], [1, 0, 0], [0, 0, 1]],
+    [[0, 0, 1], [1, 0, 0], [0, 1, 0]], [[0, 0, -1], [1, 0, 0], [0, -1, 0]],
+], dtype=float)
+
+
+def box_obj(size: Sequence[float], material: str) -> str:
+    """A box of edges `size` (x, y, z) centred at the origin; each face shows the whole texture."""
+    half = np.asarray(size, dtype=float) / 2
+    vertices, normals, uvs, faces = [], [], [], []
+    for normal, u, v in _BOX_FACES:
+        base = len(vertices)
+        for su, sv in ((-1, -1), (1, -1), (1, 1), (-1, 1)):
+            vertices.append((normal + su * u + sv * v) * half)
+            uvs.append(((su + 1) / 2, (sv + 1) / 2))
+            normals.append(normal)
+        faces += [(base, base + 1, base + 2), (base, base + 2, base + 3)]
+    return obj_text(np.array(vertices), np.array(normals), np.array(uvs), faces, material)
+
+
+def sphere_obj(radius: float, material: str) -> str:
+    angles = np.linspace(-math.pi / 2, math.pi / 2, RINGS + 1)
+    return revolved_obj(radius * np.cos(angles), radius * np.sin(angles), np.cos(angles), np.sin(angles), material)
+
+
+def cylinder_obj(radius: float, length: float, material: str) -> str:
+    """A closed cylinder along z: bottom disc, side and top disc, with sharp edges between them."""
+    h = length / 2
+    r = [0.0, radius, radius, radius, radius, 0.0]
+    z = [-h, -h, -h, h, h, h]
+    nr = [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]
+    nz = [-1.0, -1.0, 0.0, 0.0, 1.0, 1.0]
+    return revolved_obj(np.array(r), np.array(z), np.array(nr), np.array(nz), material, breaks=(1, 3), discs=(0, 1, 4, 5))
+
+
+def capsule_obj(radius: float, length: float, material: str) -> str:
+    """A cylinder of `length` along z capped by half spheres of `radius`."""
+    low = np.linspace(-math.pi / 2, 0, RINGS // 2 + 1)
+    high = np.linspace(0, math.pi / 2, RINGS // 2 + 1)
+    angles = np.concatenate([low, high])
+    offset = np.where(np.arange(len(angles)) < len(low), -length / 2, length / 2)
+    return revolved_obj(radius * np.cos(angles), radius * np.sin(angles) + offset, np.cos(angles), np.sin(angles),
+                        material)
+
+
+def revolved_obj(r: np.ndarray, z: np.ndarray, nr: np.ndarray, nz: np.ndarray, material: str,
+                 breaks: Sequence[int] = (), discs: Sequence[int] = ()) -> str:
+    """The surface swept by the profile (r, z), bottom to top, turned about the z axis; (nr, nz) its normals.
+
+    u runs around the axis, v along the profile, except on the flat ends made by the profile points in `discs`,
+    which show the texture as seen along the axis; no quad joins profile point i to i + 1 where i is in
+    `breaks` (the two are one point of a sharp edge, with two normals)."""
+    theta = np.linspace(0, 2 * math.pi, SEGMENTS + 1)
+    cos, sin = np.cos(theta)[None, :], np.sin(theta)[None, :]
+    grid = (len(r), SEGMENTS + 1)
+    vertices = np.stack([r[:, None] * cos, r[:, None] * sin, np.broadcast_to(z[:, None], grid)], -1)
+    normals = np.stack([nr[:, None] * cos, nr[:, None] * sin, np.broadcast_to(nz[:, None], grid)], -1)
+    v = np.linspace(0, 1, len(r))
+    uvs = np.stack(np.broadcast_arrays(np.linspace(0, 1, SEGMENTS + 1)[None, :], v[:, None]), -1)
+    for i in discs:
+        uvs[i] = 0.5 + 0.5 * r[i] / r.max() * np.stack([cos[0], sin[0]], -1)
+    columns = SEGMENTS + 1
+    faces = []
+    for i in range(len(r) - 1):
+        if i in breaks:
+            continue
+        for j in range(SEGMENTS):
+            a, b = i * columns + j, i * columns + j + 1
+            c, d = b + columns, a + columns
+            faces += [(a, b, c), (a, c, d)]
+    return obj_text(vertices.reshape(-1, 3), normals.reshape(-1, 3), uvs.reshape(-1, 2), faces, material)
+
+
+def obj_text(vertices: np.ndarray, normals: np.ndarray, uvs: np.ndarray, faces: Sequence[tuple[int, int, int]],
+             material: str) -> str:
+    """OBJ text using the material library `material`.mtl and its material `material`; faces index from 0."""
+    lines = [f"mtllib {material}.mtl"]
+    lines += [f"v {x:.6g} {y:.6g} {z:.6g}" for x, y, z in vertices]
+    lines += [f"vt {u:.6g} {v:.6g}" for u, v in uvs]
+    lines += [f"vn {x:.6g} {y:.6g} {z:.6g}" for x, y, z in normals]
+    lines.append(f"usemtl {material}")
+    lines += ["f " + " ".join(f"{k + 1}/{k + 1}/{k + 1}" for k in face) for face in faces]
+    return "\n".join(lines) + "\n"
