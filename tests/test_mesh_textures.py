@@ -3,6 +3,7 @@
 import os
 import struct
 import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -64,11 +65,10 @@ def test_a_urdf_stand_in_draws_its_visuals_with_the_texture_and_keeps_the_rest(t
         meshes = MeshTextures(files)
         for urdf in (f"{pybullet_data.getDataPath()}/objects/mug.urdf", f"{SCENES}/tabletop/table.urdf"):
             stand_in = meshes.urdf(urdf, meshes.material(TextureSpec("checker", seed=3)))
-            root = ET.parse(stand_in).getroot()
+            root, folder = ET.parse(stand_in).getroot(), Path(stand_in).parent
             for visual in root.iter("visual"):
                 (shape,) = list(visual.find("geometry"))
-                assert shape.tag == "mesh" and os.path.isfile(os.path.join(files._dir, shape.get("filename")))
-                assert "usemtl" in open(os.path.join(files._dir, shape.get("filename"))).read()
+                assert shape.tag == "mesh" and "usemtl" in (folder / shape.get("filename")).read_text()
             for shape in root.iterfind(".//collision/geometry/mesh"):
                 assert os.path.isabs(shape.get("filename")) and os.path.isfile(shape.get("filename"))
             assert same_collision_box(urdf, stand_in)

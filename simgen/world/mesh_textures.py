@@ -3,7 +3,7 @@
 Under EGL, a texture set with `changeVisualShape` after a `resetSimulation` lands on the wrong shape, but a
 texture a mesh's material names is drawn right, every build. So a textured body is loaded from a stand-in:
 a copy of its URDF or mesh whose material is the texture, or a mesh of its primitive shape. PyBullet keeps
-the pixels of every such texture for the life of the process (about 0.5 MB each); World counts them so that
+the pixels of every such texture for the life of the process (about 0.4 MB each); World counts them so that
 long runs can replace their worker processes (see generate.py)."""
 
 from __future__ import annotations
@@ -59,8 +59,9 @@ class MeshTextures:
 
     def material(self, texture: TextureSpec) -> str:
         """The name of the material (and of its .mtl file) that shows `texture`."""
-        name = Path(self.files.path(texture)).stem
-        self.files.derived(f"{name}.mtl", lambda p: Path(p).write_text(f"newmtl {name}\nKd 1 1 1\nmap_Kd {name}.png\n"))
+        image = Path(self.files.path(texture))
+        name = image.stem
+        self.files.derived(f"{name}.mtl", lambda p: Path(p).write_text(f"newmtl {name}\nKd 1 1 1\nmap_Kd {image.name}\n"))
         self.loaded.add(name)
         return name
 
