@@ -11,6 +11,7 @@ import pybullet as p
 import pybullet_data
 import pytest
 
+from simgen.errors import AssetError
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support, TextureSpec
 from simgen.textures import TextureFiles, make_texture
 from simgen.world import World, egl_available
@@ -49,7 +50,8 @@ def parse_obj(text: str):
 def test_primitive_meshes_have_the_shapes_size_and_face_outwards(text, extent):
     vertices, normals, faces = parse_obj(text)
     assert np.allclose(vertices.max(0) - vertices.min(0), extent, atol=1e-6)
-    assert np.allclose(vertices.max(0) + vertices.min(0), 0, atol=1e-6) and np.allclose(np.linalg.norm(normals, axis=1), 1, atol=1e-5)
+    assert np.allclose(vertices.max(0) + vertices.min(0), 0, atol=1e-6)  # centred
+    assert np.allclose(np.linalg.norm(normals, axis=1), 1, atol=1e-5)
     a, b, c = (vertices[faces[:, k]] for k in range(3))
     area = np.cross(b - a, c - a)
     real = np.linalg.norm(area, axis=1) > 1e-12
@@ -174,3 +176,23 @@ def test_the_world_counts_the_mesh_textures_this_process_holds():
         assert world.worn_out
     finally:
         world.close()
+
+
+@needs_egl
+@pytest.mark.parametrize("name, text, message", [
+    ("missing.urdf", None, "could not load"),
+    ("broken.obj", "v 0 0 0\nv 1 0 0\nf 1 2 7\n", "names vertex 7"),
+])
+def test_a_textured_asset_that_cannot_be_read_is_a_one_line_error(tmp_path, name, text, message):
+    path = tmp_path / name
+    if text is not None:
+        path.write_text(text)
+    kind = "urdf" if name.endswith(".urdf") else "mesh"
+    obj = ObjectSpec("x", Asset(kind, path=str(path)), category_id=1, static=True, texture=TextureSpec("noise"))
+    world = World(renderer="egl")
+    try:
+        with pytest.raises(AssetError, match=message) as error:
+            world.build(scene_of(obj))
+    finally:
+        world.close()
+    assert str(path) in str(error.value) and "\n" not in str(error.value)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -17,7 +18,7 @@ from typing import Callable, Optional
 
 import numpy as np
 
-from simgen.mesh_check import stl_triangles
+from simgen.mesh_check import check_asset, stl_triangles
 from simgen.scene import ObjectSpec, TextureSpec
 from simgen.textures import TextureFiles
 from simgen.world import primitive_meshes
@@ -32,6 +33,10 @@ URDF_PRIMITIVES = {"box": lambda g: [float(v) for v in g.get("size", "1 1 1").sp
                    "sphere": lambda g: [float(g.get("radius", 1))],
                    "cylinder": lambda g: [float(g.get("radius", 1)), float(g.get("length", 1))],
                    "capsule": lambda g: [float(g.get("radius", 1)), float(g.get("length", 1))]}
+
+
+log = logging.getLogger("simgen")
+_unreadable: set[str] = set()  # URDFs already warned about
 
 
 def digest(*parts: object) -> str:
@@ -49,6 +54,8 @@ class MeshTextures:
         """What to load for `spec` with its texture: a URDF for URDF assets, else the mesh to draw it with.
 
         None where the asset has no mesh to put a material on (a mesh format other than OBJ or STL)."""
+        if spec.asset.path:
+            check_asset(spec.asset.path)  # a broken mesh is a one-line error before it is copied
         material = self.material(spec.texture)
         kind = spec.asset.kind
         if kind == "urdf":
@@ -61,7 +68,8 @@ class MeshTextures:
         """The name of the material (and of its .mtl file) that shows `texture`."""
         image = Path(self.files.path(texture))
         name = image.stem
-        self.files.derived(f"{name}.mtl", lambda p: Path(p).write_text(f"newmtl {name}\nKd 1 1 1\nmap_Kd {image.name}\n"))
+        text = f"newmtl {name}\nKd 1 1 1\nmap_Kd {image.name}\n"
+        self.files.derived(f"{name}.mtl", lambda p: Path(p).write_text(text))
         self.loaded.add(name)
         return name
 
@@ -76,10 +84,18 @@ class MeshTextures:
         body = _obj_body(path) if suffix == ".obj" else _stl_as_obj_body(path)
         return self._write(f"{digest(path, material)}.obj", f"mtllib {material}.mtl\nusemtl {material}\n{body}")
 
-    def urdf(self, path: str, material: str) -> str:
-        """A copy of a URDF whose visuals are meshes that use `material`; every other file it names stays."""
-        return self.files.derived(f"{digest(path, material)}.urdf",
-                                  lambda out: _textured_urdf(path, material, self).write(out, encoding="unicode"))
+    def urdf(self, path: str, material: str) -> Optional[str]:
+        """A copy of a URDF whose visuals are meshes that use `material`; every other file it names stays.
+
+        None for a URDF that is not well-formed XML (PyBullet reads some such): its body shows no texture."""
+        try:
+            tree = _textured_urdf(path, material, self)
+        except (ET.ParseError, OSError) as err:
+            if path not in _unreadable:
+                log.warning("%s: cannot read this URDF as XML (%s): its bodies are drawn without textures", path, err)
+                _unreadable.add(path)
+            return None
+        return self.files.derived(f"{digest(path, material)}.urdf", lambda out: tree.write(out, encoding="unicode"))
 
     def _write(self, name: str, text: str) -> str:
         return self.files.derived(name, lambda p: Path(p).write_text(text))

@@ -47,7 +47,8 @@ def cylinder_obj(radius: float, length: float, material: str) -> str:
     z = [-h, -h, -h, h, h, h]
     nr = [0.0, 0.0, 1.0, 1.0, 0.0, 0.0]
     nz = [-1.0, -1.0, 0.0, 0.0, 1.0, 1.0]
-    return revolved_obj(np.array(r), np.array(z), np.array(nr), np.array(nz), material, breaks=(1, 3), discs=(0, 1, 4, 5))
+    return revolved_obj(np.array(r), np.array(z), np.array(nr), np.array(nz), material, breaks=(1, 3),
+                        discs=(0, 1, 4, 5))
 
 
 def capsule_obj(radius: float, length: float, material: str) -> str:
