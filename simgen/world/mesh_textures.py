@@ -53,7 +53,8 @@ class MeshTextures:
     def stand_in(self, spec: ObjectSpec) -> Optional[str]:
         """What to load for `spec` with its texture: a URDF for URDF assets, else the mesh to draw it with.
 
-        None where the asset has no mesh to put a material on (a mesh format other than OBJ or STL)."""
+        None where there is nothing to put a material on (a mesh format other than OBJ or STL, a URDF that is
+        not well-formed XML): PyBullet then loads the asset itself, without the texture."""
         if spec.asset.path:
             check_asset(spec.asset.path)  # a broken mesh is a one-line error before it is copied
         material = self.material(spec.texture)
