@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import logging
 import multiprocessing
@@ -186,8 +187,23 @@ WORN_OUT = ("a process holds world.textures_per_process mesh textures, which PyB
 IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
 
 
+@contextlib.contextmanager
+def _ctrl_c_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) back from this thread while it starts worker processes, which inherit the block.
+
+    A terminal's Ctrl-C goes to every process of the group: a worker still importing would print a
+    KeyboardInterrupt traceback. Held, the signal reaches the parent when this ends, and the worker drops it
+    when it ignores SIGINT (_init_worker)."""
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
 def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held since start (_ctrl_c_held): dropped now
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(),), daemon=True).start()
     pipeline = factory()
     atexit.register(pipeline.world.close)  # disconnect quietly: the EGL plugin prints as its client goes
@@ -225,7 +241,8 @@ def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, 
     with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
                              initargs=(factory, seed, views_per_scene, root)) as pool:
         def submit(count: int) -> set:
-            return {pool.submit(_work, jobs.popleft()) for _ in range(min(count, len(jobs)))}
+            with _ctrl_c_held():  # the pool starts its worker processes as scenes are submitted
+                return {pool.submit(_work, jobs.popleft()) for _ in range(min(count, len(jobs)))}
 
         running, worn_out = submit(IN_FLIGHT_PER_WORKER * workers), False
         try:

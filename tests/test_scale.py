@@ -148,3 +148,21 @@ def test_processes_that_hold_too_many_textures_are_replaced_and_the_dataset_is_t
         for kind in ("rgb", "instance", "depth"):
             assert [f.read_bytes() for f in sorted((whole / kind).iterdir())] == \
                 [f.read_bytes() for f in sorted((replaced / kind).iterdir())]
+
+
+@pytest.mark.skipif(not egl_available(), reason="no EGL here: only EGL replaces workers for textures")
+def test_ctrl_c_while_new_workers_start_prints_no_traceback(tmp_path):
+    """A terminal's Ctrl-C reaches every process of the group, workers still importing simgen included."""
+    out = tmp_path / "ds"
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=40", *SMALL, "workers=2",
+                             "renderer=egl", "randomizers=[texture]", "randomizers.texture.probability=1",
+                             "world.textures_per_process=3"], cwd=tmp_path, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    log, deadline = out / "simgen.log", time.time() + 120
+    while "fresh worker processes" not in (log.read_text() if log.exists() else "") and time.time() < deadline:
+        time.sleep(0.02)
+    time.sleep(0.3)  # the next pool's workers are starting: importing takes over a second
+    os.killpg(proc.pid, signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "Run the same command again to resume" in err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
