@@ -205,10 +205,14 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held since start (_ctrl_c_held): dropped now
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(),), daemon=True).start()
-    pipeline = factory()
-    atexit.register(pipeline.world.close)  # disconnect quietly: the EGL plugin prints as its client goes
-    for writer in pipeline.writers:
-        writer.open(root, pipeline.categories)
+    try:
+        pipeline = factory()
+        atexit.register(pipeline.world.close)  # disconnect quietly: the EGL plugin prints as its client goes
+        for writer in pipeline.writers:
+            writer.open(root, pipeline.categories)
+    except Exception as err:  # raised here it would break the pool with a traceback: the first scene reports it
+        _WORKER["error"] = err
+        return
     _WORKER.update(pipeline=pipeline, seed=seed, views_per_scene=views_per_scene)
 
 
@@ -222,6 +226,8 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
 
 def _work(job: Job) -> tuple[list[FrameResult], bool]:
     """One scene's frames, and whether this worker's world is worn out and the process should be replaced."""
+    if "error" in _WORKER:
+        raise _WORKER["error"]
     pipeline, results = _WORKER["pipeline"], []
     for index, frame, scene, instances in make_frames(pipeline, _WORKER["seed"], *job, _WORKER["views_per_scene"]):
         write_frame(pipeline, index, frame, scene, instances)

@@ -1,6 +1,7 @@
 """Runs split across processes, shards and interruptions give the same dataset as one plain run."""
 
 import json
+import multiprocessing
 import os
 import signal
 import subprocess
@@ -11,7 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SMALL, run_simgen
+from conftest import SMALL, compose_config, run_simgen
+from simgen import config
+from simgen.errors import AssetError
+from simgen.generate import generate
 from simgen.world import egl_available
 
 
@@ -166,3 +170,19 @@ def test_ctrl_c_while_new_workers_start_prints_no_traceback(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 130 and "Run the same command again to resume" in err
     assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+
+
+def factory_failing_in_workers():
+    """A pipeline factory that fails in worker processes, as when a file the config names goes away mid-run."""
+    assert multiprocessing.parent_process() is not None, "only workers call the factory"
+    raise AssetError("/data/gone.obj: cannot read this mesh (No such file or directory)")
+
+
+def test_a_worker_that_cannot_start_says_why(tmp_path):
+    """Its error reaches the parent as raised (one line on the command line), not as 'a worker died'."""
+    pipeline = config.build_pipeline(compose_config(["camera.width=64", "camera.height=48"]))
+    try:
+        with pytest.raises(AssetError, match="gone.obj: cannot read this mesh"):
+            generate(pipeline, 0, 4, tmp_path / "ds", progress=False, workers=2, factory=factory_failing_in_workers)
+    finally:
+        pipeline.world.close()
