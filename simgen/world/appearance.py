@@ -33,21 +33,12 @@ def load_textures(specs: Sequence[ObjectSpec], files: TextureFiles, client: int)
 
 
 def apply_textures(bodies: Iterable[int], specs: Iterable[ObjectSpec], ids: Iterable[Optional[int]],
-                   client: int) -> None:
-    """Put each body's texture (its id from load_textures) on all its links."""
-    for body, spec, texture in zip(bodies, specs, ids):
-        if texture is None:
+                   stand_ins: Iterable[Optional[str]], client: int) -> None:
+    """Put each textured body's colour (white shows the texture as is) on all its links, with its texture: by
+    its id from load_textures, or already in the mesh of the stand-in it was loaded from (mesh_textures)."""
+    for body, spec, texture, stand_in in zip(bodies, specs, ids, stand_ins):
+        if texture is None and stand_in is None:
             continue
+        by_id = {} if texture is None else {"textureUniqueId": texture}
         for link in links(body, client):
-            p.changeVisualShape(body, link, textureUniqueId=texture, rgbaColor=list(spec.rgba or WHITE),
-                                physicsClientId=client)
-
-
-def apply_texture_colors(bodies: Iterable[int], specs: Iterable[ObjectSpec], stand_ins: Iterable[Optional[str]],
-                         client: int) -> None:
-    """Colour each body loaded from a textured stand-in with its spec's colour (white shows the texture as is)."""
-    for body, spec, stand_in in zip(bodies, specs, stand_ins):
-        if stand_in is None:
-            continue
-        for link in links(body, client):
-            p.changeVisualShape(body, link, rgbaColor=list(spec.rgba or WHITE), physicsClientId=client)
+            p.changeVisualShape(body, link, rgbaColor=list(spec.rgba or WHITE), physicsClientId=client, **by_id)

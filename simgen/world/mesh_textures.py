@@ -89,7 +89,7 @@ class MeshTextures:
         """A copy of a URDF whose visuals are meshes that use `material`; every other file it names stays.
 
         None for a URDF that is not well-formed XML (PyBullet reads some such): its body shows no texture."""
-        try:
+        try:  # built even when the copy is in the folder: that also keeps the meshes it names from being evicted
             tree = _textured_urdf(path, material, self)
         except (ET.ParseError, OSError) as err:
             if path not in _unreadable:

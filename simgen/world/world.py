@@ -13,7 +13,7 @@ from simgen.frame import Frame
 from simgen.scene import Scene
 from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
-from simgen.world.appearance import apply_texture_colors, apply_textures, load_textures
+from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import local_box
 from simgen.world.dynamics import apply_contact
 from simgen.world.mesh_textures import MeshTextures
@@ -103,8 +103,7 @@ class World:
                     placed.append(body)
                 self._bodies[body] = index
             bodies = [*self._fixtures, *self._bodies]  # every object has its body here
-            apply_textures(bodies, specs, textures, c)
-            apply_texture_colors(bodies, specs, stand_ins, c)
+            apply_textures(bodies, specs, textures, stand_ins, c)
 
     @property
     def worn_out(self) -> bool:
