@@ -1,8 +1,8 @@
 """What PyBullet keeps of every mesh texture it loads: resident memory against distinct textures loaded.
 
-    python benchmarks/texture_cache.py --scenes 600 --per-scene 3
+    python benchmarks/texture_cache.py --scenes 600 --per-scene 3 [--size 256]
 
-Builds scenes of quads whose OBJ material names a new random 256x256 texture each (as simgen's EGL
+Builds scenes of quads whose OBJ material names a new random texture (--size pixels square) each (as simgen's EGL
 stand-ins do), with resetSimulation per scene and a fresh EGL client every 100 scenes (as World does),
 and prints the process's RSS every 100 scenes. For comparison, `--plain` builds the same scenes with
 untextured boxes. Needs the EGL plugin.
@@ -33,9 +33,9 @@ def connect() -> int:
     return client
 
 
-def textured_quad(folder: str, n: int, rng: np.random.Generator) -> str:
+def textured_quad(folder: str, n: int, rng: np.random.Generator, size: int) -> str:
     """An OBJ quad whose material is a new random texture; the image is deleted once PyBullet has it."""
-    cv2.imwrite(os.path.join(folder, f"t{n}.bmp"), rng.integers(0, 255, (256, 256, 3), dtype=np.uint8))
+    cv2.imwrite(os.path.join(folder, f"t{n}.bmp"), rng.integers(0, 255, (size, size, 3), dtype=np.uint8))
     with open(os.path.join(folder, f"t{n}.mtl"), "w") as mtl:
         mtl.write(f"newmtl t{n}\nKd 1 1 1\nmap_Kd t{n}.bmp\n")
     path = os.path.join(folder, f"q{n}.obj")
@@ -48,6 +48,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scenes", type=int, default=600)
     parser.add_argument("--per-scene", type=int, default=3)
+    parser.add_argument("--size", type=int, default=256, help="texture side, pixels")
     parser.add_argument("--plain", action="store_true", help="untextured boxes instead")
     args = parser.parse_args()
     view = p.computeViewMatrix([0, 0, 2], [0, 0, 0], [0, 1, 0])
@@ -66,7 +67,7 @@ def main() -> None:
                 if args.plain:
                     shape = p.createVisualShape(p.GEOM_BOX, halfExtents=[0.2, 0.2, 0.01], physicsClientId=client)
                 else:
-                    shape = p.createVisualShape(p.GEOM_MESH, fileName=textured_quad(folder, loaded, rng),
+                    shape = p.createVisualShape(p.GEOM_MESH, fileName=textured_quad(folder, loaded, rng, args.size),
                                                 physicsClientId=client)
                     loaded += 1
                 p.createMultiBody(0, -1, shape, [-0.5 + 0.5 * k, 0, 0], physicsClientId=client)

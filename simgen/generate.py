@@ -182,7 +182,7 @@ def _run_serial(pipeline: Pipeline, seed: int, jobs: deque[Job], views_per_scene
 
 
 _WORKER: dict = {}
-WORN_OUT = ("a process holds world.textures_per_process mesh textures, which PyBullet never frees: "
+WORN_OUT = ("the mesh textures a process holds, which PyBullet never frees, fill world.texture_memory_mb: "
             "going on in fresh worker processes")
 IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
 

@@ -165,14 +165,21 @@ def test_the_texture_a_body_shows_under_egl_is_its_own_after_many_builds(tmp_pat
 
 
 @needs_egl
-def test_the_world_counts_the_mesh_textures_this_process_holds():
-    world = World(renderer="egl", textures_per_process=3)
+def test_the_world_counts_the_pixels_of_the_mesh_textures_this_process_holds():
+    world = World(renderer="egl", texture_memory_mb=1)  # a 256x256 texture: 0.41 MB cached for life
     box = ObjectSpec("box", Asset("box", size=(0.05,) * 3), category_id=1, static=True)
     try:
-        for seed in range(3):
+        for seed in (0, 1, 1, 1, 2):  # the same texture again holds nothing more
             assert not world.worn_out
             box.texture = TextureSpec("noise", seed=seed)
             world.build(scene_of(box))
+        assert world.worn_out
+    finally:
+        world.close()
+    world = World(renderer="egl", texture_memory_mb=5)
+    try:
+        box.texture = TextureSpec("noise", size=1024)  # 16 times the pixels: 6.5 MB
+        world.build(scene_of(box))
         assert world.worn_out
     finally:
         world.close()

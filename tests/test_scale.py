@@ -141,11 +141,11 @@ def test_workers_end_when_the_run_is_killed_outright(tmp_path):
 @pytest.mark.skipif(not egl_available(), reason="no EGL here: only EGL holds mesh textures")
 def test_processes_that_hold_too_many_textures_are_replaced_and_the_dataset_is_the_same(small_dataset):
     """PyBullet keeps the pixels of every mesh texture until its process ends: simgen replaces worn-out
-    processes (world.textures_per_process), which must not change a byte."""
+    processes (world.texture_memory_mb), which must not change a byte."""
     textured = ["renderer=egl", "randomizers=[texture]", "randomizers.texture.probability=1"]
     whole = small_dataset(*textured, name="whole", frames=8)  # more scenes than two workers take at first
     for workers in (1, 2):
-        replaced = small_dataset(*textured, "world.textures_per_process=3", f"workers={workers}",
+        replaced = small_dataset(*textured, "world.texture_memory_mb=1", f"workers={workers}",
                                  name=f"replaced{workers}", frames=8)
         assert "going on in fresh worker processes" in (replaced / "simgen.log").read_text()
         assert (whole / "annotations.json").read_bytes() == (replaced / "annotations.json").read_bytes()
@@ -160,7 +160,7 @@ def test_ctrl_c_while_new_workers_start_prints_no_traceback(tmp_path):
     out = tmp_path / "ds"
     proc = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=40", *SMALL, "workers=2",
                              "renderer=egl", "randomizers=[texture]", "randomizers.texture.probability=1",
-                             "world.textures_per_process=3"], cwd=tmp_path, stdout=subprocess.PIPE,
+                             "world.texture_memory_mb=1"], cwd=tmp_path, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     log, deadline = out / "simgen.log", time.time() + 120
     while "fresh worker processes" not in (log.read_text() if log.exists() else "") and time.time() < deadline:

@@ -11,6 +11,7 @@ from simgen.randomizers.texture import TextureRandomizer
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support, TextureSpec
 from simgen.textures import PATTERNS, TextureFiles, make_texture
 from simgen.world import World
+from simgen.world.texture_memory import CLIENT_BYTES_PER_PIXEL
 
 from conftest import RENDERERS
 
@@ -154,17 +155,15 @@ def test_color_randomizer_can_recolour_fixtures():
     assert all(f.rgba is not None for f in scene.fixtures) and all(o.rgba is None for o in scene.objects)
 
 
-def test_a_client_is_replaced_after_many_texture_loads_without_changing_pixels(monkeypatch):
-    import simgen.world.world as world_module
-
-    monkeypatch.setattr(world_module, "TEXTURE_LOADS_PER_CLIENT", 3)
-    world = World(renderer="tiny")
+def test_a_client_is_replaced_once_its_textures_fill_the_budget_without_changing_pixels():
+    world = World(renderer="tiny", texture_memory_mb=2)  # a 256x256 texture: 0.54 MB in a TinyRenderer client
     try:
         first = render(world, box_scene(TextureSpec("stripes", seed=5), TextureSpec("noise", seed=1))).rgb
         for seed in range(3):
             render(world, box_scene(TextureSpec("checker", seed=seed), TextureSpec("blotches", seed=seed)))
         again = render(world, box_scene(TextureSpec("stripes", seed=5), TextureSpec("noise", seed=1))).rgb
-        assert world._texture_loads == 2  # 5 builds of 2 textures: replaced before the 3rd and the 5th
+        # 5 builds of 2 textures: replaced before the 3rd and the 5th
+        assert world.texture_memory.client == 2 * 256**2 * CLIENT_BYTES_PER_PIXEL["tiny"]
     finally:
         world.close()
     assert np.array_equal(first, again)

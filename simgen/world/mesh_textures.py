@@ -3,7 +3,7 @@
 Under EGL, a texture set with `changeVisualShape` after a `resetSimulation` lands on the wrong shape, but a
 texture a mesh's material names is drawn right, every build. So a textured body is loaded from a stand-in:
 a copy of its URDF or mesh whose material is the texture, or a mesh of its primitive shape. PyBullet keeps
-the pixels of every such texture for the life of the process (about 0.4 MB each); World counts them so that
+the pixels of every such texture for the life of the process; World counts them (texture_memory) so that
 long runs can replace their worker processes (see generate.py)."""
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ class MeshTextures:
 
     def __init__(self, files: TextureFiles):
         self.files = files
-        self.loaded: set[str] = set()  # the materials (texture keys) handed out in this process
 
     def stand_in(self, spec: ObjectSpec) -> Optional[str]:
         """What to load for `spec` with its texture: a URDF for URDF assets, else the mesh to draw it with.
@@ -71,7 +70,6 @@ class MeshTextures:
         name = image.stem
         text = f"newmtl {name}\nKd 1 1 1\nmap_Kd {image.name}\n"
         self.files.derived(f"{name}.mtl", lambda p: Path(p).write_text(text))
-        self.loaded.add(name)
         return name
 
     def primitive(self, kind: str, size: np.ndarray, material: str) -> str:

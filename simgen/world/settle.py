@@ -32,7 +32,8 @@ class Physics:
         known = {f.name: f.type for f in fields(cls)}
         for key, value in settings.items():
             if key not in known:
-                raise ConfigError(key, f"unknown key (expected one of: renderer, recycle_every, {', '.join(known)})")
+                world_keys = ", ".join(["renderer", "recycle_every", "texture_memory_mb", *known])
+                raise ConfigError(key, f"unknown key (expected one of: {world_keys})")
             if known[key] == "int":
                 validate.integer(key, value, low=0 if key == "max_steps" else 1)
             else:

@@ -21,22 +21,22 @@ from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
 from simgen.world.spawn import ShapePaths, spawn
+from simgen.world.texture_memory import TextureMemory
 
 MAX_LIFTS = 60
 TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
-TEXTURE_LOADS_PER_CLIENT = 500  # a TinyRenderer client is replaced after this many texture loads (memory)
 
 
 class World:
     """One PyBullet client in DIRECT mode. Every build starts from resetSimulation, so a frame's bodies,
     poses and pixels depend only on its scene spec."""
 
-    def __init__(self, renderer: str = "auto", recycle_every: int = 100, textures_per_process: int = 1000,
+    def __init__(self, renderer: str = "auto", recycle_every: int = 100, texture_memory_mb: float = 400,
                  **physics: Any):
         """`physics` sets the fields of simgen.world.settle.Physics (time_step, solver_iterations, ...)."""
         self.requested_renderer = renderer
         self.recycle_every = validate.integer("recycle_every", recycle_every, low=0)
-        self.textures_per_process = validate.integer("textures_per_process", textures_per_process, low=0)
+        self.texture_memory = TextureMemory(validate.number("texture_memory_mb", texture_memory_mb, low=0))
         self._builds = 0
         self.physics = Physics.checked(**physics)
         self.client: Optional[int] = None
@@ -44,7 +44,6 @@ class World:
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
         self._fixtures: list[int] = []
         self.textures = TextureFiles()
-        self._texture_loads = 0  # textures this client has loaded since it connected
         self.mesh_textures = MeshTextures(self.textures)
 
     @property
@@ -69,15 +68,14 @@ class World:
             with c_output_silenced():
                 p.disconnect(physicsClientId=self.client)
             self.client, self.renderer = None, None
-        self._texture_loads = 0
+        self.texture_memory.disconnected()
 
     def build(self, scene: Scene) -> None:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
         self._builds += 1
         specs = [*scene.fixtures, *scene.objects]
         egl = self.renderer_kind == "egl"
-        textured = any(spec.texture for spec in specs)
-        if self._needs_fresh_client(textured and not egl):
+        if self._needs_fresh_client():
             self._disconnect()
         self._connect()
         c = self.client
@@ -85,7 +83,7 @@ class World:
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
             textures = [None] * len(specs) if egl else load_textures(specs, self.textures, c)
-            self._texture_loads += len({t for t in textures if t is not None})
+            self.texture_memory.add(specs, self.renderer_kind)
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
             paths = ShapePaths()
             self._fixtures = [spawn(f, c, paths, stand_in) for f, stand_in in zip(scene.fixtures, stand_ins)]
@@ -107,14 +105,14 @@ class World:
 
     @property
     def worn_out(self) -> bool:
-        """Whether this process holds as many mesh textures as `textures_per_process` (PyBullet never frees them)."""
-        return bool(self.textures_per_process) and len(self.mesh_textures.loaded) >= self.textures_per_process
+        """Whether the mesh textures PyBullet caches for this process (never freed) fill `texture_memory_mb`."""
+        return self.texture_memory.process_full
 
-    def _needs_fresh_client(self, textured: bool) -> bool:
-        """The EGL plugin leaks a few MB per resetSimulation; TinyRenderer keeps some memory of every loaded
-        texture. A new client cures both."""
+    def _needs_fresh_client(self) -> bool:
+        """The EGL plugin leaks a few MB per resetSimulation, and a client keeps every texture loaded into it
+        (texture_memory). A new client cures both."""
         recycle = self.recycle_every and self._builds % self.recycle_every == 0 and self.renderer_kind == "egl"
-        return bool(recycle or (textured and self._texture_loads >= TEXTURE_LOADS_PER_CLIENT))
+        return bool(recycle or self.texture_memory.client_full)
 
     def settle(self, scene: Scene) -> int:
         """Drop the objects until at rest; write final poses back; remove objects that fell off."""
