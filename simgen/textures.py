@@ -165,12 +165,14 @@ def spec_key(spec: TextureSpec) -> str:
 
 class TextureFiles:
     """Texture images for PyBullet, written on first use into a private temporary folder, with the files made
-    from them (materials and meshes that use them, see simgen.world.mesh_textures). At most `max_files` are
-    kept (least recently used are deleted), so long runs do not grow on disk or in memory."""
+    from them (materials and meshes that use them, see simgen.world.mesh_textures). `trim()` deletes the least
+    recently used beyond `max_files` or `max_mb` of disk (a 1024x1024 BMP takes 3 MB), so long runs do not
+    grow on disk; World trims before each build, so no file a build uses is deleted while it loads."""
 
-    def __init__(self, max_files: int = 512):
-        self.max_files = max_files
-        self._files: OrderedDict[str, str] = OrderedDict()
+    def __init__(self, max_files: int = 512, max_mb: float = 256):
+        self.max_files, self.max_bytes = max_files, max_mb * 2**20
+        self._files: OrderedDict[str, tuple[str, int]] = OrderedDict()  # name -> (path, bytes)
+        self._bytes = 0
         self._dir: Optional[str] = None
 
     def path(self, spec: TextureSpec) -> str:
@@ -181,16 +183,27 @@ class TextureFiles:
         """The file `name` in the folder, made by `write(path)` unless it is there already."""
         if name in self._files:
             self._files.move_to_end(name)
-            return self._files[name]
+            return self._files[name][0]
         if self._dir is None:
             self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
             weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
         path = os.path.join(self._dir, name)
         write(path)
-        self._files[name] = path
-        while len(self._files) > self.max_files:
-            os.remove(self._files.popitem(last=False)[1])
+        size = os.path.getsize(path)
+        self._files[name] = (path, size)
+        self._bytes += size
         return path
+
+    def trim(self) -> None:
+        """Delete the least recently used files beyond the bounds."""
+        while self._files and (len(self._files) > self.max_files or self._bytes > self.max_bytes):
+            path, size = self._files.popitem(last=False)[1]
+            os.remove(path)
+            self._bytes -= size
+
+    @property
+    def bytes(self) -> int:
+        return self._bytes
 
     def __len__(self) -> int:
         return len(self._files)

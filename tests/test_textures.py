@@ -43,10 +43,23 @@ def test_texture_files_are_bounded_and_removed_at_close():
     files = TextureFiles(max_files=3)
     paths = [files.path(TextureSpec("checker", seed=s, size=16)) for s in range(10)]
     folder = os.path.dirname(paths[0])
-    assert len(files) == 3 and len(os.listdir(folder)) == 3
+    assert len(os.listdir(folder)) == 10  # nothing is deleted between trims: a build's files stay
+    files.trim()
+    assert len(files) == 3 and sorted(os.listdir(folder)) == sorted(os.path.basename(p) for p in paths[-3:])
     assert files.path(TextureSpec("checker", seed=9, size=16)) == paths[-1]  # a hit reuses the file
     files.close()
     assert not os.path.exists(folder)
+
+
+def test_texture_files_are_bounded_on_disk():
+    files = TextureFiles(max_mb=7)  # a 1024x1024 BMP is 3 MB
+    paths = [files.path(TextureSpec("noise", seed=s, size=1024)) for s in range(4)]
+    files.trim()
+    folder = os.path.dirname(paths[0])
+    on_disk = sum(os.path.getsize(os.path.join(folder, name)) for name in os.listdir(folder))
+    assert files.bytes == on_disk == 2 * 1024 * 1024 * 3 + 2 * 54  # the two newest, with their BMP headers
+    assert all(os.path.exists(p) for p in paths[2:])
+    files.close()
 
 
 def box_scene(texture=None, floor_texture=None) -> Scene:

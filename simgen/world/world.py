@@ -78,6 +78,7 @@ class World:
         if self._needs_fresh_client():
             self._disconnect()
         self._connect()
+        self.textures.trim()
         c = self.client
         with c_output_silenced():
             p.resetSimulation(physicsClientId=c)
