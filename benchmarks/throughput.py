@@ -1,6 +1,7 @@
 """Whole-pipeline frames/s against a bare PyBullet render loop, measured side by side.
 
     python benchmarks/throughput.py --frames 60 --repeats 5 --width 640 --height 480 --objects 6 --workers 1,2
+    python benchmarks/throughput.py --workers 2 --baseline "world.max_texture_size=0"   # against another setting
 
 The bare loop is the limit: the same fixtures and number of objects, re-posed at random each frame and
 rendered with getCameraImage by the fastest renderer here, and nothing else, in as many concurrent processes
@@ -88,16 +89,22 @@ def main() -> None:
     parser.add_argument("--objects", type=int, default=6)
     parser.add_argument("--renderer", default="auto")
     parser.add_argument("--workers", default="1,2", help="comma-separated worker counts to measure")
+    parser.add_argument("--baseline", default="", help="space-separated overrides for a second pipeline run, "
+                        "alternated with the first: the setting a change is measured against")
     parser.add_argument("extra", nargs="*", help="further simgen overrides for the pipeline runs")
     args = parser.parse_args()
     workers = [int(w) for w in args.workers.split(",")]
     bare: dict[int, list[float]] = {w: [] for w in workers}
     piped: dict[int, list[float]] = {w: [] for w in workers}
+    based: dict[int, list[float]] = {w: [] for w in workers}
     for _ in range(args.repeats):
         for w in workers:
             bare[w].append(bare_loop(args.frames // w, args.width, args.height, args.objects, args.renderer, w))
             piped[w].append(pipeline(args.frames, args.width, args.height, args.objects, args.renderer, w,
                                      args.extra))
+            if args.baseline:
+                based[w].append(pipeline(args.frames, args.width, args.height, args.objects, args.renderer, w,
+                                         [*args.extra, *args.baseline.split()]))
     print(f"{args.width}x{args.height}, {args.objects} objects, renderer={args.renderer}, "
           f"{args.frames} frames x {args.repeats} repeats {' '.join(args.extra)}")
     print("| processes | bare loop frames/s | runs | simgen frames/s | runs | simgen / bare loop |")
@@ -105,6 +112,13 @@ def main() -> None:
     for w in workers:
         b, s = statistics.median(bare[w]), statistics.median(piped[w])
         print(f"| {w} | {b:.1f} | {runs(bare[w])} | {s:.1f} | {runs(piped[w])} | {s / b:.2f} |")
+    if args.baseline:
+        print(f"\nbaseline, {args.baseline}:\n")
+        print("| processes | simgen frames/s | runs | simgen / bare loop | this run / baseline |")
+        print("|---|---|---|---|---|")
+        for w in workers:
+            b, s, base = (statistics.median(v[w]) for v in (bare, piped, based))
+            print(f"| {w} | {base:.1f} | {runs(based[w])} | {base / b:.2f} | {s / base:.2f} |")
 
 
 def runs(values: list[float]) -> str:

@@ -100,7 +100,9 @@ class MeshTextures:
         return self.files.derived(name, lambda p: Path(p).write_text(text))
 
 
-def _textured_urdf(path: str, material: str, meshes: MeshTextures) -> ET.ElementTree:
+def urdf_copy(path: str, visual: Callable[[ET.Element], Optional[str]]) -> ET.ElementTree:
+    """A URDF's tree with every file it names made absolute, and each visual shape for which `visual` gives a
+    mesh in the stand-in folder replaced by that mesh (at the shape's scale)."""
     tree = ET.parse(path)
     folder = os.path.dirname(os.path.abspath(path))
     for element in tree.iter():
@@ -109,13 +111,18 @@ def _textured_urdf(path: str, material: str, meshes: MeshTextures) -> ET.Element
             element.set("filename", os.path.normpath(os.path.join(folder, name)))
     for geometry in tree.iterfind(".//visual/geometry"):
         for shape in list(geometry):
-            stand_in = _visual_stand_in(shape, material, meshes)
+            stand_in = visual(shape)
             if stand_in is not None:
                 scale = shape.get("scale") if shape.tag == "mesh" else None
                 geometry.remove(shape)
                 mesh = ET.SubElement(geometry, "mesh", filename=os.path.basename(stand_in))
                 if scale:
                     mesh.set("scale", scale)
+    return tree
+
+
+def _textured_urdf(path: str, material: str, meshes: MeshTextures) -> ET.ElementTree:
+    tree = urdf_copy(path, lambda shape: _visual_stand_in(shape, material, meshes))
     for element in tree.iter("material"):
         for texture in element.findall("texture"):
             element.remove(texture)  # the stand-in's material shows the texture

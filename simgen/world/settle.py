@@ -32,7 +32,7 @@ class Physics:
         known = {f.name: f.type for f in fields(cls)}
         for key, value in settings.items():
             if key not in known:
-                world_keys = ", ".join(["renderer", "recycle_every", "texture_memory_mb", *known])
+                world_keys = ", ".join(["renderer", "recycle_every", "texture_memory_mb", "max_texture_size", *known])
                 raise ConfigError(key, f"unknown key (expected one of: {world_keys})")
             if known[key] == "int":
                 validate.integer(key, value, low=0 if key == "max_steps" else 1)

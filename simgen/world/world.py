@@ -15,6 +15,7 @@ from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
 from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import local_box
+from simgen.world.capped_textures import CappedTextures
 from simgen.world.dynamics import apply_contact
 from simgen.world.mesh_textures import MeshTextures
 from simgen.world.quiet import c_output_silenced
@@ -32,7 +33,7 @@ class World:
     poses and pixels depend only on its scene spec."""
 
     def __init__(self, renderer: str = "auto", recycle_every: int = 100, texture_memory_mb: float = 400,
-                 **physics: Any):
+                 max_texture_size: int = 512, **physics: Any):
         """`physics` sets the fields of simgen.world.settle.Physics (time_step, solver_iterations, ...)."""
         self.requested_renderer = renderer
         self.recycle_every = validate.integer("recycle_every", recycle_every, low=0)
@@ -45,6 +46,8 @@ class World:
         self._fixtures: list[int] = []
         self.textures = TextureFiles()
         self.mesh_textures = MeshTextures(self.textures)
+        self.capped_textures = CappedTextures(self.textures, validate.integer("max_texture_size", max_texture_size,
+                                                                              low=0))
 
     @property
     def renderer_kind(self) -> str:
@@ -86,14 +89,15 @@ class World:
             textures = [None] * len(specs) if egl else load_textures(specs, self.textures, c)
             self.texture_memory.add(specs, self.renderer_kind)
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
+            loads = [t or (self.capped_textures.stand_in(s) if egl else None) for s, t in zip(specs, stand_ins)]
             paths = ShapePaths()
-            self._fixtures = [spawn(f, c, paths, stand_in) for f, stand_in in zip(scene.fixtures, stand_ins)]
+            self._fixtures = [spawn(f, c, paths, load) for f, load in zip(scene.fixtures, loads)]
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
             self._bodies = {}
             placed = list(self._fixtures)
-            for index, (obj, stand_in) in enumerate(zip(scene.objects, stand_ins[len(scene.fixtures):])):
-                body = spawn(obj, c, paths, stand_in)
+            for index, (obj, load) in enumerate(zip(scene.objects, loads[len(scene.fixtures):])):
+                body = spawn(obj, c, paths, load)
                 if not obj.static:
                     self.physics.prepare(body, c)
                     self._lift_until_free(body, placed)
