@@ -4,6 +4,7 @@ each fully determined by its TextureSpec, and a bounded cache of them as image f
 from __future__ import annotations
 
 import colorsys
+import contextlib
 import functools
 import hashlib
 import json
@@ -19,7 +20,7 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
-from simgen.errors import ConfigError
+from simgen.errors import ConfigError, OutputError
 from simgen.scene import TextureSpec
 
 PATTERNS = ("noise", "checker", "stripes", "gradient", "blotches")
@@ -163,6 +164,11 @@ def spec_key(spec: TextureSpec) -> str:
     return hashlib.sha1(json.dumps(asdict(spec), sort_keys=True).encode()).hexdigest()[:20]
 
 
+def write_bmp(path: str, bgr: np.ndarray) -> None:
+    """An image as BMP, which writes 20x faster than PNG; a failed write raises OSError (cv2.imwrite would not)."""
+    Path(path).write_bytes(cv2.imencode(".bmp", bgr)[1].tobytes())
+
+
 class TextureFiles:
     """Texture images for PyBullet, written on first use into a private temporary folder, with the files made
     from them (materials and meshes that use them, see simgen.world.mesh_textures). `trim()` deletes the least
@@ -177,7 +183,7 @@ class TextureFiles:
 
     def path(self, spec: TextureSpec) -> str:
         """The image file of `spec`, named by its content key: a BMP, which writes 20x faster than a PNG."""
-        return self.derived(f"{spec_key(spec)}.bmp", lambda p: cv2.imwrite(p, make_texture(spec)[:, :, ::-1]))
+        return self.derived(f"{spec_key(spec)}.bmp", lambda p: write_bmp(p, make_texture(spec)[:, :, ::-1]))
 
     def derived(self, name: str, write: Callable[[str], object]) -> str:
         """The file `name` in the folder, made by `write(path)` unless it is there already."""
@@ -188,8 +194,15 @@ class TextureFiles:
             self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
             weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
         path = os.path.join(self._dir, name)
-        write(path)
-        size = os.path.getsize(path)
+        try:
+            write(path)
+            size = os.path.getsize(path)
+        except OSError as err:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+            raise OutputError(f"TMPDIR: cannot write {path} ({err.strerror or err}); simgen keeps textures and "
+                              "meshes in this temporary folder: free space there or set TMPDIR to another folder"
+                              ) from None
         self._files[name] = (path, size)
         self._bytes += size
         return path

@@ -1,6 +1,7 @@
 """End to end: the real `simgen` command, real PyBullet, real files read back with pycocotools."""
 
 import json
+import re
 import resource
 import signal
 import subprocess
@@ -124,19 +125,33 @@ def test_an_output_dir_that_cannot_be_made_is_a_one_line_error(tmp_path, multiru
 
 
 def test_a_write_that_fails_is_a_one_line_error_leaves_no_partial_file_and_resumes(small_dataset, tmp_path):
-    """A file-size limit makes the first image write fail as a full disk would (EFBIG instead of ENOSPC)."""
-    reference = small_dataset(frames=3, name="reference")
+    """A file-size limit makes the first image write fail as a full disk would (EFBIG instead of ENOSPC).
+
+    Objects without temporary files (no round primitives' unit meshes, no capped copy of jenga's texture), so
+    that the first file written is the dataset's."""
+    plain = ["objects.categories=[duck,mug]"]
+    reference = small_dataset(*plain, frames=3, name="reference")
     out = tmp_path / "full"
-    args = [sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=3", *SMALL]
+    args = [sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=3", *SMALL, *plain]
     limited = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600,
                              preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (5000, 5000)))
     assert limited.returncode == 2 and "Traceback" not in limited.stderr
     last = limited.stderr.strip().splitlines()[-1]
     assert last.startswith(f"simgen: error: output_dir: cannot write {out / 'rgb' / '000000.png'} (File too large)")
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]
-    done = run_simgen([f"output_dir={out}", "num_frames=3", *SMALL], tmp_path)
+    done = run_simgen([f"output_dir={out}", "num_frames=3", *SMALL, *plain], tmp_path)
     assert done.returncode == 0, done.stderr
     assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
+
+
+def test_a_temporary_file_that_cannot_be_written_is_a_one_line_error_naming_tmpdir(tmp_path):
+    out = tmp_path / "ds"
+    args = [sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=1", *SMALL, "objects.categories=[sphere]"]
+    limited = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600,
+                             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_FSIZE, (5000, 5000)))
+    assert limited.returncode == 2 and "Traceback" not in limited.stderr
+    last = limited.stderr.strip().splitlines()[-1]
+    assert re.match(r"simgen: error: TMPDIR: cannot write \S+unit_sphere\.obj \(File too large\)", last), last
 
 
 def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):

@@ -18,7 +18,7 @@ import cv2
 from PIL import Image
 
 from simgen.scene import ObjectSpec
-from simgen.textures import TextureFiles
+from simgen.textures import TextureFiles, write_bmp
 from simgen.world.mesh_textures import digest, urdf_copy
 
 
@@ -70,7 +70,7 @@ class CappedTextures:
             factor = self.max_size / max(image.shape[:2])
             if factor < 1:
                 image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
-            cv2.imwrite(out, image)
+            write_bmp(out, image)
         return self.files.derived(f"{digest(path, self.max_size)}.bmp", write)
 
 

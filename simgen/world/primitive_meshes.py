@@ -1,12 +1,13 @@
 """Primitive shapes (box, sphere, cylinder, capsule) as OBJ text with normals and texture coordinates.
 
 The EGL renderer draws a random texture correctly only when it comes with a mesh (see mesh_textures), so a
-textured primitive is drawn from one of these meshes while it collides as the exact primitive."""
+textured primitive is drawn from one of these meshes while it collides as the exact primitive; and every
+round primitive is drawn from unit meshes of these shapes (primitive_visuals), smoother than PyBullet's own."""
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from typing import Optional, Sequence
 
 import numpy as np
 
@@ -21,7 +22,7 @@ _BOX_FACES = np.array([
 ], dtype=float)
 
 
-def box_obj(size: Sequence[float], material: str) -> str:
+def box_obj(size: Sequence[float], material: Optional[str]) -> str:
     """A box of edges `size` (x, y, z) centred at the origin; each face shows the whole texture."""
     half = np.asarray(size, dtype=float) / 2
     vertices, normals, uvs, faces = [], [], [], []
@@ -35,12 +36,12 @@ def box_obj(size: Sequence[float], material: str) -> str:
     return obj_text(np.array(vertices), np.array(normals), np.array(uvs), faces, material)
 
 
-def sphere_obj(radius: float, material: str) -> str:
+def sphere_obj(radius: float, material: Optional[str]) -> str:
     angles = np.linspace(-math.pi / 2, math.pi / 2, RINGS + 1)
     return revolved_obj(radius * np.cos(angles), radius * np.sin(angles), np.cos(angles), np.sin(angles), material)
 
 
-def cylinder_obj(radius: float, length: float, material: str) -> str:
+def cylinder_obj(radius: float, length: float, material: Optional[str]) -> str:
     """A closed cylinder along z: bottom disc, side and top disc, with sharp edges between them."""
     h = length / 2
     r = [0.0, radius, radius, radius, radius, 0.0]
@@ -51,7 +52,7 @@ def cylinder_obj(radius: float, length: float, material: str) -> str:
                         discs=(0, 1, 4, 5))
 
 
-def capsule_obj(radius: float, length: float, material: str) -> str:
+def capsule_obj(radius: float, length: float, material: Optional[str]) -> str:
     """A cylinder of `length` along z capped by half spheres of `radius`."""
     low = np.linspace(-math.pi / 2, 0, RINGS // 2 + 1)
     high = np.linspace(0, math.pi / 2, RINGS // 2 + 1)
@@ -61,7 +62,7 @@ def capsule_obj(radius: float, length: float, material: str) -> str:
                         material)
 
 
-def revolved_obj(r: np.ndarray, z: np.ndarray, nr: np.ndarray, nz: np.ndarray, material: str,
+def revolved_obj(r: np.ndarray, z: np.ndarray, nr: np.ndarray, nz: np.ndarray, material: Optional[str],
                  breaks: Sequence[int] = (), discs: Sequence[int] = ()) -> str:
     """The surface swept by the profile (r, z), bottom to top, turned about the z axis; (nr, nz) its normals.
 
@@ -90,12 +91,13 @@ def revolved_obj(r: np.ndarray, z: np.ndarray, nr: np.ndarray, nz: np.ndarray, m
 
 
 def obj_text(vertices: np.ndarray, normals: np.ndarray, uvs: np.ndarray, faces: Sequence[tuple[int, int, int]],
-             material: str) -> str:
-    """OBJ text using the material library `material`.mtl and its material `material`; faces index from 0."""
-    lines = [f"mtllib {material}.mtl"]
+             material: Optional[str]) -> str:
+    """OBJ text using the material library `material`.mtl and its material `material` (None: no material);
+    faces index from 0."""
+    lines = [f"mtllib {material}.mtl"] if material else []
     lines += [f"v {x:.6g} {y:.6g} {z:.6g}" for x, y, z in vertices]
     lines += [f"vt {u:.6g} {v:.6g}" for u, v in uvs]
     lines += [f"vn {x:.6g} {y:.6g} {z:.6g}" for x, y, z in normals]
-    lines.append(f"usemtl {material}")
+    lines += [f"usemtl {material}"] if material else []
     lines += ["f " + " ".join(f"{k + 1}/{k + 1}/{k + 1}" for k in face) for face in faces]
     return "\n".join(lines) + "\n"

@@ -11,6 +11,7 @@ import pybullet as p
 from simgen.errors import AssetError
 from simgen.mesh_check import check_asset
 from simgen.scene import ObjectSpec
+from simgen.world.primitive_visuals import ROUND, UnitMeshes
 
 DEFAULT_RGBA = (0.72, 0.72, 0.72, 1.0)
 
@@ -48,21 +49,41 @@ def _mesh_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]
     return col, vis
 
 
-def _primitive_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
-    size = np.asarray(spec.asset.size, dtype=float) * spec.scale
-    geom = {"box": p.GEOM_BOX, "sphere": p.GEOM_SPHERE, "cylinder": p.GEOM_CYLINDER, "capsule": p.GEOM_CAPSULE}
-    args = {
+GEOMS = {"box": p.GEOM_BOX, "sphere": p.GEOM_SPHERE, "cylinder": p.GEOM_CYLINDER, "capsule": p.GEOM_CAPSULE}
+
+
+def _primitive_size(spec: ObjectSpec) -> np.ndarray:
+    return np.asarray(spec.asset.size, dtype=float) * spec.scale
+
+
+def _primitive_args(kind: str, size: np.ndarray) -> dict:
+    """createCollisionShape's arguments for a primitive of `size` (box edges; radius and length)."""
+    return {
         "box": lambda: {"halfExtents": (size / 2).tolist()},
         "sphere": lambda: {"radius": size[0]},
         "cylinder": lambda: {"radius": size[0], "height": size[1]},
         "capsule": lambda: {"radius": size[0], "height": size[1]},
-    }[spec.asset.kind]()
-    col = p.createCollisionShape(geom[spec.asset.kind], physicsClientId=client, **args)
+    }[kind]()
+
+
+def _primitive_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
+    kind, args = spec.asset.kind, _primitive_args(spec.asset.kind, _primitive_size(spec))
+    col = p.createCollisionShape(GEOMS[kind], physicsClientId=client, **args)
     rgba = list(spec.rgba or DEFAULT_RGBA)
     if visual:  # a mesh of the primitive at its size, with its texture
         return col, p.createVisualShape(p.GEOM_MESH, fileName=visual, rgbaColor=rgba, physicsClientId=client)
     vis_args = {("length" if k == "height" else k): v for k, v in args.items()}  # visuals call it length
-    return col, p.createVisualShape(geom[spec.asset.kind], rgbaColor=rgba, physicsClientId=client, **vis_args)
+    return col, p.createVisualShape(GEOMS[kind], rgbaColor=rgba, physicsClientId=client, **vis_args)
+
+
+def _round_shapes(units: UnitMeshes, paths: ShapePaths) -> Callable[[ObjectSpec, int, str, Optional[str]],
+                                                                     tuple[int, int]]:
+    """Shapes of a round primitive that collides as itself and is drawn from unit meshes (primitive_visuals)."""
+    def shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
+        kind, size = spec.asset.kind, _primitive_size(spec)
+        col = p.createCollisionShape(GEOMS[kind], physicsClientId=client, **_primitive_args(kind, size))
+        return col, units.visual_shape(kind, size, spec.rgba or DEFAULT_RGBA, paths, client)
+    return shapes
 
 
 Shapes = Callable[[ObjectSpec, int, str, Optional[str]], tuple[int, int]]
@@ -86,19 +107,24 @@ BUILDERS = {
 }
 
 
-def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[str] = None) -> int:
+def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[str] = None,
+          units: Optional[UnitMeshes] = None) -> int:
     """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError.
 
     paths: the build's ShapePaths, which spells file names for this body. stand_in: a textured copy of the
-    asset (see mesh_textures): a URDF loaded instead of a URDF asset, else the mesh the body is drawn with."""
+    asset (see mesh_textures): a URDF loaded instead of a URDF asset, else the mesh the body is drawn with.
+    units: the unit meshes that round primitives without a stand-in are drawn from (else PyBullet's own)."""
     if spec.asset.path:
         check_asset(spec.asset.path)
     path = paths(spec.asset.path) if spec.asset.path else ""
     visual = paths(stand_in) if stand_in else None
     if spec.asset.kind == "urdf" and visual:
         path, visual = visual, None
+    build = BUILDERS[spec.asset.kind]
+    if units is not None and visual is None and spec.asset.kind in ROUND:
+        build = _multibody(_round_shapes(units, paths))
     try:
-        body = BUILDERS[spec.asset.kind](spec, client, path, visual)
+        body = build(spec, client, path, visual)
     except p.error as err:
         where = spec.asset.path or f"{spec.asset.kind} {spec.asset.size}"
         raise AssetError(f"{where}: PyBullet could not load this {spec.asset.kind} asset ({err})") from None

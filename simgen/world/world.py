@@ -18,6 +18,7 @@ from simgen.world.bounds import local_box
 from simgen.world.capped_textures import CappedTextures
 from simgen.world.dynamics import apply_contact
 from simgen.world.mesh_textures import MeshTextures
+from simgen.world.primitive_visuals import UnitMeshes
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
@@ -46,6 +47,7 @@ class World:
         self._fixtures: list[int] = []
         self.textures = TextureFiles()
         self.mesh_textures = MeshTextures(self.textures)
+        self.unit_meshes = UnitMeshes(self.textures)
         self.capped_textures = CappedTextures(self.textures, validate.integer("max_texture_size", max_texture_size,
                                                                               low=0))
 
@@ -91,13 +93,13 @@ class World:
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
             loads = [t or (self.capped_textures.stand_in(s) if egl else None) for s, t in zip(specs, stand_ins)]
             paths = ShapePaths()
-            self._fixtures = [spawn(f, c, paths, load) for f, load in zip(scene.fixtures, loads)]
+            self._fixtures = [spawn(f, c, paths, load, self.unit_meshes) for f, load in zip(scene.fixtures, loads)]
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
             self._bodies = {}
             placed = list(self._fixtures)
             for index, (obj, load) in enumerate(zip(scene.objects, loads[len(scene.fixtures):])):
-                body = spawn(obj, c, paths, load)
+                body = spawn(obj, c, paths, load, self.unit_meshes)
                 if not obj.static:
                     self.physics.prepare(body, c)
                     self._lift_until_free(body, placed)

@@ -1,0 +1,52 @@
+"""Round primitives (sphere, cylinder, capsule) drawn from unit meshes scaled to each body's size.
+
+PyBullet draws its own spheres as a dozen-sided ball and capsules with pointed ends: their silhouettes are 6-11%
+off the shapes that collide. simgen draws them from meshes of 32 slices (primitive_meshes) written once per
+process: a unit sphere scaled to the radius, a unit cylinder scaled to radius and length, and a capsule as that
+cylinder with a unit sphere at each end. Scaling unit meshes, instead of writing a mesh per size, keeps the
+meshes PyBullet caches for the life of the process to two. Boxes stay PyBullet's own: they are exact."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Sequence
+
+import pybullet as p
+
+from simgen.textures import TextureFiles
+from simgen.world import primitive_meshes
+
+ROUND = ("sphere", "cylinder", "capsule")
+UNIT: dict[str, Callable[[], str]] = {
+    "sphere": lambda: primitive_meshes.sphere_obj(1.0, None),
+    "cylinder": lambda: primitive_meshes.cylinder_obj(1.0, 1.0, None),
+}
+
+
+class UnitMeshes:
+    """The unit sphere and cylinder, kept in a TextureFiles folder."""
+
+    def __init__(self, files: TextureFiles):
+        self.files = files
+
+    def path(self, kind: str) -> str:
+        return self.files.derived(f"unit_{kind}.obj", lambda out: Path(out).write_text(UNIT[kind]()))
+
+    def visual_shape(self, kind: str, size: Sequence[float], rgba: Sequence[float],
+                     spell: Callable[[str], str], client: int) -> int:
+        """A visual shape of the round primitive `kind` of `size` (radius, and length but for a sphere).
+
+        spell: gives each use of a file its own name (ShapePaths), so that no two share a shape in the EGL
+        plugin, which caches shapes by file name and not by scale."""
+        radius = size[0]
+        ball = (self.path("sphere"), [radius] * 3)
+        parts = {
+            "sphere": lambda: [(*ball, 0.0)],
+            "cylinder": lambda: [(self.path("cylinder"), [radius, radius, size[1]], 0.0)],
+            "capsule": lambda: [(self.path("cylinder"), [radius, radius, size[1]], 0.0), (*ball, size[1] / 2),
+                                (*ball, -size[1] / 2)],
+        }[kind]()
+        return p.createVisualShapeArray(
+            [p.GEOM_MESH] * len(parts), fileNames=[spell(name) for name, _, _ in parts],
+            meshScales=[scale for _, scale, _ in parts], visualFramePositions=[[0, 0, z] for _, _, z in parts],
+            rgbaColors=[list(rgba)] * len(parts), physicsClientId=client)
