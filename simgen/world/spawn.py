@@ -66,9 +66,14 @@ def _primitive_args(kind: str, size: np.ndarray) -> dict:
     }[kind]()
 
 
+def _primitive_collision(spec: ObjectSpec, client: int) -> int:
+    args = _primitive_args(spec.asset.kind, _primitive_size(spec))
+    return p.createCollisionShape(GEOMS[spec.asset.kind], physicsClientId=client, **args)
+
+
 def _primitive_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
     kind, args = spec.asset.kind, _primitive_args(spec.asset.kind, _primitive_size(spec))
-    col = p.createCollisionShape(GEOMS[kind], physicsClientId=client, **args)
+    col = _primitive_collision(spec, client)
     rgba = list(spec.rgba or DEFAULT_RGBA)
     if visual:  # a mesh of the primitive at its size, with its texture
         return col, p.createVisualShape(p.GEOM_MESH, fileName=visual, rgbaColor=rgba, physicsClientId=client)
@@ -80,9 +85,8 @@ def _round_shapes(units: UnitMeshes, paths: ShapePaths) -> Callable[[ObjectSpec,
                                                                      tuple[int, int]]:
     """Shapes of a round primitive that collides as itself and is drawn from unit meshes (primitive_visuals)."""
     def shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
-        kind, size = spec.asset.kind, _primitive_size(spec)
-        col = p.createCollisionShape(GEOMS[kind], physicsClientId=client, **_primitive_args(kind, size))
-        return col, units.visual_shape(kind, size, spec.rgba or DEFAULT_RGBA, paths, client)
+        col = _primitive_collision(spec, client)
+        return col, units.visual_shape(spec.asset.kind, _primitive_size(spec), spec.rgba or DEFAULT_RGBA, paths, client)
     return shapes
 
 
