@@ -4,7 +4,8 @@ PyBullet draws its own spheres as a dozen-sided ball and capsules with pointed e
 off the shapes that collide. simgen draws them from meshes of 32 slices (primitive_meshes) written once per
 process: a unit sphere scaled to the radius, a unit cylinder scaled to radius and length, and a capsule as that
 cylinder with a unit sphere at each end. Scaling unit meshes, instead of writing a mesh per size, keeps the
-meshes PyBullet caches for the life of the process to two. Boxes stay PyBullet's own: they are exact."""
+meshes PyBullet caches for the life of the process to a few (one per spelling of the two files, see ShapePaths).
+Boxes stay PyBullet's own: they are exact."""
 
 from __future__ import annotations
 
