@@ -220,7 +220,7 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     """End this worker when the parent process ends, even killed outright (SIGKILL) with no chance to stop it."""
     parent.join()
     if "pipeline" in _WORKER:
-        _WORKER["pipeline"].world.textures.close()  # files only: the main thread may be inside PyBullet
+        _WORKER["pipeline"].world.remove_files()  # files only: the main thread may be inside PyBullet
     os._exit(1)
 
 

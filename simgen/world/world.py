@@ -66,6 +66,10 @@ class World:
     def close(self) -> None:
         """Disconnect and remove the texture files."""
         self._disconnect()
+        self.remove_files()
+
+    def remove_files(self) -> None:
+        """Remove the temporary texture and mesh files, leaving PyBullet alone (safe from another thread)."""
         self.textures.close()
 
     def _disconnect(self) -> None:
