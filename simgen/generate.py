@@ -235,6 +235,17 @@ def _work(job: Job) -> tuple[list[FrameResult], bool]:
     return results, pipeline.world.worn_out
 
 
+def _worker_context() -> multiprocessing.context.BaseContext:
+    """How worker processes start: forked from a server process that has imported simgen (in milliseconds, not
+    the 0.4 s a fresh interpreter takes to import it), where the platform has one; else spawned. The server
+    never touches PyBullet, so no worker inherits a client or an EGL context."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():
+        return multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["simgen.generate", "simgen.config"])
+    return context
+
+
 def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: deque[Job],
               workers: int) -> Iterator[list[FrameResult]]:
     """Scenes from `jobs` in `workers` processes, each with its own world; any order gives the same files.
@@ -243,8 +254,7 @@ def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, 
     worker's world wears out, no further scene is handed out and the pool ends when the running ones are done:
     the caller starts a fresh pool for the rest. A worker that dies (a crash in PyBullet, the out-of-memory
     killer) stops the run with a WorkerError."""
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker,
+    with ProcessPoolExecutor(workers, mp_context=_worker_context(), initializer=_init_worker,
                              initargs=(factory, seed, views_per_scene, root)) as pool:
         def submit(count: int) -> set:
             with _ctrl_c_held():  # the pool starts its worker processes as scenes are submitted

@@ -71,17 +71,17 @@ def stat_fields(pid: int) -> list[str]:
 
 
 def workers_of(parent: int) -> list[int]:
-    """The pool worker processes `parent` spawned, read from /proc."""
-    found = []
+    """The pool worker processes of `parent`, read from /proc: forked by its fork server (a child of it that
+    runs multiprocessing.forkserver), or spawned by it where there is no fork server."""
+    processes = {}
     for proc in Path("/proc").glob("[0-9]*"):
         try:
-            ppid = int(stat_fields(int(proc.name))[1])
-            cmdline = (proc / "cmdline").read_bytes()
+            processes[int(proc.name)] = (int(stat_fields(int(proc.name))[1]), (proc / "cmdline").read_bytes())
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == parent and b"multiprocessing.spawn" in cmdline:
-            found.append(int(proc.name))
-    return found
+    servers = {pid for pid, (ppid, cmd) in processes.items() if ppid == parent and b"multiprocessing.forkserver" in cmd}
+    return [pid for pid, (ppid, cmd) in processes.items()
+            if ppid in servers or (ppid == parent and b"multiprocessing.spawn" in cmd)]
 
 
 def running(pid: int) -> bool:

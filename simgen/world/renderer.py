@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import importlib.util
+import os
 import subprocess
 import sys
 
@@ -29,9 +30,21 @@ sys.exit(0)
 """
 
 
+PROBED = "SIMGEN_EGL_AVAILABLE"  # the probe's answer, in the environment that worker processes inherit
+
+
 @functools.lru_cache(maxsize=1)
 def egl_available() -> bool:
-    """Whether the EGL plugin initialises here. Probed in a subprocess: on failure the plugin exits the process."""
+    """Whether the EGL plugin initialises here. Probed once (0.5 s) in a subprocess, since on failure the plugin
+    exits the process; the answer is passed on to worker processes through the environment."""
+    if os.environ.get(PROBED) in ("0", "1"):
+        return os.environ[PROBED] == "1"
+    available = _probe()
+    os.environ[PROBED] = "1" if available else "0"
+    return available
+
+
+def _probe() -> bool:
     if importlib.util.find_spec("eglRenderer") is None:
         return False
     try:
