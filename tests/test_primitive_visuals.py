@@ -8,7 +8,7 @@ import pytest
 
 from conftest import RENDERERS
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support, TextureSpec
-from simgen.world import World
+from simgen.world import World, egl_available
 
 WIDTH, HEIGHT, FOV = 240, 240, 40.0
 FOCAL = (HEIGHT / 2) / math.tan(math.radians(FOV) / 2)  # pixels
@@ -91,3 +91,16 @@ def stripes(folder) -> TextureSpec:
     path = folder / "stripes.png"
     cv2.imwrite(str(path), image[:, :, ::-1])
     return TextureSpec("photo", seed=1, size=64, path=str(path))
+
+
+@pytest.mark.skipif(not egl_available(), reason="no EGL here")
+def test_egl_shades_a_box_as_tinyrenderer_does():
+    """PyBullet's own box under EGL draws half of each face darker along its diagonal; simgen's unit cube not."""
+    box = body("box", (0.6, 0.4, 0.04), rgba=(0.6, 0.45, 0.3, 1))
+    looks = {}
+    for renderer in ("tiny", "egl"):
+        frame = render(renderer, [box], eye=(0.5, -0.4, 0.7))
+        grey = frame.rgb[frame.instance == 1].astype(float).mean(axis=1)
+        looks[renderer] = np.median(grey), (np.abs(grey - np.median(grey)) <= 2).mean()
+    (tiny, _), (egl, flat) = looks["tiny"], looks["egl"]
+    assert abs(egl / tiny - 1) < 0.06 and flat > 0.6  # the top face, most of the box, in one shade

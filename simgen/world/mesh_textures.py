@@ -100,9 +100,12 @@ class MeshTextures:
         return self.files.derived(name, lambda p: Path(p).write_text(text))
 
 
-def urdf_copy(path: str, visual: Callable[[ET.Element], Optional[str]]) -> ET.ElementTree:
+Replacement = Optional[tuple[str, Optional[str]]]  # a mesh in the stand-in folder, and its URDF scale attribute
+
+
+def urdf_copy(path: str, visual: Callable[[ET.Element], Replacement]) -> ET.ElementTree:
     """A URDF's tree with every file it names made absolute, and each visual shape for which `visual` gives a
-    mesh in the stand-in folder replaced by that mesh (at the shape's scale)."""
+    mesh in the stand-in folder replaced by that mesh, at the scale it gives."""
     tree = ET.parse(path)
     folder = os.path.dirname(os.path.abspath(path))
     for element in tree.iter():
@@ -111,9 +114,9 @@ def urdf_copy(path: str, visual: Callable[[ET.Element], Optional[str]]) -> ET.El
             element.set("filename", os.path.normpath(os.path.join(folder, name)))
     for geometry in tree.iterfind(".//visual/geometry"):
         for shape in list(geometry):
-            stand_in = visual(shape)
-            if stand_in is not None:
-                scale = shape.get("scale") if shape.tag == "mesh" else None
+            replacement = visual(shape)
+            if replacement is not None:
+                stand_in, scale = replacement
                 geometry.remove(shape)
                 mesh = ET.SubElement(geometry, "mesh", filename=os.path.basename(stand_in))
                 if scale:
@@ -129,12 +132,14 @@ def _textured_urdf(path: str, material: str, meshes: MeshTextures) -> ET.Element
     return tree
 
 
-def _visual_stand_in(shape: ET.Element, material: str, meshes: MeshTextures) -> Optional[str]:
+def _visual_stand_in(shape: ET.Element, material: str, meshes: MeshTextures) -> Replacement:
+    """A mesh with `material` for a URDF visual shape: a copy of its mesh at its scale, or its primitive's mesh."""
     if shape.tag == "mesh":
         name = shape.get("filename", "")
-        return meshes.mesh(name, material) if os.path.isabs(name) else None
+        copy = meshes.mesh(name, material) if os.path.isabs(name) else None
+        return (copy, shape.get("scale")) if copy else None
     if shape.tag in URDF_PRIMITIVES:
-        return meshes.primitive(shape.tag, np.asarray(URDF_PRIMITIVES[shape.tag](shape)), material)
+        return meshes.primitive(shape.tag, np.asarray(URDF_PRIMITIVES[shape.tag](shape)), material), None
     return None
 
 

@@ -1,11 +1,12 @@
-"""Round primitives (sphere, cylinder, capsule) drawn from unit meshes scaled to each body's size.
+"""Primitives drawn from unit meshes scaled to each body's size: round ones always, boxes under EGL.
 
 PyBullet draws its own spheres as a dozen-sided ball and capsules with pointed ends: their silhouettes are 6-11%
 off the shapes that collide. simgen draws them from meshes of 32 slices (primitive_meshes) written once per
 process: a unit sphere scaled to the radius, a unit cylinder scaled to radius and length, and a capsule as that
 cylinder with a unit sphere at each end. Scaling unit meshes, instead of writing a mesh per size, keeps the
-meshes PyBullet caches for the life of the process to a few (one per spelling of the two files, see ShapePaths).
-Boxes stay PyBullet's own: they are exact."""
+meshes PyBullet caches for the life of the process to a few (one per spelling of each file, see ShapePaths).
+The EGL plugin shades its own boxes wrongly (half of a face darker along its diagonal, a stray highlight), so
+under EGL boxes are drawn from a unit cube; TinyRenderer draws its own boxes right."""
 
 from __future__ import annotations
 
@@ -21,27 +22,29 @@ ROUND = ("sphere", "cylinder", "capsule")
 UNIT: dict[str, Callable[[], str]] = {
     "sphere": lambda: primitive_meshes.sphere_obj(1.0, None),
     "cylinder": lambda: primitive_meshes.cylinder_obj(1.0, 1.0, None),
+    "box": lambda: primitive_meshes.box_obj((1.0, 1.0, 1.0), None),
 }
 
 
 class UnitMeshes:
-    """The unit sphere and cylinder, kept in a TextureFiles folder."""
+    """The unit sphere, cylinder and cube, kept in a TextureFiles folder; `kinds`: the primitives drawn from them."""
 
-    def __init__(self, files: TextureFiles):
-        self.files = files
+    def __init__(self, files: TextureFiles, kinds: Sequence[str]):
+        self.files, self.kinds = files, tuple(kinds)
 
     def path(self, kind: str) -> str:
         return self.files.derived(f"unit_{kind}.obj", lambda out: Path(out).write_text(UNIT[kind]()))
 
     def visual_shape(self, kind: str, size: Sequence[float], rgba: Sequence[float],
                      spell: Callable[[str], str], client: int) -> int:
-        """A visual shape of the round primitive `kind` of `size` (radius, and length but for a sphere).
+        """A visual shape of the primitive `kind` of `size` (box edges; radius, and length but for a sphere).
 
         spell: gives each use of a file its own name (ShapePaths), so that no two share a shape in the EGL
         plugin, which caches shapes by file name and not by scale."""
         radius = size[0]
         ball = (self.path("sphere"), [radius] * 3)
         parts = {
+            "box": lambda: [(self.path("box"), list(size[:3]), 0.0)],
             "sphere": lambda: [(*ball, 0.0)],
             "cylinder": lambda: [(self.path("cylinder"), [radius, radius, size[1]], 0.0)],
             "capsule": lambda: [(self.path("cylinder"), [radius, radius, size[1]], 0.0), (*ball, size[1] / 2),

@@ -11,7 +11,7 @@ import pybullet as p
 from simgen.errors import AssetError
 from simgen.mesh_check import check_asset
 from simgen.scene import ObjectSpec
-from simgen.world.primitive_visuals import ROUND, UnitMeshes
+from simgen.world.primitive_visuals import UnitMeshes
 
 DEFAULT_RGBA = (0.72, 0.72, 0.72, 1.0)
 
@@ -83,7 +83,7 @@ def _primitive_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional
 
 def _round_shapes(units: UnitMeshes, paths: ShapePaths) -> Callable[[ObjectSpec, int, str, Optional[str]],
                                                                      tuple[int, int]]:
-    """Shapes of a round primitive that collides as itself and is drawn from unit meshes (primitive_visuals)."""
+    """Shapes of a primitive that collides as itself and is drawn from unit meshes (primitive_visuals)."""
     def shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
         col = _primitive_collision(spec, client)
         return col, units.visual_shape(spec.asset.kind, _primitive_size(spec), spec.rgba or DEFAULT_RGBA, paths, client)
@@ -117,7 +117,7 @@ def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[s
 
     paths: the build's ShapePaths, which spells file names for this body. stand_in: a textured copy of the
     asset (see mesh_textures): a URDF loaded instead of a URDF asset, else the mesh the body is drawn with.
-    units: the unit meshes that round primitives without a stand-in are drawn from (else PyBullet's own)."""
+    units: the unit meshes that primitives of its kinds without a stand-in are drawn from (else PyBullet's own)."""
     if spec.asset.path:
         check_asset(spec.asset.path)
     path = paths(spec.asset.path) if spec.asset.path else ""
@@ -125,7 +125,7 @@ def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[s
     if spec.asset.kind == "urdf" and visual:
         path, visual = visual, None
     build = BUILDERS[spec.asset.kind]
-    if units is not None and visual is None and spec.asset.kind in ROUND:
+    if units is not None and visual is None and spec.asset.kind in units.kinds:
         build = _multibody(_round_shapes(units, paths))
     try:
         body = build(spec, client, path, visual)

@@ -15,10 +15,10 @@ from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
 from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import local_box
-from simgen.world.capped_textures import CappedTextures
+from simgen.world.egl_copies import EglCopies
 from simgen.world.dynamics import apply_contact
 from simgen.world.mesh_textures import MeshTextures
-from simgen.world.primitive_visuals import UnitMeshes
+from simgen.world.primitive_visuals import ROUND, UnitMeshes
 from simgen.world.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
@@ -47,9 +47,9 @@ class World:
         self._fixtures: list[int] = []
         self.textures = TextureFiles()
         self.mesh_textures = MeshTextures(self.textures)
-        self.unit_meshes = UnitMeshes(self.textures)
-        self.capped_textures = CappedTextures(self.textures, validate.integer("max_texture_size", max_texture_size,
-                                                                              low=0))
+        self.unit_meshes = {"tiny": UnitMeshes(self.textures, ROUND), "egl": UnitMeshes(self.textures, (*ROUND, "box"))}
+        self.egl_copies = EglCopies(self.textures, validate.integer("max_texture_size", max_texture_size, low=0),
+                                    self.unit_meshes["egl"])
 
     @property
     def renderer_kind(self) -> str:
@@ -95,15 +95,16 @@ class World:
             textures = [None] * len(specs) if egl else load_textures(specs, self.textures, c)
             self.texture_memory.add(specs, self.renderer_kind)
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
-            loads = [t or (self.capped_textures.stand_in(s) if egl else None) for s, t in zip(specs, stand_ins)]
+            loads = [t or (self.egl_copies.stand_in(s) if egl else None) for s, t in zip(specs, stand_ins)]
+            units = self.unit_meshes[self.renderer_kind]
             paths = ShapePaths()
-            self._fixtures = [spawn(f, c, paths, load, self.unit_meshes) for f, load in zip(scene.fixtures, loads)]
+            self._fixtures = [spawn(f, c, paths, load, units) for f, load in zip(scene.fixtures, loads)]
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
             self._bodies = {}
             placed = list(self._fixtures)
             for index, (obj, load) in enumerate(zip(scene.objects, loads[len(scene.fixtures):])):
-                body = spawn(obj, c, paths, load, self.unit_meshes)
+                body = spawn(obj, c, paths, load, units)
                 if not obj.static:
                     self.physics.prepare(body, c)
                     self._lift_until_free(body, placed)

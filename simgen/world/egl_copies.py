@@ -1,10 +1,12 @@
-"""Copies of meshes whose own textures are downsized, for the EGL renderer.
+"""Copies of URDF and OBJ assets that the EGL plugin draws better: large textures downsized, boxes as meshes.
 
 The EGL plugin uploads a mesh's textures again after every resetSimulation, mipmaps included: on a CPU
 (Mesa's llvmpipe) jenga's 1024x1024 texture costs 14 ms a scene, and a 4096x4096 scanned object's over 200 ms.
 The renderer samples the mipmap level that matches an object's size on screen, so a copy downsized to
 `world.max_texture_size` looks the same unless the object fills much of the image (BENCHMARKS.md, "Where a
-frame's time goes"). Geometry, and so every mask, box and depth, is unchanged."""
+frame's time goes"). And it shades its own boxes wrongly (a URDF's `<box>` visuals: the table, floor, walls),
+so a copy draws them from a unit cube mesh scaled to their size (primitive_visuals). Geometry, and so every
+mask, box and depth, is unchanged."""
 
 from __future__ import annotations
 
@@ -19,32 +21,39 @@ from PIL import Image
 
 from simgen.scene import ObjectSpec
 from simgen.textures import TextureFiles, write_bmp
-from simgen.world.mesh_textures import digest, urdf_copy
+from simgen.world.mesh_textures import Replacement, digest, urdf_copy
+from simgen.world.primitive_visuals import UnitMeshes
 
 
-class CappedTextures:
-    """Stand-ins for URDF and OBJ assets whose textures are larger than `max_size` pixels; 0 caps nothing."""
+class EglCopies:
+    """Stand-ins for URDF assets with box visuals and for URDF and OBJ assets whose textures are larger than
+    `max_size` pixels (0: no texture is too large)."""
 
-    def __init__(self, files: TextureFiles, max_size: int):
-        self.files, self.max_size = files, max_size
+    def __init__(self, files: TextureFiles, max_size: int, units: UnitMeshes):
+        self.files, self.max_size, self.units = files, max_size, units
 
     def stand_in(self, spec: ObjectSpec) -> Optional[str]:
-        """What to load for `spec` instead of its asset, or None where no texture of it is too large."""
+        """What to load for `spec` instead of its asset, or None where it is drawn right as it is."""
         path, kind = spec.asset.path, spec.asset.kind
-        if not self.max_size or kind not in ("urdf", "mesh") or not self._oversized(path, kind):
-            return None
-        return self.urdf(path) if kind == "urdf" else self.obj(path)
+        if kind == "urdf" and (_urdf_has_boxes(path) or self._oversized(path, kind)):
+            return self.urdf(path)
+        return self.obj(path) if kind == "mesh" and self._oversized(path, kind) else None
 
     def _oversized(self, path: str, kind: str) -> bool:
+        if not self.max_size:
+            return False
         objs = _urdf_visual_objs(path) if kind == "urdf" else (path,) if path.lower().endswith(".obj") else ()
         return any(_side(image) > self.max_size for obj in objs for image in _obj_textures(obj))
 
     def urdf(self, path: str) -> str:
-        """A copy of a URDF whose visual OBJs with large textures are capped copies; every other file stays."""
-        def visual(shape: ET.Element) -> Optional[str]:
+        """A copy of a URDF whose box visuals are the unit cube and whose visual OBJs with large textures are
+        capped copies; every other file stays."""
+        def visual(shape: ET.Element) -> Replacement:
+            if shape.tag == "box":
+                return self.units.path("box"), shape.get("size", "1 1 1")
             name = shape.get("filename", "")
             large = shape.tag == "mesh" and name.lower().endswith(".obj") and self._oversized(name, "mesh")
-            return self.obj(name) if large else None
+            return (self.obj(name), shape.get("scale")) if large else None
 
         tree = urdf_copy(path, visual)  # built even when in the folder: that keeps its meshes from being evicted
         name = f"{digest(path, self.max_size)}.urdf"
@@ -129,12 +138,20 @@ def _side(image: str) -> int:
 
 
 @functools.lru_cache(maxsize=256)
-def _urdf_visual_objs(urdf: str) -> tuple[str, ...]:
-    """The OBJ files a URDF's visuals name, as paths (none for a URDF that is not well-formed XML)."""
-    folder = os.path.dirname(os.path.abspath(urdf))
+def _urdf_visuals(urdf: str) -> tuple[ET.Element, ...]:
+    """The shapes of a URDF's visuals (none for a URDF that is not well-formed XML)."""
     try:
-        tree = ET.parse(urdf)
+        return tuple(shape for geometry in ET.parse(urdf).iterfind(".//visual/geometry") for shape in geometry)
     except (ET.ParseError, OSError):
         return ()
-    names = (mesh.get("filename", "") for mesh in tree.iterfind(".//visual/geometry/mesh"))
+
+
+def _urdf_has_boxes(urdf: str) -> bool:
+    return any(shape.tag == "box" for shape in _urdf_visuals(urdf))
+
+
+def _urdf_visual_objs(urdf: str) -> tuple[str, ...]:
+    """The OBJ files a URDF's visuals name, as paths."""
+    folder = os.path.dirname(os.path.abspath(urdf))
+    names = (shape.get("filename", "") for shape in _urdf_visuals(urdf) if shape.tag == "mesh")
     return tuple(os.path.join(folder, name) for name in names if name.lower().endswith(".obj") and "://" not in name)

@@ -1,4 +1,4 @@
-"""Downsized copies of meshes' own textures (simgen.world.capped_textures), drawn under EGL."""
+"""Copies of assets the EGL plugin draws better (simgen.world.egl_copies): large textures downsized, boxes as meshes."""
 
 import os
 import xml.etree.ElementTree as ET
@@ -12,7 +12,8 @@ from simgen.errors import ConfigError
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.textures import TextureFiles
 from simgen.world import World, egl_available
-from simgen.world.capped_textures import CappedTextures
+from simgen.world.egl_copies import EglCopies
+from simgen.world.primitive_visuals import ROUND, UnitMeshes
 
 JENGA = os.path.join(pybullet_data.getDataPath(), "jenga", "jenga.urdf")  # its texture: 1024x1024
 
@@ -24,6 +25,10 @@ def textured_obj(folder, width: int, height: int) -> str:
     (folder / "quad.obj").write_text("mtllib quad.mtl\nv 0 0 0\nv 1 0 0\nv 1 1 0\nvt 0 0\nvt 1 0\nvt 1 1\n"
                                      "usemtl wood\nf 1/1 2/2 3/3\n")
     return str(folder / "quad.obj")
+
+
+def copies(files: TextureFiles, max_size: int) -> EglCopies:
+    return EglCopies(files, max_size, UnitMeshes(files, (*ROUND, "box")))
 
 
 def mesh_spec(path: str) -> ObjectSpec:
@@ -38,7 +43,7 @@ def library_of(obj: str) -> str:
 def test_a_large_texture_is_drawn_from_a_downsized_copy_of_its_mesh(tmp_path):
     files = TextureFiles()
     try:
-        copy = CappedTextures(files, 256).stand_in(mesh_spec(textured_obj(tmp_path, 1024, 512)))
+        copy = copies(files, 256).stand_in(mesh_spec(textured_obj(tmp_path, 1024, 512)))
         text = open(copy).read()
         assert "usemtl wood" in text and "f 1/1 2/2 3/3" in text  # the mesh and its material choices stay
         library = open(library_of(copy)).read().splitlines()
@@ -54,7 +59,7 @@ def test_a_large_texture_is_drawn_from_a_downsized_copy_of_its_mesh(tmp_path):
 def test_a_texture_within_the_cap_or_no_cap_loads_the_asset_itself(tmp_path, width, cap):
     files = TextureFiles()
     try:
-        assert CappedTextures(files, cap).stand_in(mesh_spec(textured_obj(tmp_path, width, width))) is None
+        assert copies(files, cap).stand_in(mesh_spec(textured_obj(tmp_path, width, width))) is None
         assert len(files) == 0
     finally:
         files.close()
@@ -63,7 +68,7 @@ def test_a_texture_within_the_cap_or_no_cap_loads_the_asset_itself(tmp_path, wid
 def test_a_urdf_copy_caps_its_visual_mesh_and_keeps_its_scale_and_collision_shape():
     files = TextureFiles()
     try:
-        copy = CappedTextures(files, 512).stand_in(ObjectSpec("jenga", Asset("urdf", path=JENGA), category_id=4))
+        copy = copies(files, 512).stand_in(ObjectSpec("jenga", Asset("urdf", path=JENGA), category_id=4))
         tree = ET.parse(copy)
         mesh = tree.find(".//visual/geometry/mesh")
         visual = mesh.get("filename")
@@ -106,3 +111,38 @@ def test_capped_textures_change_no_mask_or_depth_and_hardly_a_colour():
     assert np.array_equal(capped.depth, full.depth)
     difference = np.abs(capped.rgb.astype(int) - full.rgb)[on]
     assert 0 < difference.mean() < 4  # drawn from the copy: a little less detail, the same wood
+
+
+def test_a_urdf_with_box_visuals_is_drawn_from_the_unit_cube_at_each_box_size():
+    table = os.path.join(os.path.dirname(__file__), "..", "scenes", "tabletop", "table.urdf")
+    files = TextureFiles()
+    try:
+        copy = copies(files, 512).stand_in(ObjectSpec("table", Asset("urdf", path=table), labeled=False))
+        tree, original = ET.parse(copy), ET.parse(table)
+        meshes = tree.findall(".//visual/geometry/mesh")
+        sizes = [box.get("size") for box in original.iterfind(".//visual/geometry/box")]
+        assert len(meshes) == len(sizes) == 5 and [m.get("scale") for m in meshes] == sizes
+        assert {m.get("filename") for m in meshes} == {"unit_box.obj"}
+        assert [b.get("size") for b in tree.iterfind(".//collision/geometry/box")] == sizes  # collides as before
+    finally:
+        files.close()
+
+
+@pytest.mark.skipif(not egl_available(), reason="no EGL here: copies are drawn under EGL only")
+def test_a_table_drawn_from_its_copy_has_the_same_silhouette():
+    table = ObjectSpec("table", Asset("urdf", path=os.path.join(os.path.dirname(__file__), "..", "scenes",
+                                                                   "tabletop", "table.urdf")), category_id=1,
+                       static=True)
+    camera = CameraSpec(position=(1.2, -1.0, 1.6), target=(0, 0, 0.5), width=160, height=120)
+    scene = Scene("t", Support(0.75, ((-0.5, -0.35), (0.5, 0.35))), (0, 0, 0), objects=[table], camera=camera)
+    masks = {}
+    for boxes_as_meshes in (True, False):
+        world = World(renderer="egl")
+        if not boxes_as_meshes:
+            world.egl_copies.stand_in = lambda spec: None
+        try:
+            world.build(scene)
+            masks[boxes_as_meshes] = world.render(scene).instance == 1
+        finally:
+            world.close()
+    assert masks[True].sum() > 2000 and (masks[True] != masks[False]).mean() < 0.003
