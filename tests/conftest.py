@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_module
 from omegaconf import DictConfig
 
 from simgen import config
-from simgen.world import egl_available
+from simgen.world import World, egl_available
 
 config.register_schema()
 
@@ -44,3 +44,13 @@ def small_dataset(tmp_path: Path):
         assert done.returncode == 0, done.stderr
         return out
     return make
+
+
+def render_once(renderer: str, scene):
+    """Build and render a scene in a world of its own (no settling)."""
+    world = World(renderer=renderer)
+    try:
+        world.build(scene)
+        return world.render(scene)
+    finally:
+        world.close()

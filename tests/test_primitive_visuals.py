@@ -6,9 +6,9 @@ import cv2
 import numpy as np
 import pytest
 
-from conftest import RENDERERS
+from conftest import RENDERERS, render_once
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support, TextureSpec
-from simgen.world import World, egl_available
+from simgen.world import egl_available
 
 WIDTH, HEIGHT, FOV = 240, 240, 40.0
 FOCAL = (HEIGHT / 2) / math.tan(math.radians(FOV) / 2)  # pixels
@@ -18,12 +18,7 @@ def render(renderer: str, objects: list[ObjectSpec], eye: tuple, target: tuple =
     camera = CameraSpec(position=eye, target=target, up=(0, 1, 0) if eye[:2] == (0, 0) else (0, 0, 1), fov=FOV,
                         width=WIDTH, height=HEIGHT, near=0.01)
     scene = Scene("t", Support(-1.0, ((-1, -1), (1, 1))), (0, 0, 0), fixtures=[], objects=objects, camera=camera)
-    world = World(renderer=renderer)
-    try:
-        world.build(scene)
-        return world.render(scene)
-    finally:
-        world.close()
+    return render_once(renderer, scene)
 
 
 def body(kind: str, size: tuple, position=(0, 0, 0), **kw) -> ObjectSpec:

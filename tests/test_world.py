@@ -9,7 +9,7 @@ from simgen.generate import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World
 
-from conftest import RENDERERS, compose_config
+from conftest import RENDERERS, compose_config, render_once
 
 
 def floor_scene(**camera_args) -> Scene:
@@ -17,16 +17,6 @@ def floor_scene(**camera_args) -> Scene:
                        static=True)
     return Scene(name="test", support=Support(0.0, ((-1, -1), (1, 1))), target=(0, 0, 0), fixtures=[floor],
                  camera=CameraSpec(**camera_args))
-
-
-def render_once(renderer: str, scene: Scene):
-    """Build and render a scene in a world of its own (no settling)."""
-    world = World(renderer=renderer)
-    try:
-        world.build(scene)
-        return world.render(scene)
-    finally:
-        world.close()
 
 
 @pytest.fixture
