@@ -42,13 +42,13 @@ class UnitMeshes:
         spell: gives each use of a file its own name (ShapePaths), so that no two share a shape in the EGL
         plugin, which caches shapes by file name and not by scale."""
         radius = size[0]
-        ball = (self.path("sphere"), [radius] * 3)
+        ball = lambda z: (self.path("sphere"), [radius] * 3, z)  # noqa: E731
+        tube = lambda: (self.path("cylinder"), [radius, radius, size[1]], 0.0)  # noqa: E731
         parts = {
             "box": lambda: [(self.path("box"), list(size[:3]), 0.0)],
-            "sphere": lambda: [(*ball, 0.0)],
-            "cylinder": lambda: [(self.path("cylinder"), [radius, radius, size[1]], 0.0)],
-            "capsule": lambda: [(self.path("cylinder"), [radius, radius, size[1]], 0.0), (*ball, size[1] / 2),
-                                (*ball, -size[1] / 2)],
+            "sphere": lambda: [ball(0.0)],
+            "cylinder": lambda: [tube()],
+            "capsule": lambda: [tube(), ball(size[1] / 2), ball(-size[1] / 2)],
         }[kind]()
         return p.createVisualShapeArray(
             [p.GEOM_MESH] * len(parts), fileNames=[spell(name) for name, _, _ in parts],
