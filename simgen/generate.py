@@ -240,9 +240,14 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     the 0.4 s a fresh interpreter takes to import it), where the platform has one; else spawned. The server
     never touches PyBullet, so no worker inherits a client or an EGL context."""
     if "forkserver" not in multiprocessing.get_all_start_methods():
-        return multiprocessing.get_context("spawn")
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["simgen.generate", "simgen.config"])
+        context = multiprocessing.get_context("spawn")
+    else:
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(["simgen.generate", "simgen.config"])
+    if multiprocessing.get_start_method(allow_none=True) not in (None, *multiprocessing.get_all_start_methods()):
+        # a worker reads the default start method first, and cannot know the one of a launcher that runs this
+        # process (joblib's loky): make ours the default
+        multiprocessing.set_start_method(context.get_start_method(), force=True)
     return context
 
 

@@ -19,6 +19,21 @@ from simgen.generate import generate
 from simgen.world import egl_available
 
 
+def test_joblib_jobs_run_their_own_worker_processes(small_dataset, tmp_path):
+    """joblib's loky workers make `loky` the default start method, which simgen's worker processes cannot use."""
+    whole = small_dataset(frames=4, name="whole")
+    sweep = tmp_path / "sweep"
+    small = [a for a in SMALL if not a.startswith("workers=")]
+    done = run_simgen(["-m", "shard.index=0,1", "shard.count=2", "hydra/launcher=joblib", "workers=2",
+                       f"output_dir={sweep}", "num_frames=4", *small], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr
+    shards = sorted(p for p in sweep.iterdir() if p.is_dir())
+    images = [json.loads((s / "annotations.json").read_text())["images"] for s in shards]
+    assert sorted(i["file_name"] for shard in images for i in shard) == \
+        sorted(i["file_name"] for i in json.loads((whole / "annotations.json").read_text())["images"])
+
+
 def test_joblib_sharded_run_merges_into_the_unsharded_dataset(small_dataset, tmp_path):
     whole = small_dataset(frames=5, name="whole")
     sweep = tmp_path / "sweep"
