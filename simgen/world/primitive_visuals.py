@@ -42,8 +42,13 @@ class UnitMeshes:
         spell: gives each use of a file its own name (ShapePaths), so that no two share a shape in the EGL
         plugin, which caches shapes by file name and not by scale."""
         radius = size[0]
-        ball = lambda z: (self.path("sphere"), [radius] * 3, z)  # noqa: E731
-        tube = lambda: (self.path("cylinder"), [radius, radius, size[1]], 0.0)  # noqa: E731
+
+        def ball(z: float) -> tuple:
+            return self.path("sphere"), [radius] * 3, z
+
+        def tube() -> tuple:
+            return self.path("cylinder"), [radius, radius, size[1]], 0.0
+
         parts = {
             "box": lambda: [(self.path("box"), list(size[:3]), 0.0)],
             "sphere": lambda: [ball(0.0)],

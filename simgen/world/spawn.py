@@ -66,14 +66,12 @@ def _primitive_args(kind: str, size: np.ndarray) -> dict:
     }[kind]()
 
 
-def _primitive_collision(spec: ObjectSpec, client: int) -> int:
-    args = _primitive_args(spec.asset.kind, _primitive_size(spec))
-    return p.createCollisionShape(GEOMS[spec.asset.kind], physicsClientId=client, **args)
+Shapes = Callable[[ObjectSpec, int, str, Optional[str]], tuple[int, int]]
 
 
 def _primitive_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
     kind, args = spec.asset.kind, _primitive_args(spec.asset.kind, _primitive_size(spec))
-    col = _primitive_collision(spec, client)
+    col = p.createCollisionShape(GEOMS[kind], physicsClientId=client, **args)
     rgba = list(spec.rgba or DEFAULT_RGBA)
     if visual:  # a mesh of the primitive at its size, with its texture
         return col, p.createVisualShape(p.GEOM_MESH, fileName=visual, rgbaColor=rgba, physicsClientId=client)
@@ -81,16 +79,13 @@ def _primitive_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional
     return col, p.createVisualShape(GEOMS[kind], rgbaColor=rgba, physicsClientId=client, **vis_args)
 
 
-def _round_shapes(units: UnitMeshes, paths: ShapePaths) -> Callable[[ObjectSpec, int, str, Optional[str]],
-                                                                     tuple[int, int]]:
+def _unit_mesh_shapes(units: UnitMeshes, paths: ShapePaths) -> Shapes:
     """Shapes of a primitive that collides as itself and is drawn from unit meshes (primitive_visuals)."""
     def shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
-        col = _primitive_collision(spec, client)
-        return col, units.visual_shape(spec.asset.kind, _primitive_size(spec), spec.rgba or DEFAULT_RGBA, paths, client)
+        kind, size = spec.asset.kind, _primitive_size(spec)
+        col = p.createCollisionShape(GEOMS[kind], physicsClientId=client, **_primitive_args(kind, size))
+        return col, units.visual_shape(kind, size, spec.rgba or DEFAULT_RGBA, paths, client)
     return shapes
-
-
-Shapes = Callable[[ObjectSpec, int, str, Optional[str]], tuple[int, int]]
 
 
 def _multibody(shapes: Shapes) -> Callable[[ObjectSpec, int, str, Optional[str]], int]:
@@ -126,7 +121,7 @@ def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[s
         path, visual = visual, None
     build = BUILDERS[spec.asset.kind]
     if units is not None and visual is None and spec.asset.kind in units.kinds:
-        build = _multibody(_round_shapes(units, paths))
+        build = _multibody(_unit_mesh_shapes(units, paths))
     try:
         body = build(spec, client, path, visual)
     except p.error as err:
