@@ -52,7 +52,7 @@ class EglCopies:
             if shape.tag == "box":
                 return self.units.path("box"), shape.get("size", "1 1 1")
             name = shape.get("filename", "")
-            large = shape.tag == "mesh" and name.lower().endswith(".obj") and self._oversized(name, "mesh")
+            large = shape.tag == "mesh" and self._oversized(name, "mesh")
             return (self.obj(name), shape.get("scale")) if large else None
 
         tree = urdf_copy(path, visual)  # built even when in the folder: that keeps its meshes from being evicted
