@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from typing import Sequence
 
 import numpy as np
 import pybullet as p
@@ -27,13 +28,14 @@ class Physics:
     lateral_friction: float = 0.6
 
     @classmethod
-    def checked(cls, **settings: float) -> "Physics":
-        """Settings from config, each checked: integers >= 1 (steps >= 0), other numbers >= 0, time step in (0, 0.1]."""
+    def checked(cls, beside: Sequence[str] = (), **settings: float) -> "Physics":
+        """Settings from config, each checked: integers >= 1 (steps >= 0), other numbers >= 0, time step in (0, 0.1].
+
+        beside: the other keys of the config group these come in (World's), named by the unknown-key error."""
         known = {f.name: f.type for f in fields(cls)}
         for key, value in settings.items():
             if key not in known:
-                world_keys = ", ".join(["renderer", "recycle_every", "texture_memory_mb", "max_texture_size", *known])
-                raise ConfigError(key, f"unknown key (expected one of: {world_keys})")
+                raise ConfigError(key, f"unknown key (expected one of: {', '.join([*beside, *known])})")
             if known[key] == "int":
                 validate.integer(key, value, low=0 if key == "max_steps" else 1)
             else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any, Optional
 
 import numpy as np
@@ -40,7 +41,8 @@ class World:
         self.recycle_every = validate.integer("recycle_every", recycle_every, low=0)
         self.texture_memory = TextureMemory(validate.number("texture_memory_mb", texture_memory_mb, low=0))
         self._builds = 0
-        self.physics = Physics.checked(**physics)
+        own_keys = [name for name in inspect.signature(World.__init__).parameters if name not in ("self", "physics")]
+        self.physics = Physics.checked(own_keys, **physics)
         self.client: Optional[int] = None
         self.renderer: Optional[Renderer] = None
         self._bodies: dict[int, int] = {}  # PyBullet uid -> index in scene.objects
