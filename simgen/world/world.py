@@ -85,7 +85,8 @@ class World:
         """Reset the simulation and create the scene's fixtures and objects at their drop poses."""
         self._builds += 1
         specs = [*scene.fixtures, *scene.objects]
-        egl = self.renderer_kind == "egl"
+        kind = self.renderer_kind
+        egl = kind == "egl"
         if self._needs_fresh_client():
             self._disconnect()
         self._connect()
@@ -95,10 +96,10 @@ class World:
             p.resetSimulation(physicsClientId=c)
             self.physics.apply(c)
             textures = [None] * len(specs) if egl else load_textures(specs, self.textures, c)
-            self.texture_memory.add(specs, self.renderer_kind)
+            self.texture_memory.add(specs, kind)
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
             loads = [t or (self.egl_copies.stand_in(s) if egl else None) for s, t in zip(specs, stand_ins)]
-            units = self.unit_meshes[self.renderer_kind]
+            units = self.unit_meshes[kind]
             paths = ShapePaths()
             self._fixtures = [spawn(f, c, paths, load, units) for f, load in zip(scene.fixtures, loads)]
             for body, spec in zip(self._fixtures, scene.fixtures):
