@@ -16,6 +16,7 @@ from simgen.world.egl_copies import EglCopies
 from simgen.world.primitive_visuals import ROUND, UnitMeshes
 
 JENGA = os.path.join(pybullet_data.getDataPath(), "jenga", "jenga.urdf")  # its texture: 1024x1024
+TABLE = os.path.join(os.path.dirname(__file__), "..", "scenes", "tabletop", "table.urdf")  # five box visuals
 
 
 def textured_obj(folder, width: int, height: int) -> str:
@@ -114,11 +115,10 @@ def test_capped_textures_change_no_mask_or_depth_and_hardly_a_colour():
 
 
 def test_a_urdf_with_box_visuals_is_drawn_from_the_unit_cube_at_each_box_size():
-    table = os.path.join(os.path.dirname(__file__), "..", "scenes", "tabletop", "table.urdf")
     files = TextureFiles()
     try:
-        copy = copies(files, 512).stand_in(ObjectSpec("table", Asset("urdf", path=table), labeled=False))
-        tree, original = ET.parse(copy), ET.parse(table)
+        copy = copies(files, 512).stand_in(ObjectSpec("table", Asset("urdf", path=TABLE), labeled=False))
+        tree, original = ET.parse(copy), ET.parse(TABLE)
         meshes = tree.findall(".//visual/geometry/mesh")
         sizes = [box.get("size") for box in original.iterfind(".//visual/geometry/box")]
         assert len(meshes) == len(sizes) == 5 and [m.get("scale") for m in meshes] == sizes
@@ -130,9 +130,7 @@ def test_a_urdf_with_box_visuals_is_drawn_from_the_unit_cube_at_each_box_size():
 
 @pytest.mark.skipif(not egl_available(), reason="no EGL here: copies are drawn under EGL only")
 def test_a_table_drawn_from_its_copy_has_the_same_silhouette():
-    table = ObjectSpec("table", Asset("urdf", path=os.path.join(os.path.dirname(__file__), "..", "scenes",
-                                                                   "tabletop", "table.urdf")), category_id=1,
-                       static=True)
+    table = ObjectSpec("table", Asset("urdf", path=TABLE), category_id=1, static=True)
     camera = CameraSpec(position=(1.2, -1.0, 1.6), target=(0, 0, 0.5), width=160, height=120)
     scene = Scene("t", Support(0.75, ((-0.5, -0.35), (0.5, 0.35))), (0, 0, 0), objects=[table], camera=camera)
     masks = {}
