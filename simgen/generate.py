@@ -267,22 +267,26 @@ def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, 
 
         running, worn_out = submit(IN_FLIGHT_PER_WORKER * workers), False
         try:
-            while running:
-                done, running = wait(running, return_when=FIRST_COMPLETED)
-                for future in done:
-                    results, worn = future.result()
-                    worn_out |= worn
-                    yield results
-                if not worn_out:
-                    running |= submit(len(done))
-            if worn_out and jobs:
-                log.info(WORN_OUT)
-        except BrokenProcessPool:
-            raise WorkerError("a worker process died (killed, out of memory, or crashed in PyBullet); frames "
-                              "written so far are kept: run the same command again to resume, or with workers=1 "
-                              "to see where it stops") from None
-        finally:
-            pool.shutdown(wait=False, cancel_futures=True)  # on Ctrl-C or an error: no further scenes
+            try:
+                while running:
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        results, worn = future.result()
+                        worn_out |= worn
+                        yield results
+                    if not worn_out:
+                        running |= submit(len(done))
+                if worn_out and jobs:
+                    log.info(WORN_OUT)
+            except BrokenProcessPool:
+                raise WorkerError("a worker process died (killed, out of memory, or crashed in PyBullet); frames "
+                                  "written so far are kept: run the same command again to resume, or with "
+                                  "workers=1 to see where it stops") from None
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)  # on Ctrl-C or an error: no further scenes, no waiting
+            raise
+        # Done: leaving the with block waits for the workers to exit. A process that ends through multiprocessing's
+        # own exit (joblib's loky workers) joins its children before the pool's manager thread has told them to.
 
 
 def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: int, views_per_scene: int, root: Path,
