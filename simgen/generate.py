@@ -12,7 +12,7 @@ import signal
 import threading
 import time
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -251,54 +251,89 @@ def _worker_context() -> multiprocessing.context.BaseContext:
     return context
 
 
+class _Lane:
+    """One worker process of a run, with the scenes queued to it; a fresh process replaces it once its world
+    wears out."""
+
+    def __init__(self, start: Callable[[], ProcessPoolExecutor]):
+        self.start, self.pool, self.running, self.worn_out = start, start(), set(), False
+
+    def feed(self, jobs: deque[Job], owner: dict[Future, _Lane]) -> None:
+        """Queue scenes to this worker until it has IN_FLIGHT_PER_WORKER (none once it is worn out)."""
+        with _ctrl_c_held():  # the executor starts its worker process as the first scene is submitted
+            while jobs and not self.worn_out and len(self.running) < IN_FLIGHT_PER_WORKER:
+                future = self.pool.submit(_work, jobs.popleft())
+                self.running.add(future)
+                owner[future] = self
+
+    def replace(self) -> threading.Thread:
+        """Start a fresh worker in place of this worn-out one; the returned thread waits for the old one to exit."""
+        retiring = threading.Thread(target=self.pool.shutdown, name="simgen-retire-worker")
+        retiring.start()
+        self.pool, self.worn_out = self.start(), False
+        return retiring
+
+
 def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: deque[Job],
               workers: int) -> Iterator[list[FrameResult]]:
     """Scenes from `jobs` in `workers` processes, each with its own world; any order gives the same files.
 
-    A few scenes per worker are in flight at a time, so a run of millions of frames holds no more. Once a
-    worker's world wears out, no further scene is handed out and the pool ends when the running ones are done:
-    the caller starts a fresh pool for the rest. A worker that dies (a crash in PyBullet, the out-of-memory
-    killer) stops the run with a WorkerError."""
-    with ProcessPoolExecutor(workers, mp_context=_worker_context(), initializer=_init_worker,
-                             initargs=(factory, seed, views_per_scene, root)) as pool:
-        def submit(count: int) -> set:
-            with _ctrl_c_held():  # the pool starts its worker processes as scenes are submitted
-                return {pool.submit(_work, jobs.popleft()) for _ in range(min(count, len(jobs)))}
+    A few scenes per worker are in flight at a time, so a run of millions of frames holds no more. A worker
+    whose world wears out gets no further scene and is replaced by a fresh process once its queued scenes are
+    done, while the others go on. A worker that dies (a crash in PyBullet, the out-of-memory killer) stops
+    the run with a WorkerError."""
+    context = _worker_context()
 
-        running, worn_out = submit(IN_FLIGHT_PER_WORKER * workers), False
+    def start() -> ProcessPoolExecutor:
+        return ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
+                                   initargs=(factory, seed, views_per_scene, root))
+
+    lanes = [_Lane(start) for _ in range(workers)]
+    owner: dict[Future, _Lane] = {}
+    retiring: list[threading.Thread] = []
+    try:
         try:
-            try:
-                while running:
-                    done, running = wait(running, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        results, worn = future.result()
-                        worn_out |= worn
-                        yield results
-                    if not worn_out:
-                        running |= submit(len(done))
-                if worn_out and jobs:
-                    log.info(WORN_OUT)
-            except BrokenProcessPool:
-                raise WorkerError("a worker process died (killed, out of memory, or crashed in PyBullet); frames "
-                                  "written so far are kept: run the same command again to resume, or with "
-                                  "workers=1 to see where it stops") from None
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)  # on Ctrl-C or an error: no further scenes, no waiting
-            raise
-        # Done: leaving the with block waits for the workers to exit. A process that ends through multiprocessing's
-        # own exit (joblib's loky workers) joins its children before the pool's manager thread has told them to.
+            for lane in lanes:
+                lane.feed(jobs, owner)
+            while owner:
+                done, _ = wait(owner, return_when=FIRST_COMPLETED)
+                for future in done:
+                    lane = owner.pop(future)
+                    lane.running.discard(future)
+                    results, worn = future.result()
+                    lane.worn_out |= worn
+                    yield results
+                    if lane.worn_out and not lane.running and jobs:
+                        if not retiring:
+                            log.info(WORN_OUT)
+                        retiring.append(lane.replace())
+                    lane.feed(jobs, owner)
+        except BrokenProcessPool:
+            raise WorkerError("a worker process died (killed, out of memory, or crashed in PyBullet); frames "
+                              "written so far are kept: run the same command again to resume, or with "
+                              "workers=1 to see where it stops") from None
+    except BaseException:
+        for lane in lanes:  # on Ctrl-C or an error: no further scenes, no waiting
+            lane.pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    # Done: wait for every worker to exit. A process that ends through multiprocessing's own exit (joblib's
+    # loky workers) joins its children before a pool's manager thread has told them to.
+    for lane in lanes:
+        lane.pool.shutdown()
+    for thread in retiring:
+        thread.join()
 
 
 def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: int, views_per_scene: int, root: Path,
          jobs: Sequence[Job], workers: int) -> Iterator[list[FrameResult]]:
-    """Every job: with one worker in this process, else (and once this process's world wears out) in pools
-    of worker processes, a fresh pool whenever a worker's world wears out."""
+    """Every job: with one worker in this process, else (and once this process's world wears out) in worker
+    processes."""
     todo = deque(jobs)
     if workers == 1 or factory is None:
         yield from _run_serial(pipeline, seed, todo, views_per_scene, until_worn_out=factory is not None)
         if todo:
             log.info(WORN_OUT)
-    while todo:
+    if todo:
         yield from _run_pool(factory, seed, views_per_scene, root, todo, workers)
 
 

@@ -16,7 +16,7 @@ from conftest import SMALL, compose_config, run_simgen
 from simgen import config
 from simgen.errors import AssetError
 from simgen.generate import generate
-from simgen.world import egl_available
+from simgen.world import World, egl_available
 
 
 def test_joblib_jobs_run_their_own_worker_processes(small_dataset, tmp_path):
@@ -201,3 +201,42 @@ def test_a_worker_that_cannot_start_says_why(tmp_path):
             generate(pipeline, 0, 4, tmp_path / "ds", progress=False, workers=2, factory=factory_failing_in_workers)
     finally:
         pipeline.world.close()
+
+
+class WearsOutInOneProcess:
+    """A pipeline factory whose world wears out in the first worker process to claim it, and which records
+    the process id of every worker it starts."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __call__(self):
+        (self.folder / f"worker-{os.getpid()}").touch()
+        pipeline = config.build_pipeline(compose_config(["camera.width=64", "camera.height=48"]))
+        try:
+            os.close(os.open(self.folder / "claimed", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            return pipeline
+        pipeline.world.__class__ = WornOutWorld
+        return pipeline
+
+
+class WornOutWorld(World):
+    """A world that says it is worn out from its first scene on."""
+
+    @property
+    def worn_out(self) -> bool:
+        return True
+
+
+def test_a_worn_out_worker_is_replaced_alone(tmp_path):
+    """Only the worker whose world wore out makes way for a fresh process; the others keep theirs."""
+    (tmp_path / "workers").mkdir()
+    pipeline = config.build_pipeline(compose_config(["camera.width=64", "camera.height=48"]))
+    try:
+        summary = generate(pipeline, 0, 12, tmp_path / "ds", progress=False, workers=2,
+                           factory=WearsOutInOneProcess(tmp_path / "workers"))
+    finally:
+        pipeline.world.close()
+    assert summary.rendered == 12 and len(list((tmp_path / "ds" / "rgb").iterdir())) == 12
+    assert len(list((tmp_path / "workers").glob("worker-*"))) == 3  # two, and one in place of the worn-out one
