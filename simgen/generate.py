@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import dataclasses
+import importlib.machinery
 import logging
 import multiprocessing
 import os
@@ -243,12 +244,22 @@ def _worker_context() -> multiprocessing.context.BaseContext:
         context = multiprocessing.get_context("spawn")
     else:
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["simgen.generate", "simgen.config"])
+        context.set_forkserver_preload(["simgen.generate", "simgen.config"] if _cwd_imports_this_simgen() else [])
     if multiprocessing.get_start_method(allow_none=True) not in (None, *multiprocessing.get_all_start_methods()):
         # a worker reads the default start method first, and cannot know the one of a launcher that runs this
         # process (joblib's loky): make ours the default
         multiprocessing.set_start_method(context.get_start_method(), force=True)
     return context
+
+
+def _cwd_imports_this_simgen() -> bool:
+    """Whether `import simgen` with the working directory first on the path imports this simgen. The fork
+    server imports its preloads so (multiprocessing does not give it the parent's sys.path, up to Python 3.13
+    at least): a `simgen` folder in the working directory, such as a source checkout beside a non-editable
+    install, would be imported into every worker instead. Then workers import simgen themselves."""
+    found = importlib.machinery.PathFinder.find_spec("simgen", [os.getcwd()])
+    this = Path(__file__).with_name("__init__.py").resolve()
+    return found is None or found.origin is None or Path(found.origin).resolve() == this
 
 
 class _Lane:

@@ -240,3 +240,16 @@ def test_a_worn_out_worker_is_replaced_alone(tmp_path):
         pipeline.world.close()
     assert summary.rendered == 12 and len(list((tmp_path / "ds" / "rgb").iterdir())) == 12
     assert len(list((tmp_path / "workers").glob("worker-*"))) == 3  # two, and one in place of the worn-out one
+
+
+def test_workers_ignore_a_simgen_folder_in_the_working_directory(tmp_path):
+    """Python's fork server imports with the working directory first on its path: a `simgen` folder there (a
+    source checkout beside a non-editable install) must not become the workers' simgen."""
+    (tmp_path / "simgen").mkdir()
+    (tmp_path / "simgen" / "__init__.py").touch()
+    command = Path(sys.executable).with_name("simgen")
+    small = [a for a in SMALL if not a.startswith("workers=")]
+    done = subprocess.run([command, f"output_dir={tmp_path / 'ds'}", "num_frames=4", *small, "workers=2"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert len(list((tmp_path / "ds" / "rgb").iterdir())) == 4
