@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import dataclasses
 import importlib.machinery
 import logging
 import multiprocessing
+import multiprocessing.util
 import os
 import signal
 import threading
@@ -208,7 +208,9 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(),), daemon=True).start()
     try:
         pipeline = factory()
-        atexit.register(pipeline.world.close)  # disconnect quietly: the EGL plugin prints as its client goes
+        # disconnect quietly (the EGL plugin prints as its client goes) and remove the temporary files, as the
+        # process ends: a forked worker ends through os._exit, which runs no atexit hook, but these
+        multiprocessing.util.Finalize(None, pipeline.world.close, exitpriority=0)
         for writer in pipeline.writers:
             writer.open(root, pipeline.categories)
     except Exception as err:  # raised here it would break the pool with a traceback: the first scene reports it
@@ -221,7 +223,7 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
     """End this worker when the parent process ends, even killed outright (SIGKILL) with no chance to stop it."""
     parent.join()
     if "pipeline" in _WORKER:
-        _WORKER["pipeline"].world.remove_files()  # files only: the main thread may be inside PyBullet
+        _WORKER["pipeline"].world.abandon_files()  # files only: the main thread may be inside PyBullet
     os._exit(1)
 
 

@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import weakref
 from collections import OrderedDict
 from dataclasses import asdict
@@ -184,6 +185,7 @@ class TextureFiles:
         self._files: OrderedDict[str, tuple[str, int]] = OrderedDict()  # name -> (path, bytes)
         self._bytes = 0
         self._dir: Optional[str] = None
+        self._lock = threading.RLock()  # held while a file is made; for good once abandoned
 
     def path(self, spec: TextureSpec) -> str:
         """The image file of `spec`, named by its content key: a BMP, which writes 20x faster than a PNG."""
@@ -194,22 +196,23 @@ class TextureFiles:
         if name in self._files:
             self._files.move_to_end(name)
             return self._files[name][0]
-        if self._dir is None:
-            self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
-            weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
-        path = os.path.join(self._dir, name)
-        try:
-            write(path)
-            size = os.path.getsize(path)
-        except OSError as err:
-            with contextlib.suppress(OSError):
-                os.remove(path)
-            raise OutputError(f"TMPDIR: cannot write {path} ({err.strerror or err}); simgen keeps textures and "
-                              "meshes in this temporary folder: free space there or set TMPDIR to another folder"
-                              ) from None
-        self._files[name] = (path, size)
-        self._bytes += size
-        return path
+        with self._lock:
+            if self._dir is None:
+                self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
+                weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
+            path = os.path.join(self._dir, name)
+            try:
+                write(path)
+                size = os.path.getsize(path)
+            except OSError as err:
+                with contextlib.suppress(OSError):
+                    os.remove(path)
+                raise OutputError(f"TMPDIR: cannot write {path} ({err.strerror or err}); simgen keeps textures "
+                                  "and meshes in this temporary folder: free space there or set TMPDIR to another "
+                                  "folder") from None
+            self._files[name] = (path, size)
+            self._bytes += size
+            return path
 
     def trim(self) -> None:
         """Delete the least recently used files beyond the bounds."""
@@ -224,6 +227,13 @@ class TextureFiles:
 
     def __len__(self) -> int:
         return len(self._files)
+
+    def abandon(self) -> None:
+        """Remove the folder for good, from another thread of a process about to exit: once a file being made
+        is done, no further file or folder is made (a call that would make one waits until the process ends)."""
+        self._lock.acquire()
+        if self._dir is not None:
+            shutil.rmtree(self._dir, ignore_errors=True)
 
     def close(self) -> None:
         if self._dir is not None:

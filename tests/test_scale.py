@@ -138,6 +138,13 @@ def texture_folders() -> set:
     return set(Path(tempfile.gettempdir()).glob("simgen-textures-*"))
 
 
+def test_workers_leave_no_temporary_files(small_dataset):
+    """Each worker keeps textures, meshes and URDF copies in a temporary folder, removed as it exits."""
+    before = texture_folders()
+    small_dataset("workers=2", "randomizers=[color,texture]", "randomizers.texture.probability=1", frames=6)
+    assert texture_folders() == before
+
+
 def test_workers_end_when_the_run_is_killed_outright(tmp_path):
     """...and take their generated textures with them."""
     before = texture_folders()

@@ -68,11 +68,12 @@ class World:
     def close(self) -> None:
         """Disconnect and remove the texture files."""
         self._disconnect()
-        self.remove_files()
-
-    def remove_files(self) -> None:
-        """Remove the temporary texture and mesh files, leaving PyBullet alone (safe from another thread)."""
         self.textures.close()
+
+    def abandon_files(self) -> None:
+        """Remove the temporary texture and mesh files for good as this process exits, leaving PyBullet alone:
+        safe from another thread, while this one may be making such files."""
+        self.textures.abandon()
 
     def _disconnect(self) -> None:
         if self.client is not None:
