@@ -9,7 +9,9 @@ import logging
 import multiprocessing
 import multiprocessing.util
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from collections import deque
@@ -202,10 +204,13 @@ def _ctrl_c_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
-def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path) -> None:
+def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, temp: str) -> None:
+    """temp: the run's folder for its workers' temporary files, which the parent removes, even after a worker
+    was killed outright."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held since start (_ctrl_c_held): dropped now
-    threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(),), daemon=True).start()
+    tempfile.tempdir = temp
+    threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(), temp), daemon=True).start()
     try:
         pipeline = factory()
         # disconnect quietly (the EGL plugin prints as its client goes) and remove the temporary files, as the
@@ -219,11 +224,14 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
     _WORKER.update(pipeline=pipeline, seed=seed, views_per_scene=views_per_scene)
 
 
-def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
-    """End this worker when the parent process ends, even killed outright (SIGKILL) with no chance to stop it."""
+def _exit_with(parent: multiprocessing.process.BaseProcess, temp: str) -> None:
+    """End this worker when the parent process ends, even killed outright (SIGKILL) with no chance to stop it,
+    and remove its temporary files (the last worker to go, the run's folder too)."""
     parent.join()
     if "pipeline" in _WORKER:
         _WORKER["pipeline"].world.abandon_files()  # files only: the main thread may be inside PyBullet
+    with contextlib.suppress(OSError):
+        os.rmdir(temp)
     os._exit(1)
 
 
@@ -295,11 +303,11 @@ def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, 
     whose world wears out gets no further scene and is replaced by a fresh process once its queued scenes are
     done, while the others go on. A worker that dies (a crash in PyBullet, the out-of-memory killer) stops
     the run with a WorkerError."""
-    context = _worker_context()
+    context, temp = _worker_context(), tempfile.mkdtemp(prefix="simgen-workers-")
 
     def start() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
-                                   initargs=(factory, seed, views_per_scene, root))
+                                   initargs=(factory, seed, views_per_scene, root, temp))
 
     lanes = [_Lane(start) for _ in range(workers)]
     owner: dict[Future, _Lane] = {}
@@ -328,6 +336,7 @@ def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, 
     except BaseException:
         for lane in lanes:  # on Ctrl-C or an error: no further scenes, no waiting
             lane.pool.shutdown(wait=False, cancel_futures=True)
+        shutil.rmtree(temp, ignore_errors=True)  # with the files of a worker that was killed
         raise
     # Done: wait for every worker to exit. A process that ends through multiprocessing's own exit (joblib's
     # loky workers) joins its children before a pool's manager thread has told them to.
@@ -335,6 +344,7 @@ def _run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, 
         lane.pool.shutdown()
     for thread in retiring:
         thread.join()
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: int, views_per_scene: int, root: Path,

@@ -122,11 +122,13 @@ def start_two_workers(out: Path, tmp_path: Path, *extra: str, **popen: object) -
 def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path):
     """A killed worker (out-of-memory killer, a crash in PyBullet) must not leave the run waiting forever."""
     out = tmp_path / "crashed"
+    before = texture_folders()
     proc, args, workers = start_two_workers(out, tmp_path, "num_frames=80", stdout=subprocess.PIPE,
                                             stderr=subprocess.PIPE, text=True)
     os.kill(workers[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "Traceback" not in err
+    assert texture_folders() == before  # the killed worker's files too
     assert err.strip().splitlines()[-1].startswith("simgen: error: a worker process died")
     assert not (out / "annotations.json").exists()
     done = run_simgen(args, tmp_path)
@@ -135,7 +137,9 @@ def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path)
 
 
 def texture_folders() -> set:
-    return set(Path(tempfile.gettempdir()).glob("simgen-textures-*"))
+    """simgen's temporary folders: a process's textures and meshes, a run's folder for its workers' ones."""
+    temp = Path(tempfile.gettempdir())
+    return {*temp.glob("simgen-textures-*"), *temp.glob("simgen-workers-*")}
 
 
 def test_workers_leave_no_temporary_files(small_dataset):
