@@ -99,3 +99,27 @@ def test_egl_shades_a_box_as_tinyrenderer_does():
         looks[renderer] = np.median(grey), (np.abs(grey - np.median(grey)) <= 2).mean()
     (tiny, _), (egl, flat) = looks["tiny"], looks["egl"]
     assert abs(egl / tiny - 1) < 0.06 and flat > 0.6  # the top face, most of the box, in one shade
+
+
+def primitive_urdf(folder, shape: str) -> str:
+    """A one-link URDF whose visual and collision are the primitive `shape` (URDF XML)."""
+    path = folder / "primitive.urdf"
+    path.write_text(f'<robot name="p"><link name="base"><inertial><mass value="0.1"/>'
+                    f'<inertia ixx="1e-4" ixy="0" ixz="0" iyy="1e-4" iyz="0" izz="1e-4"/></inertial>'
+                    f'<visual><geometry>{shape}</geometry></visual>'
+                    f'<collision><geometry>{shape}</geometry></collision></link></robot>')
+    return str(path)
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_urdfs_spheres_and_cylinders_are_drawn_smooth(renderer, tmp_path):
+    """PyBullet draws a URDF's <sphere> and <cylinder> as coarse polygons; simgen draws them from unit meshes."""
+    r, length, d = 0.04, 0.1, 0.5
+    cases = {
+        f'<sphere radius="{r}"/>': disc_area(r, d),
+        f'<cylinder radius="{r}" length="{length}"/>': math.pi * (FOCAL * r / (d - length / 2)) ** 2,
+    }
+    for shape, exact in cases.items():
+        obj = ObjectSpec("p", Asset("urdf", path=primitive_urdf(tmp_path, shape)), category_id=1, static=True)
+        pixels = (render(renderer, [obj], eye=(0, 0, d)).instance == 1).sum()
+        assert abs(pixels / exact - 1) < 0.02, f"{shape}: {pixels} pixels, exactly {exact:.0f}"

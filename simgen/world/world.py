@@ -16,7 +16,7 @@ from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
 from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import local_box
-from simgen.world.egl_copies import EglCopies
+from simgen.world.asset_copies import AssetCopies
 from simgen.world.dynamics import apply_contact
 from simgen.world.mesh_textures import MeshTextures
 from simgen.world.primitive_visuals import ROUND, UnitMeshes
@@ -50,8 +50,9 @@ class World:
         self.textures = TextureFiles()
         self.mesh_textures = MeshTextures(self.textures)
         self.unit_meshes = {"tiny": UnitMeshes(self.textures, ROUND), "egl": UnitMeshes(self.textures, (*ROUND, "box"))}
-        self.egl_copies = EglCopies(self.textures, validate.integer("max_texture_size", max_texture_size, low=0),
-                                    self.unit_meshes["egl"])
+        max_texture_size = validate.integer("max_texture_size", max_texture_size, low=0)
+        self.asset_copies = {"tiny": AssetCopies(self.textures, 0, self.unit_meshes["tiny"]),
+                             "egl": AssetCopies(self.textures, max_texture_size, self.unit_meshes["egl"])}
 
     @property
     def renderer_kind(self) -> str:
@@ -99,7 +100,7 @@ class World:
             textures = [None] * len(specs) if egl else load_textures(specs, self.textures, c)
             self.texture_memory.add(specs, kind)
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
-            loads = [t or (self.egl_copies.stand_in(s) if egl else None) for s, t in zip(specs, stand_ins)]
+            loads = [t or self.asset_copies[kind].stand_in(s) for s, t in zip(specs, stand_ins)]
             units = self.unit_meshes[kind]
             paths = ShapePaths()
             self._fixtures = [spawn(f, c, paths, load, units) for f, load in zip(scene.fixtures, loads)]

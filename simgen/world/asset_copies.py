@@ -1,12 +1,14 @@
-"""Copies of URDF and OBJ assets that the EGL plugin draws better: large textures downsized, boxes as meshes.
+"""Copies of URDF and OBJ assets that the renderer draws better: primitives as unit meshes; under EGL, large
+textures downsized.
 
 The EGL plugin uploads a mesh's textures again after every resetSimulation, mipmaps included: on a CPU
 (Mesa's llvmpipe) jenga's 1024x1024 texture costs 14 ms a scene, and a 4096x4096 scanned object's over 200 ms.
 The renderer samples the mipmap level that matches an object's size on screen, so a copy downsized to
 `world.max_texture_size` looks the same unless the object fills much of the image (BENCHMARKS.md, "Where a
 frame's time goes"). And it shades its own boxes wrongly (a URDF's `<box>` visuals: the table, floor, walls),
-so a copy draws them from a unit cube mesh scaled to their size (primitive_visuals). Geometry, and so every
-mask, box and depth, is unchanged."""
+so a copy draws them from a unit cube mesh scaled to their size (primitive_visuals). Under both renderers, a
+URDF's `<sphere>` and `<cylinder>` visuals, which PyBullet draws as coarse polygons, are drawn from unit meshes
+of 32 slices too. Collision shapes are unchanged."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ import functools
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Optional
 
 import cv2
 from PIL import Image
@@ -25,9 +27,16 @@ from simgen.world.mesh_textures import Replacement, digest, urdf_copy
 from simgen.world.primitive_visuals import UnitMeshes
 
 
-class EglCopies:
-    """Stand-ins for URDF assets with box visuals and for URDF and OBJ assets whose textures are larger than
-    `max_size` pixels (0: no texture is too large)."""
+URDF_UNIT_SCALES: dict[str, Callable[[ET.Element], str]] = {  # a URDF primitive's unit mesh scale
+    "box": lambda shape: shape.get("size", "1 1 1"),
+    "sphere": lambda shape: " ".join([shape.get("radius", "1")] * 3),
+    "cylinder": lambda shape: f"{shape.get('radius', '1')} {shape.get('radius', '1')} {shape.get('length', '1')}",
+}
+
+
+class AssetCopies:
+    """Stand-ins for URDF assets with visuals of the primitives `units` draws, and for URDF and OBJ assets whose
+    textures are larger than `max_size` pixels (0: no texture is too large)."""
 
     def __init__(self, files: TextureFiles, max_size: int, units: UnitMeshes):
         self.files, self.max_size, self.units = files, max_size, units
@@ -35,9 +44,13 @@ class EglCopies:
     def stand_in(self, spec: ObjectSpec) -> Optional[str]:
         """What to load for `spec` instead of its asset, or None where it is drawn right as it is."""
         path, kind = spec.asset.path, spec.asset.kind
-        if kind == "urdf" and (_urdf_has_boxes(path) or self._oversized(path, kind)):
+        if kind == "urdf" and (self._unit_shapes(path) or self._oversized(path, kind)):
             return self.urdf(path)
         return self.obj(path) if kind == "mesh" and self._oversized(path, kind) else None
+
+    def _unit_shapes(self, urdf: str) -> bool:
+        """Whether a URDF has visuals of primitives drawn from unit meshes here."""
+        return any(shape.tag in URDF_UNIT_SCALES and shape.tag in self.units.kinds for shape in _urdf_visuals(urdf))
 
     def _oversized(self, path: str, kind: str) -> bool:
         if not self.max_size:
@@ -46,11 +59,11 @@ class EglCopies:
         return any(_side(image) > self.max_size for obj in objs for image in _obj_textures(obj))
 
     def urdf(self, path: str) -> str:
-        """A copy of a URDF whose box visuals are the unit cube and whose visual OBJs with large textures are
+        """A copy of a URDF whose primitive visuals are unit meshes and whose visual OBJs with large textures are
         capped copies; every other file stays."""
         def visual(shape: ET.Element) -> Replacement:
-            if shape.tag == "box":
-                return self.units.path("box"), shape.get("size", "1 1 1")
+            if shape.tag in URDF_UNIT_SCALES and shape.tag in self.units.kinds:
+                return self.units.path(shape.tag), URDF_UNIT_SCALES[shape.tag](shape)
             name = shape.get("filename", "")
             large = shape.tag == "mesh" and self._oversized(name, "mesh")
             return (self.obj(name), shape.get("scale")) if large else None
@@ -144,10 +157,6 @@ def _urdf_visuals(urdf: str) -> tuple[ET.Element, ...]:
         return tuple(shape for geometry in ET.parse(urdf).iterfind(".//visual/geometry") for shape in geometry)
     except (ET.ParseError, OSError):
         return ()
-
-
-def _urdf_has_boxes(urdf: str) -> bool:
-    return any(shape.tag == "box" for shape in _urdf_visuals(urdf))
 
 
 def _urdf_visual_objs(urdf: str) -> tuple[str, ...]:

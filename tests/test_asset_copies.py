@@ -1,4 +1,5 @@
-"""Copies of assets the EGL plugin draws better (simgen.world.egl_copies): large textures downsized, boxes as meshes."""
+"""Copies of assets the renderer draws better (simgen.world.asset_copies): primitives as unit meshes, and under
+EGL large textures downsized."""
 
 import os
 import xml.etree.ElementTree as ET
@@ -12,7 +13,7 @@ from simgen.errors import ConfigError
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.textures import TextureFiles
 from simgen.world import World, egl_available
-from simgen.world.egl_copies import EglCopies
+from simgen.world.asset_copies import AssetCopies
 from simgen.world.primitive_visuals import ROUND, UnitMeshes
 
 JENGA = os.path.join(pybullet_data.getDataPath(), "jenga", "jenga.urdf")  # its texture: 1024x1024
@@ -28,8 +29,8 @@ def textured_obj(folder, width: int, height: int) -> str:
     return str(folder / "quad.obj")
 
 
-def copies(files: TextureFiles, max_size: int) -> EglCopies:
-    return EglCopies(files, max_size, UnitMeshes(files, (*ROUND, "box")))
+def copies(files: TextureFiles, max_size: int) -> AssetCopies:
+    return AssetCopies(files, max_size, UnitMeshes(files, (*ROUND, "box")))
 
 
 def mesh_spec(path: str) -> ObjectSpec:
@@ -137,7 +138,7 @@ def test_a_table_drawn_from_its_copy_has_the_same_silhouette():
     for boxes_as_meshes in (True, False):
         world = World(renderer="egl")
         if not boxes_as_meshes:
-            world.egl_copies.stand_in = lambda spec: None
+            world.asset_copies["egl"].stand_in = lambda spec: None
         try:
             world.build(scene)
             masks[boxes_as_meshes] = world.render(scene).instance == 1
