@@ -213,8 +213,9 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(), temp), daemon=True).start()
     try:
         pipeline = factory()
-        # disconnect quietly (the EGL plugin prints as its client goes) and remove the temporary files, as the
-        # process ends: a forked worker ends through os._exit, which runs no atexit hook, but these
+        # as the process ends, disconnect quietly (the EGL plugin prints as its client goes) and remove the
+        # temporary files: a multiprocessing finalizer, since a forked worker ends through os._exit, which runs
+        # no atexit hook
         multiprocessing.util.Finalize(None, pipeline.world.close, exitpriority=0)
         for writer in pipeline.writers:
             writer.open(root, pipeline.categories)
