@@ -158,7 +158,7 @@ class World:
         from simgen.camera import metric_depth
 
         cam = scene.camera
-        self._check_camera(scene)  # after every body: under EGL a body reusing the probe's id takes no texture
+        self._check_camera(scene)
         rgb, zbuf, seg = self._connect().render(cam, scene.light)
         depth = metric_depth(zbuf, cam.near, cam.far)
         depth[seg < 0] = 0.0  # nothing hit
@@ -189,12 +189,14 @@ class World:
             p.resetBasePositionAndOrientation(body, (pos[0], pos[1], pos[2] + lift), orn, physicsClientId=c)
 
     def _check_camera(self, scene: Scene) -> None:
-        """The camera must not sit inside the support or any other fixture."""
+        """The camera must not sit inside the support or any other fixture. The probe is a collision shape, not a
+        body: adding and removing a body makes the EGL plugin rebuild what it draws (2 ms a render on llvmpipe).
+        It stays until the next reset (PyBullet's removeCollisionShape frees nothing and prints "TODO: dealloc")."""
         c = self.client
-        probe = p.createMultiBody(0, p.createCollisionShape(p.GEOM_SPHERE, radius=1e-3, physicsClientId=c),
-                                  basePosition=scene.camera.position, physicsClientId=c)
-        inside = [i for i, f in enumerate(self._fixtures) if p.getClosestPoints(probe, f, 0.0, physicsClientId=c)]
-        p.removeBody(probe, physicsClientId=c)
+        probe = p.createCollisionShape(p.GEOM_SPHERE, radius=1e-3, physicsClientId=c)
+        inside = [i for i, f in enumerate(self._fixtures)
+                  if p.getClosestPoints(f, -1, 0.0, collisionShapeB=probe,
+                                        collisionShapePositionB=scene.camera.position, physicsClientId=c)]
         if inside:
             name = scene.fixtures[inside[0]].category
             raise SceneError(f"camera: the camera at {tuple(round(v, 3) for v in scene.camera.position)} is inside "
