@@ -112,12 +112,14 @@ def primitive_urdf(folder, shape: str) -> str:
 
 
 @pytest.mark.parametrize("renderer", RENDERERS)
-def test_a_urdfs_spheres_and_cylinders_are_drawn_smooth(renderer, tmp_path):
-    """PyBullet draws a URDF's <sphere> and <cylinder> as coarse polygons; simgen draws them from unit meshes."""
+def test_a_urdfs_round_primitives_are_drawn_smooth(renderer, tmp_path):
+    """PyBullet draws a URDF's <sphere>, <cylinder> and <capsule> as coarse polygons; simgen draws them from
+    meshes of 32 slices."""
     r, length, d = 0.04, 0.1, 0.5
     cases = {
         f'<sphere radius="{r}"/>': disc_area(r, d),
         f'<cylinder radius="{r}" length="{length}"/>': math.pi * (FOCAL * r / (d - length / 2)) ** 2,
+        f'<capsule radius="{r}" length="{length}"/>': disc_area(r, d - length / 2),
     }
     for shape, exact in cases.items():
         obj = ObjectSpec("p", Asset("urdf", path=primitive_urdf(tmp_path, shape)), category_id=1, static=True)

@@ -7,8 +7,8 @@ The renderer samples the mipmap level that matches an object's size on screen, s
 `world.max_texture_size` looks the same unless the object fills much of the image (BENCHMARKS.md, "Where a
 frame's time goes"). And it shades its own boxes wrongly (a URDF's `<box>` visuals: the table, floor, walls),
 so a copy draws them from a unit cube mesh scaled to their size (primitive_visuals). Under both renderers, a
-URDF's `<sphere>` and `<cylinder>` visuals, which PyBullet draws as coarse polygons, are drawn from unit meshes
-of 32 slices too. Collision shapes are unchanged."""
+URDF's `<sphere>`, `<cylinder>` and `<capsule>` visuals, which PyBullet draws as coarse polygons, are drawn
+from meshes of 32 slices too. Collision shapes are unchanged."""
 
 from __future__ import annotations
 
@@ -24,6 +24,7 @@ from PIL import Image
 from simgen.scene import ObjectSpec
 from simgen.textures import TextureFiles, write_bmp
 from simgen.world.mesh_textures import Replacement, digest, urdf_copy
+from simgen.world import primitive_meshes
 from simgen.world.primitive_visuals import UnitMeshes
 
 
@@ -49,8 +50,21 @@ class AssetCopies:
         return self.obj(path) if kind == "mesh" and self._oversized(path, kind) else None
 
     def _unit_shapes(self, urdf: str) -> bool:
-        """Whether a URDF has visuals of primitives drawn from unit meshes here."""
-        return any(shape.tag in URDF_UNIT_SCALES and shape.tag in self.units.kinds for shape in _urdf_visuals(urdf))
+        """Whether a URDF has visuals of primitives drawn from meshes here."""
+        return any(self._drawn_as_mesh(shape) for shape in _urdf_visuals(urdf))
+
+    def _drawn_as_mesh(self, shape: ET.Element) -> bool:
+        return shape.tag in self.units.kinds and (shape.tag in URDF_UNIT_SCALES or shape.tag == "capsule")
+
+    def _primitive(self, shape: ET.Element) -> tuple[str, Optional[str]]:
+        """The mesh, and its scale, that draw a URDF primitive visual: a unit mesh scaled to its size, or for a
+        capsule a mesh of its size, since its ends keep their shape whatever its length (a URDF asset has few
+        sizes, so few files for PyBullet to keep)."""
+        if shape.tag in URDF_UNIT_SCALES:
+            return self.units.path(shape.tag), URDF_UNIT_SCALES[shape.tag](shape)
+        radius, length = float(shape.get("radius", 1)), float(shape.get("length", 1))
+        return self.files.derived(f"{digest('capsule', radius, length)}.obj", lambda out: Path(out).write_text(
+            primitive_meshes.capsule_obj(radius, length, None))), None
 
     def _oversized(self, path: str, kind: str) -> bool:
         if not self.max_size:
@@ -62,8 +76,8 @@ class AssetCopies:
         """A copy of a URDF whose primitive visuals are unit meshes and whose visual OBJs with large textures are
         capped copies; every other file stays."""
         def visual(shape: ET.Element) -> Replacement:
-            if shape.tag in URDF_UNIT_SCALES and shape.tag in self.units.kinds:
-                return self.units.path(shape.tag), URDF_UNIT_SCALES[shape.tag](shape)
+            if self._drawn_as_mesh(shape):
+                return self._primitive(shape)
             name = shape.get("filename", "")
             large = shape.tag == "mesh" and self._oversized(name, "mesh")
             return (self.obj(name), shape.get("scale")) if large else None
