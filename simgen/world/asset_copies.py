@@ -23,8 +23,8 @@ from PIL import Image
 
 from simgen.scene import ObjectSpec
 from simgen.textures import TextureFiles, write_bmp
-from simgen.world.mesh_textures import Replacement, digest, urdf_copy
 from simgen.world import primitive_meshes
+from simgen.world.mesh_textures import Replacement, digest, urdf_copy
 from simgen.world.primitive_visuals import UnitMeshes
 
 
@@ -45,11 +45,11 @@ class AssetCopies:
     def stand_in(self, spec: ObjectSpec) -> Optional[str]:
         """What to load for `spec` instead of its asset, or None where it is drawn right as it is."""
         path, kind = spec.asset.path, spec.asset.kind
-        if kind == "urdf" and (self._unit_shapes(path) or self._oversized(path, kind)):
+        if kind == "urdf" and (self._has_primitive_visuals(path) or self._oversized(path, kind)):
             return self.urdf(path)
         return self.obj(path) if kind == "mesh" and self._oversized(path, kind) else None
 
-    def _unit_shapes(self, urdf: str) -> bool:
+    def _has_primitive_visuals(self, urdf: str) -> bool:
         """Whether a URDF has visuals of primitives drawn from meshes here."""
         return any(self._drawn_as_mesh(shape) for shape in _urdf_visuals(urdf))
 
@@ -83,7 +83,7 @@ class AssetCopies:
             return (self.obj(name), shape.get("scale")) if large else None
 
         tree = urdf_copy(path, visual)  # built even when in the folder: that keeps its meshes from being evicted
-        name = f"{digest(path, self.max_size)}.urdf"
+        name = f"{digest(path, self.max_size, self.units.kinds)}.urdf"
         return self.files.derived(name, lambda out: tree.write(out, encoding="unicode"))
 
     def obj(self, path: str) -> str:
