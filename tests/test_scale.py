@@ -245,11 +245,11 @@ def test_a_worn_out_worker_is_replaced_alone(tmp_path):
     (tmp_path / "workers").mkdir()
     pipeline = config.build_pipeline(compose_config(["camera.width=64", "camera.height=48"]))
     try:
-        summary = generate(pipeline, 0, 12, tmp_path / "ds", progress=False, workers=2,
+        summary = generate(pipeline, 0, 24, tmp_path / "ds", progress=False, workers=2,
                            factory=WearsOutInOneProcess(tmp_path / "workers"))
     finally:
         pipeline.world.close()
-    assert summary.rendered == 12 and len(list((tmp_path / "ds" / "rgb").iterdir())) == 12
+    assert summary.rendered == 24 and len(list((tmp_path / "ds" / "rgb").iterdir())) == 24
     assert len(list((tmp_path / "workers").glob("worker-*"))) == 3  # two, and one in place of the worn-out one
 
 
