@@ -16,7 +16,7 @@ import functools
 import os
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import cv2
 from PIL import Image
@@ -24,15 +24,8 @@ from PIL import Image
 from simgen.scene import ObjectSpec
 from simgen.textures import TextureFiles, write_bmp
 from simgen.world import primitive_meshes
-from simgen.world.mesh_textures import Replacement, digest, urdf_copy
-from simgen.world.primitive_visuals import UnitMeshes
-
-
-URDF_UNIT_SCALES: dict[str, Callable[[ET.Element], str]] = {  # a URDF primitive's unit mesh scale
-    "box": lambda shape: shape.get("size", "1 1 1"),
-    "sphere": lambda shape: " ".join([shape.get("radius", "1")] * 3),
-    "cylinder": lambda shape: f"{shape.get('radius', '1')} {shape.get('radius', '1')} {shape.get('length', '1')}",
-}
+from simgen.world.mesh_textures import URDF_PRIMITIVES, Replacement, digest, urdf_copy
+from simgen.world.primitive_visuals import UnitMeshes, unit_scale
 
 
 class AssetCopies:
@@ -54,17 +47,17 @@ class AssetCopies:
         return any(self._drawn_as_mesh(shape) for shape in _urdf_visuals(urdf))
 
     def _drawn_as_mesh(self, shape: ET.Element) -> bool:
-        return shape.tag in self.units.kinds and (shape.tag in URDF_UNIT_SCALES or shape.tag == "capsule")
+        return shape.tag in self.units.kinds and shape.tag in URDF_PRIMITIVES
 
     def _primitive(self, shape: ET.Element) -> tuple[str, Optional[str]]:
         """The mesh, and its scale, that draw a URDF primitive visual: a unit mesh scaled to its size, or for a
         capsule a mesh of its size, since its ends keep their shape whatever its length (a URDF asset has few
         sizes, so few files for PyBullet to keep)."""
-        if shape.tag in URDF_UNIT_SCALES:
-            return self.units.path(shape.tag), URDF_UNIT_SCALES[shape.tag](shape)
-        radius, length = float(shape.get("radius", 1)), float(shape.get("length", 1))
-        return self.files.derived(f"{digest('capsule', radius, length)}.obj", lambda out: Path(out).write_text(
-            primitive_meshes.capsule_obj(radius, length, None))), None
+        size = URDF_PRIMITIVES[shape.tag](shape)
+        if shape.tag != "capsule":
+            return self.units.path(shape.tag), " ".join(map(str, unit_scale(shape.tag, size)))
+        return self.files.derived(f"{digest('capsule', *size)}.obj", lambda out: Path(out).write_text(
+            primitive_meshes.capsule_obj(*size, None))), None
 
     def _oversized(self, path: str, kind: str) -> bool:
         if not self.max_size:

@@ -26,6 +26,14 @@ UNIT: dict[str, Callable[[], str]] = {
 }
 
 
+def unit_scale(unit: str, size: Sequence[float]) -> list[float]:
+    """The scale of the unit mesh `unit` (box, sphere, cylinder) that draws a primitive of `size` (box edges;
+    radius, and length but for a sphere); a capsule's ends are its radius's unit sphere."""
+    radius = float(size[0])
+    return {"box": lambda: [float(v) for v in size[:3]], "sphere": lambda: [radius] * 3,
+            "cylinder": lambda: [radius, radius, float(size[1])]}[unit]()
+
+
 class UnitMeshes:
     """The unit sphere, cylinder and cube, kept in a TextureFiles folder; `kinds`: the primitives drawn from them."""
 
@@ -41,19 +49,14 @@ class UnitMeshes:
 
         spell: gives each use of a file its own name (ShapePaths), so that no two share a shape in the EGL
         plugin, which caches shapes by file name and not by scale."""
-        radius = size[0]
-
-        def ball(z: float) -> tuple:
-            return self.path("sphere"), [radius] * 3, z
-
-        def tube() -> tuple:
-            return self.path("cylinder"), [radius, radius, size[1]], 0.0
+        def part(unit: str, z: float = 0.0) -> tuple:
+            return self.path(unit), unit_scale(unit, size), z
 
         parts = {
-            "box": lambda: [(self.path("box"), list(size[:3]), 0.0)],
-            "sphere": lambda: [ball(0.0)],
-            "cylinder": lambda: [tube()],
-            "capsule": lambda: [tube(), ball(size[1] / 2), ball(-size[1] / 2)],
+            "box": lambda: [part("box")],
+            "sphere": lambda: [part("sphere")],
+            "cylinder": lambda: [part("cylinder")],
+            "capsule": lambda: [part("cylinder"), part("sphere", size[1] / 2), part("sphere", -size[1] / 2)],
         }[kind]()
         return p.createVisualShapeArray(
             [p.GEOM_MESH] * len(parts), fileNames=[spell(name) for name, _, _ in parts],
