@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Sequence
 
@@ -54,3 +55,9 @@ def render_once(renderer: str, scene):
         return world.render(scene)
     finally:
         world.close()
+
+
+def texture_folders() -> set:
+    """simgen's temporary folders: a process's textures and meshes, a run's folder for its workers' ones."""
+    temp = Path(tempfile.gettempdir())
+    return {*temp.glob("simgen-textures-*"), *temp.glob("simgen-workers-*")}

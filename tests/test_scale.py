@@ -6,13 +6,12 @@ import os
 import signal
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
-from conftest import SMALL, compose_config, run_simgen
+from conftest import SMALL, compose_config, run_simgen, texture_folders
 from simgen import config
 from simgen.errors import AssetError
 from simgen.generate import generate
@@ -134,12 +133,6 @@ def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path)
     done = run_simgen(args, tmp_path)
     assert done.returncode == 0, done.stderr
     assert len(json.loads((out / "annotations.json").read_text())["images"]) == 80
-
-
-def texture_folders() -> set:
-    """simgen's temporary folders: a process's textures and meshes, a run's folder for its workers' ones."""
-    temp = Path(tempfile.gettempdir())
-    return {*temp.glob("simgen-textures-*"), *temp.glob("simgen-workers-*")}
 
 
 def test_workers_leave_no_temporary_files(small_dataset):

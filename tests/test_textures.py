@@ -13,7 +13,7 @@ from simgen.textures import PATTERNS, TextureFiles, make_texture
 from simgen.world import World
 from simgen.world.texture_memory import CLIENT_BYTES_PER_PIXEL
 
-from conftest import RENDERERS
+from conftest import RENDERERS, texture_folders
 
 
 @pytest.mark.parametrize("kind", PATTERNS)
@@ -65,19 +65,18 @@ def test_texture_files_are_bounded_on_disk():
 def test_abandoned_texture_files_make_no_new_folder():
     """A worker's exit thread removes its files while the main thread may be making one: no folder may be
     made after that (the process is about to end), so none is left behind."""
-    import tempfile
     import threading
 
     files = TextureFiles()
     folder = os.path.dirname(files.path(TextureSpec("checker", seed=0, size=16)))
-    before = set(os.listdir(tempfile.gettempdir()))
+    before = texture_folders()
     files.abandon()
     assert not os.path.exists(folder)
     late = threading.Thread(target=files.path, args=(TextureSpec("checker", seed=1, size=16),), daemon=True)
     late.start()
     late.join(0.5)
     assert late.is_alive()  # waits for the process to end instead of making a file
-    assert {n for n in set(os.listdir(tempfile.gettempdir())) - before if n.startswith("simgen-textures-")} == set()
+    assert texture_folders() - before == set()
 
 
 def box_scene(texture=None, floor_texture=None) -> Scene:
