@@ -15,7 +15,7 @@ from hydra import compose, initialize_config_module
 
 from simgen import config
 from simgen.annotate import Annotator
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 
 
 def scenes(args: argparse.Namespace) -> tuple:

@@ -19,7 +19,7 @@ import numpy as np
 from hydra import compose, initialize_config_module
 
 from simgen import config
-from simgen.generate import Pipeline, frame_spec, make_frame, view_rng
+from simgen.pipeline import Pipeline, frame_spec, make_frame, view_rng
 
 OPTIONS = {
     "color": ["randomizers=[color]", "randomizers.color.probability=1"],

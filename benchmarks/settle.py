@@ -19,7 +19,7 @@ import pybullet as p
 from hydra import compose, initialize_config_module
 
 from simgen.config import build_pipeline, register_schema
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 from simgen.world import World
 
 SETTINGS = {

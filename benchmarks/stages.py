@@ -18,7 +18,7 @@ from pathlib import Path
 from hydra import compose, initialize_config_module
 
 from simgen.config import build_pipeline, register_schema
-from simgen.generate import frame_scene, scene_rng
+from simgen.pipeline import frame_scene, scene_rng
 
 WARMUP = 5  # scenes run before timing starts: connecting, first loads of each asset
 

@@ -30,7 +30,7 @@ from simgen.world import World
 from simgen.scene import CameraSpec, LightSpec
 from simgen import camera as cm
 from simgen.config import build_pipeline, register_schema
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 from hydra import compose, initialize_config_module
 register_schema()
 with initialize_config_module(config_module="simgen.conf", version_base=None):

@@ -15,7 +15,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from simgen.errors import ConfigError, SimgenError
 from simgen import validate
-from simgen.generate import Pipeline, Shard
+from simgen.generate import Shard
+from simgen.pipeline import Pipeline
 
 # Keys that steer a run but do not change its dataset; they are left out of the saved config.
 RUN_CONTROL_KEYS = ("output_dir", "overwrite", "resume", "progress", "workers")

@@ -6,7 +6,7 @@ import pytest
 from simgen import camera, geometry
 from simgen.annotate import Annotator
 from simgen.config import build_pipeline
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World
 

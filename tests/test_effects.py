@@ -8,7 +8,7 @@ from simgen.effects.sensor import (Blur, ColorJitter, GaussianNoise, Gamma, Jpeg
                                    Vignette)
 from simgen.errors import ConfigError
 from simgen.frame import Frame
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 
 from conftest import compose_config
 

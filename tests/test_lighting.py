@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from simgen.config import build_pipeline
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 from simgen.scene import LightSpec
 from simgen.world import World
 

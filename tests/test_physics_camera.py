@@ -5,7 +5,7 @@ import pytest
 from simgen import camera
 from simgen.config import build_pipeline
 from simgen.errors import ConfigError
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 from simgen.randomizers.camera import CameraRandomizer
 from simgen.randomizers.physics import PhysicsRandomizer
 from simgen.randomizers.pile import PileRandomizer

@@ -5,7 +5,7 @@ import pytest
 from simgen import camera
 from simgen.config import build_pipeline
 from simgen.errors import AssetError, SceneError
-from simgen.generate import frame_spec
+from simgen.pipeline import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World
 

@@ -4,7 +4,7 @@ Under EGL, a texture set with `changeVisualShape` after a `resetSimulation` land
 texture a mesh's material names is drawn right, every build. So a textured body is loaded from a stand-in:
 a copy of its URDF or mesh whose material is the texture, or a mesh of its primitive shape. PyBullet keeps
 the pixels of every such texture for the life of the process; World counts them (texture_memory) so that
-long runs can replace their worker processes (see generate.py)."""
+long runs can replace their worker processes (see workers.py)."""
 
 from __future__ import annotations
 

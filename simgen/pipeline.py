@@ -1,0 +1,117 @@
+"""One scene's frames: randomize -> build -> settle -> render -> post-process -> annotate, and writing them.
+
+Frame i is view i % views_per_scene of scene i // views_per_scene, and depends on (seed, i) alone."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from simgen.annotate import Annotator, Instance
+from simgen.effects import Effect
+from simgen.frame import Frame
+from simgen.randomizers import Randomizer
+from simgen.scene import Scene
+from simgen.world import World
+from simgen.writers import Writer
+
+Job = tuple[int, tuple[int, ...]]  # a scene index and the views of it still to render
+
+
+@dataclass
+class Pipeline:
+    """Everything a run is made of, as instantiated from config."""
+
+    scene: Scene
+    randomizers: Sequence[Randomizer]  # per scene: objects, appearance, light, camera, distractors
+    view_randomizers: Sequence[Randomizer]  # the camera again, for each view after a scene's first
+    world: World
+    annotator: Annotator
+    writers: Sequence[Writer]
+    effects: Sequence[Effect] = ()
+    categories: list[dict] = field(default_factory=list)
+
+
+
+@dataclass(frozen=True)
+class FrameResult:
+    """What the parent needs to know of a finished frame."""
+
+    index: int
+    instances: int
+    categories: frozenset
+
+    @staticmethod
+    def of(index: int, instances: list[Instance]) -> "FrameResult":
+        return FrameResult(index, len(instances), frozenset(i.category_id for i in instances))
+
+
+def scene_rng(seed: int, scene_index: int) -> np.random.Generator:
+    """The random stream of a scene: objects, appearance, light, its first camera, distractors."""
+    return np.random.default_rng([seed, scene_index])
+
+
+def view_rng(seed: int, scene_index: int, view: int) -> np.random.Generator:
+    """The random stream of one view of a scene: its camera (after the first view) and effects."""
+    return np.random.default_rng([seed, scene_index, view])
+
+
+def frame_scene(pipeline: Pipeline, rng: np.random.Generator) -> Scene:
+    """The randomized scene spec of a scene, seen by its first view's camera."""
+    scene = pipeline.scene.copy()
+    for randomize in pipeline.randomizers:
+        randomize(scene, rng)
+    return scene
+
+
+def view_of(pipeline: Pipeline, scene: Scene, view: int, rng: np.random.Generator) -> Scene:
+    """View `view` of a scene: the scene itself for view 0, else a shallow copy with a camera of its own."""
+    if view == 0:
+        return scene
+    spec = dataclasses.replace(scene)
+    for randomize in pipeline.view_randomizers:
+        randomize(spec, rng)
+    return spec
+
+
+def frame_spec(pipeline: Pipeline, seed: int, index: int, views_per_scene: int = 1) -> Scene:
+    """The full scene spec of frame `index` (before physics): a function of (seed, index) alone."""
+    scene_index, view = divmod(index, views_per_scene)
+    scene = frame_scene(pipeline, scene_rng(seed, scene_index))
+    return view_of(pipeline, scene, view, view_rng(seed, scene_index, view))
+
+
+def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence[int],
+                views_per_scene: int) -> Iterator[tuple[int, Frame, Scene, list[Instance]]]:
+    """Randomize, build and settle one scene, then render, post-process and annotate the asked views of it."""
+    scene = frame_scene(pipeline, scene_rng(seed, scene_index))
+    pipeline.world.build(scene)
+    pipeline.world.settle(scene)
+    for view in views:
+        rng = view_rng(seed, scene_index, view)
+        spec = view_of(pipeline, scene, view, rng)
+        frame = pipeline.world.render(spec)
+        if pipeline.annotator.amodal:
+            frame.amodal = pipeline.world.render_amodal(spec, pipeline.annotator.candidates(frame), frame.instance)
+        for effect in pipeline.effects:
+            effect(frame, rng)
+        yield scene_index * views_per_scene + view, frame, spec, pipeline.annotator(frame, spec)
+
+
+def make_frame(pipeline: Pipeline, seed: int, index: int,
+               views_per_scene: int = 1) -> tuple[Frame, Scene, list[Instance]]:
+    """Frame `index` on its own, its scene built and settled for it."""
+    scene_index, view = divmod(index, views_per_scene)
+    _, frame, scene, instances = next(make_frames(pipeline, seed, scene_index, [view], views_per_scene))
+    return frame, scene, instances
+
+
+
+def write_frame(pipeline: Pipeline, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
+    for writer in pipeline.writers:
+        writer.write(index, frame, scene, instances)
+
+
