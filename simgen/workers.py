@@ -23,7 +23,7 @@ from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
 
 log = logging.getLogger("simgen")
 
-_WORKER: dict = {}
+_WORKER: dict = {}  # in a worker process: its pipeline, seed and views_per_scene, or the error making them
 WORN_OUT = ("the mesh textures a process holds, which PyBullet never frees, fill world.texture_memory_mb: "
             "going on in fresh worker processes")
 IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
