@@ -1,6 +1,10 @@
+import inspect
 from importlib import resources
+from typing import Iterator
 
 import pytest
+import yaml
+from hydra.utils import get_object
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
@@ -28,6 +32,28 @@ def test_every_option_composes_and_instantiates(group, option):
     override = f"{group}=[{option}]" if group in MULTI_SELECT else f"{group}={option}"
     pipeline = build_pipeline(compose_config([override]))
     assert pipeline.randomizers and pipeline.view_randomizers and pipeline.writers and pipeline.categories
+
+
+def _targets(node: object, where: str) -> Iterator[tuple[str, dict]]:
+    """Every mapping with a `_target_` inside a loaded YAML file, with where it is."""
+    if isinstance(node, dict):
+        if "_target_" in node:
+            yield where, node
+        for key, value in node.items():
+            yield from _targets(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _targets(value, f"{where}[{i}]")
+
+
+@pytest.mark.parametrize("group, option", group_options())
+def test_every_option_lists_every_argument_of_its_class(group, option):
+    """So that `group.key=value` overrides any argument without Hydra's `+` (simgen passes `catalog` itself)."""
+    text = resources.files("simgen.conf").joinpath(group, f"{option}.yaml").read_text()
+    for where, node in _targets(yaml.safe_load(text), f"{group}/{option}"):
+        params = inspect.signature(get_object(node["_target_"])).parameters
+        wanted = {name for name, param in params.items() if param.kind == param.POSITIONAL_OR_KEYWORD} - {"catalog"}
+        assert wanted <= node.keys(), f"{where} lacks {sorted(wanted - node.keys())}"
 
 
 def test_defaults_build_a_full_pipeline():
