@@ -135,6 +135,14 @@ class _Lane:
         return retiring
 
 
+def _stop(pool: ProcessPoolExecutor) -> None:
+    """Drop a worker's queued scenes and end it now, even mid-scene: it writes each file atomically, and resuming
+    removes a temporary file a write left."""
+    for process in list((pool._processes or {}).values()):  # what Python 3.14's terminate_workers() does
+        process.terminate()
+    pool.shutdown(cancel_futures=True)
+
+
 def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: deque[Job],
               workers: int) -> Iterator[list[FrameResult]]:
     """Scenes from `jobs` in `workers` processes, each with its own world; any order gives the same files.
@@ -142,7 +150,7 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
     A few scenes per worker are in flight at a time, so a run of millions of frames holds no more. A worker
     whose world wears out gets no further scene and is replaced by a fresh process once its queued scenes are
     done, while the others go on. A worker that dies (a crash in PyBullet, the out-of-memory killer) stops
-    the run with a WorkerError."""
+    the run with a WorkerError; so does any error, or Ctrl-C, ending every worker before this returns."""
     context, temp = _worker_context(), tempfile.mkdtemp(prefix="simgen-workers-")
 
     def start() -> ProcessPoolExecutor:
@@ -174,9 +182,11 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
                               "written so far are kept: run the same command again to resume, or with "
                               "workers=1 to see where it stops") from None
     except BaseException:
-        for lane in lanes:  # on Ctrl-C or an error: no further scenes, no waiting
-            lane.pool.shutdown(wait=False, cancel_futures=True)
-        shutil.rmtree(temp, ignore_errors=True)  # with the files of a worker that was killed
+        try:
+            for lane in lanes:  # on Ctrl-C or an error: no further scene, and no worker left to write once the
+                _stop(lane.pool)  # caller has cleaned up (one still starting would make the dataset's folders)
+        finally:
+            shutil.rmtree(temp, ignore_errors=True)  # with the files of a worker that was killed
         raise
     # Done: wait for every worker to exit. A process that ends through multiprocessing's own exit (joblib's
     # loky workers) joins its children before a pool's manager thread has told them to.

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SMALL, compose_config, run_simgen, texture_folders
-from simgen import config
+from simgen import config, output_dir
 from simgen.errors import AssetError
 from simgen.generate import generate
 from simgen.world import World, egl_available
@@ -205,6 +205,37 @@ def test_a_worker_that_cannot_start_says_why(tmp_path):
             generate(pipeline, 0, 4, tmp_path / "ds", progress=False, workers=2, factory=factory_failing_in_workers)
     finally:
         pipeline.world.close()
+
+
+class FailsFirstThenSlowToStart:
+    """A pipeline factory that fails in the first worker process to claim it and takes a second to start in
+    the others, which then open the writers (and so make the dataset's folders)."""
+
+    def __init__(self, folder: Path):
+        self.folder = folder
+
+    def __call__(self):
+        try:
+            os.close(os.open(self.folder / "claimed", os.O_CREAT | os.O_EXCL))
+        except FileExistsError:
+            time.sleep(1.0)
+            return config.build_pipeline(compose_config(["camera.width=64", "camera.height=48"]))
+        raise AssetError("/data/gone.obj: cannot read this mesh (No such file or directory)")
+
+
+def test_a_failed_run_leaves_no_worker_to_write_after_it(tmp_path):
+    """The command removes the folders of a run that failed before any frame; a worker still starting must
+    not make them again afterwards (they would block rerunning into the same output_dir)."""
+    pipeline = config.build_pipeline(compose_config(["camera.width=64", "camera.height=48"]))
+    root = tmp_path / "ds"
+    try:
+        with pytest.raises(AssetError, match="gone.obj"):
+            generate(pipeline, 0, 8, root, progress=False, workers=2, factory=FailsFirstThenSlowToStart(tmp_path))
+    finally:
+        pipeline.world.close()
+    output_dir.discard_if_empty(root)
+    time.sleep(2.0)
+    assert not root.exists() or list(root.iterdir()) == [], list(root.rglob("*"))
 
 
 class WearsOutInOneProcess:
