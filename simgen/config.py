@@ -17,6 +17,8 @@ from simgen.errors import ConfigError, SimgenError
 from simgen import validate
 from simgen.generate import Shard
 from simgen.pipeline import Pipeline
+from simgen.randomizers.targets import select
+from simgen.scene import Scene
 
 # Keys that steer a run but do not change its dataset; they are left out of the saved config.
 RUN_CONTROL_KEYS = ("output_dir", "overwrite", "resume", "progress", "workers")
@@ -86,6 +88,11 @@ def build(path: str, node: Any, **kwargs: Any) -> Any:
             unknown = _unknown_key_error(where, sub, cause)
             if unknown:
                 raise unknown from None
+        if isinstance(cause, ImportError):  # Hydra's text: "Error loading 'a.b.C':", the import's error, a hint
+            first, *rest = str(cause).splitlines()
+            name = re.search(r"'(.+)'", first)
+            raise ConfigError(f"{where}._target_", f"cannot import {name.group(1) if name else 'it'!r}: "
+                              f"{' '.join(line.strip() for line in rest)}") from None
         raise ConfigError(where, str(cause or err).splitlines()[0]) from None
 
 
@@ -98,15 +105,25 @@ def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
     return {name: build(f"{group}.{name}", sub) for name, sub in node.items() if sub is not None}
 
 
+def _check_targets(scene: Scene, group: str, parts: dict[str, Any]) -> None:
+    """The fixture names in the `targets` of a group's parts, checked against the scene before any frame (and
+    worker) starts, naming the whole key."""
+    for name, part in parts.items():
+        if isinstance(getattr(part, "targets", None), tuple):
+            select(scene, part.targets, key=f"{group}.{name}.targets")
+
+
 def build_pipeline(cfg: DictConfig) -> Pipeline:
     """Instantiate every part of a run from its composed config."""
     for key in ("scene", "catalog", "objects", "light", "camera", "world", "annotator"):
         if cfg.get(key) is None:
             raise ConfigError(key, "missing: select an option of this config group")
-    catalog = build("catalog", cfg.catalog)
-    camera = build("camera", cfg.camera)
-    randomizers = [build("objects", cfg.objects, catalog=catalog), *_selected(cfg, "randomizers").values(),
-                   build("light", cfg.light), camera, *_selected(cfg, "distractors").values()]
+    scene, catalog, camera = build("scene", cfg.scene), build("catalog", cfg.catalog), build("camera", cfg.camera)
+    extra, distractors = _selected(cfg, "randomizers"), _selected(cfg, "distractors")
+    _check_targets(scene, "randomizers", extra)
+    _check_targets(scene, "distractors", distractors)
+    randomizers = [build("objects", cfg.objects, catalog=catalog), *extra.values(), build("light", cfg.light), camera,
+                   *distractors.values()]
     selected = _selected(cfg, "writers")
     writers = list(selected.values())
     if not writers:
@@ -116,7 +133,7 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
         if getattr(writer, "needs_amodal", False) and not annotator.amodal:
             raise ConfigError(f"writers.{name}", "needs the amodal masks: add annotator.amodal=true")
     return Pipeline(
-        scene=build("scene", cfg.scene), randomizers=randomizers, view_randomizers=[camera],
+        scene=scene, randomizers=randomizers, view_randomizers=[camera],
         world=build("world", cfg.world), annotator=annotator, writers=writers,
         effects=list(_selected(cfg, "effects").values()), categories=catalog.coco_categories(),
     )
