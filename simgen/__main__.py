@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 import sys
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 
-from simgen import config, output_dir
+from simgen import config, hydra_errors, output_dir
 from simgen.errors import OutputError, SimgenError
 from simgen.generate import generate
 
@@ -70,7 +73,19 @@ def app(cfg: DictConfig) -> None:
 
 
 def main() -> None:
-    app()
+    """Run the command; a config the command line cannot make is one line and exit status 2, as every other
+    bad input (HYDRA_FULL_ERROR=1 keeps Hydra's own report with its traceback)."""
+    if os.environ.get("HYDRA_FULL_ERROR") == "1":
+        app()
+        return
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
+    try:
+        app()
+    except (HydraException, OmegaConfBaseException) as err:
+        print(f"simgen: error: {hydra_errors.one_line(err)}", file=sys.stderr)
+        sys.exit(2)
+    finally:
+        del os.environ["HYDRA_FULL_ERROR"]
 
 
 if __name__ == "__main__":

@@ -1,0 +1,50 @@
+"""What Hydra reports when the command line cannot make a config (a misspelt key, a wrong type, an unknown
+option, an override it cannot parse), as one line naming the key."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from importlib import resources
+
+from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+from omegaconf.errors import OmegaConfBaseException
+
+UNKNOWN_KEY = re.compile(r"Key '[^']+' (is not in struct|not in '\w+')")
+
+
+def one_line(err: Exception) -> str:
+    """`err`, raised by Hydra or OmegaConf while composing, as `key: what is wrong`."""
+    if isinstance(err, MissingConfigException) and err.missing_cfg_file:
+        return _missing_option(err.missing_cfg_file, err.options)
+    if isinstance(err, OverrideParseException):
+        return f"cannot read the override {err.override!r}: {_first_line(str(err))}"
+    cause = err.__cause__ if isinstance(err, ConfigCompositionException) else err
+    if isinstance(cause, OmegaConfBaseException) and cause.full_key:
+        if UNKNOWN_KEY.match(str(cause.msg)):
+            return _unknown_key(cause, str(err))
+        return f"{cause.full_key}: {_first_line(str(cause.msg))}"
+    return " ".join(line.strip() for line in str(err).split("Config search path")[0].splitlines() if line.strip())
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0]
+
+
+def _missing_option(missing: str, options: list[str] | None) -> str:
+    group, _, option = missing.rpartition("/")
+    if options is None and group:
+        folder = resources.files("simgen.conf").joinpath(group)
+        options = sorted(f.name[:-5] for f in folder.iterdir() if f.name.endswith(".yaml")) if folder.is_dir() else []
+    expected = f" (expected one of: {', '.join(options)})" if options else ""
+    return f"{group or 'config'}: no option {option!r}{expected}"
+
+
+def _unknown_key(cause: OmegaConfBaseException, text: str) -> str:
+    parent = cause.parent_node
+    known = [str(k) for k in parent.keys() if k not in ("hydra", "_target_")] if parent is not None else []
+    close = difflib.get_close_matches(str(cause.key), known, n=1)
+    prefix = cause.full_key[: -len(str(cause.key))]
+    hint = f", did you mean {prefix}{close[0]}?" if close else f", expected one of: {', '.join(known)}"
+    append = re.search(r"use (\+\S+)", text)
+    return f"{cause.full_key}: unknown key{hint}" + (f" ({append.group(1)} adds it as a new key)" if append else "")
