@@ -277,10 +277,13 @@ def test_simgen_export_reproduces_what_the_writers_wrote(dataset, tmp_path):
     (["--format", "yolo", "--splits", "train=0.9,val=0.2"], "--splits: expected train + val + test = 1"),
     (["--format", "yolo", "--tasks", "pose"], "tasks: expected detect or segment"),
 ])
-def test_simgen_export_errors_are_one_line(small_dataset, args, message):
-    done = tool("export", small_dataset(frames=2), *args)
+def test_simgen_export_errors_are_one_line_and_leave_the_dataset_as_it_was(small_dataset, args, message):
+    root = small_dataset(frames=2)
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    done = tool("export", root, *args)
     assert done.returncode == 2 and message in done.stderr
-    assert done.stderr.startswith("simgen: error:") and len(done.stderr.strip().splitlines()) == 1
+    assert done.stderr.startswith("simgen-export: error:") and len(done.stderr.strip().splitlines()) == 1
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
 
 
 @pytest.mark.parametrize("name", ["check", "export"])

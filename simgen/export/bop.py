@@ -7,14 +7,13 @@ a simgen category id. Needs the amodal masks (annotator.amodal=true).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Optional
 
 import cv2
 import numpy as np
 
-from simgen.export.dataset import Dataset, DatasetError, decode, link, write_json
+from simgen.export.dataset import Dataset, DatasetError, decode, link, replacing, write_json
 
 SCENE = "000000"
 DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres
@@ -75,26 +74,24 @@ def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, lis
 
 def export_bop(data: Dataset, ratios: Optional[dict] = None, seed: Optional[int] = None) -> list[Path]:
     """DATASET/bop/{split}/000000/ for each non-empty split, and DATASET/bop/camera.json."""
-    out = data.root / "bop"
-    if out.exists():
-        shutil.rmtree(out)
     written = []
-    for split, images in data.split_images(ratios, seed).items():
-        if not images:
-            continue
-        scene_dir = out / split / SCENE
-        cameras, gts, infos = {}, {}, {}
-        for image in images:
-            key = str(image["frame_index"])
-            cameras[key] = camera_entry(image)
-            gts[key], infos[key] = export_image(data, image, scene_dir)
-        write_json(scene_dir / "scene_camera.json", cameras)
-        write_json(scene_dir / "scene_gt.json", gts)
-        write_json(scene_dir / "scene_gt_info.json", infos)
-        written.append(scene_dir)
-    first = data.images[0]
-    k = np.asarray(first["intrinsics"])
-    write_json(out / "camera.json", {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1],
-                                     "width": first["width"], "height": first["height"],
-                                     "depth_scale": DEPTH_SCALE})
+    with replacing(data.root / "bop") as out:
+        for split, images in data.split_images(ratios, seed).items():
+            if not images:
+                continue
+            scene_dir = out / split / SCENE
+            cameras, gts, infos = {}, {}, {}
+            for image in images:
+                key = str(image["frame_index"])
+                cameras[key] = camera_entry(image)
+                gts[key], infos[key] = export_image(data, image, scene_dir)
+            write_json(scene_dir / "scene_camera.json", cameras)
+            write_json(scene_dir / "scene_gt.json", gts)
+            write_json(scene_dir / "scene_gt_info.json", infos)
+            written.append(data.root / "bop" / split / SCENE)
+        first = data.images[0]
+        k = np.asarray(first["intrinsics"])
+        write_json(out / "camera.json", {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1],
+                                         "width": first["width"], "height": first["height"],
+                                         "depth_scale": DEPTH_SCALE})
     return written

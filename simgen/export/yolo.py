@@ -6,7 +6,6 @@ Ignore regions (iscrowd 1) are left out: YOLO labels have no ignore semantics.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -15,7 +14,7 @@ import numpy as np
 import yaml
 
 from simgen.errors import ConfigError
-from simgen.export.dataset import Dataset, decode, link, write_text
+from simgen.export.dataset import Dataset, decode, link, replacing, write_text
 
 TASKS = ("detect", "segment")
 
@@ -73,19 +72,19 @@ def data_yaml(out: Path, names: list[str], splits: dict[str, list]) -> str:
 
 def export_task(data: Dataset, out: Path, task: str, ratios: Optional[dict], seed: Optional[int],
                 tolerance: float) -> None:
+    """`out` made anew: a re-export with other splits must not leave stale labels behind."""
     classes = class_indices(data.categories)
-    if out.exists():
-        shutil.rmtree(out)  # a re-export with other splits must not leave stale labels behind
     parts = data.split_images(ratios, seed)
-    for split, images in parts.items():
-        for image in images:
-            source = data.root / image["file_name"]
-            stem = Path(image["file_name"]).stem
-            link(source, out / "images" / split / source.name)
-            lines = [label_line(a, image, classes[a["category_id"]], task, tolerance)
-                     for a in data.annotations_of(image["id"]) if not a.get("iscrowd")]
-            write_text(out / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
-    write_text(out / "data.yaml", data_yaml(out, [c["name"] for c in data.categories], parts))
+    with replacing(out) as stage:
+        for split, images in parts.items():
+            for image in images:
+                source = data.root / image["file_name"]
+                stem = Path(image["file_name"]).stem
+                link(source, stage / "images" / split / source.name)
+                lines = [label_line(a, image, classes[a["category_id"]], task, tolerance)
+                         for a in data.annotations_of(image["id"]) if not a.get("iscrowd")]
+                write_text(stage / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
+        write_text(stage / "data.yaml", data_yaml(out, [c["name"] for c in data.categories], parts))
 
 
 def export_yolo(data: Dataset, tasks: Sequence[str] = TASKS, ratios: Optional[dict] = None,

@@ -7,17 +7,16 @@ masks and the pose; ids unique; and any exports (COCO splits, YOLO, BOP) agreein
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
 from simgen import geometry
-from simgen.errors import SimgenError
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import check_exports
 from simgen.tools.check_report import Report, mask_box, read_image
+from simgen.tools.cli import run_command
 
 
 def check_categories(data: Dataset, report: Report) -> None:
@@ -167,15 +166,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap = argparse.ArgumentParser(prog="simgen-check", description=__doc__.split(":", 1)[1].strip())
     ap.add_argument("dataset", help="a finished simgen dataset folder (with annotations.json)")
     args = ap.parse_args(argv)
-    try:
-        report = check(Path(args.dataset))
-    except SimgenError as err:
-        print(f"simgen: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    print(f"simgen-check: {args.dataset}")
+    run_command("simgen-check", lambda: run(Path(args.dataset)))
+
+
+def run(root: Path) -> int:
+    """Print the report; the exit status is 1 where it found problems."""
+    report = check(root)
+    print(f"simgen-check: {root}")
     print("\n".join(report.lines()))
     print(f"simgen-check: {report.problems} problem(s)" if report.problems else "simgen-check: all checks passed")
-    sys.exit(1 if report.problems else 0)
+    return 1 if report.problems else 0
 
 
 if __name__ == "__main__":

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Optional, Sequence
 
 from simgen import splits
-from simgen.errors import ConfigError, SimgenError
+from simgen.errors import ConfigError
 from simgen.export import dataset, export_bop, export_splits, export_yolo
 from simgen.export.yolo import TASKS
+from simgen.tools.cli import run_command
 
 
 def parse_ratios(text: str) -> dict[str, float]:
@@ -47,15 +47,15 @@ def export(args: argparse.Namespace) -> list:
     return export_splits(data, ratios, args.seed)
 
 
+def run(args: argparse.Namespace) -> int:
+    for path in export(args):
+        print(f"simgen-export: wrote {path}")
+    return 0
+
+
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser().parse_args(argv)
-    try:
-        written = export(args)
-    except SimgenError as err:
-        print(f"simgen: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    for path in written:
-        print(f"simgen-export: wrote {path}")
+    run_command("simgen-export", lambda: run(args))
 
 
 if __name__ == "__main__":
