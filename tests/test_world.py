@@ -1,3 +1,5 @@
+import os
+
 import numpy as np
 import pybullet as p
 import pytest
@@ -8,6 +10,7 @@ from simgen.errors import AssetError, SceneError
 from simgen.pipeline import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World
+from simgen.world.spawn import ShapePaths
 
 from conftest import RENDERERS, compose_config, render_once
 
@@ -119,6 +122,28 @@ def test_depth_is_zero_where_nothing_was_hit(renderer):
     frame = render_once(renderer, scene)
     assert np.all(frame.depth[0] == 0)  # the top row sees the sky above the floor's edge
     assert np.all(frame.depth[-1] > 0)  # the bottom row sees the floor
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_hundreds_of_bodies_of_one_file_are_drawn(renderer):
+    """Each body of a file gets its own spelling of the path (ShapePaths); 480 capsules (each drawn from the unit
+    sphere twice and the unit cylinder) used to pass PyBullet's 1024-character limit and crash it."""
+    grid = [(x, y) for x in np.linspace(-0.9, 0.9, 20) for y in np.linspace(-0.9, 0.9, 24)]
+    scene = floor_scene(position=(0.0, -0.01, 3.0), target=(0, 0, 0), width=240, height=240)
+    scene.objects = [ObjectSpec("capsule", Asset("capsule", size=(0.02, 0.04)), category_id=1, position=(x, y, 0.03),
+                                static=True) for x, y in grid]
+    instance = render_once(renderer, scene).instance
+    assert len(np.unique(instance[instance > 0])) == len(grid) == 480
+
+
+def test_each_load_of_a_file_is_a_short_new_name_for_it():
+    import pybullet_data
+
+    file = f"{pybullet_data.getDataPath()}/duck.obj"
+    paths = ShapePaths()
+    names = [paths(file) for _ in range(1000)]
+    assert names[0] == file and len(set(names)) == 1000 and max(map(len, names)) <= len(file) + 20
+    assert all(os.path.samefile(name, file) for name in names)
 
 
 @pytest.mark.parametrize("renderer", RENDERERS)

@@ -22,17 +22,22 @@ class ShapePaths:
     The plugin caches visual shapes by mesh file name and link frame, not by scale, so a second body of a file
     at another scale would be drawn at the first one's size; and a texture put on one body lands on its shape,
     so every body sharing it would show the texture. Each further load of a file in one build therefore gets
-    its own spelling of the same path: dir/./name, dir/././name, ...
+    its own spelling of the same path: dir/./name, dir//name, dir/././name, dir/.//name, ... (the k-th load's
+    k in binary, a `./` for each 0 and a `/` for each 1 after the leading 1), so that a thousand loads of one
+    file stay far below PyBullet's 1024-character limit on file names.
     """
 
     def __init__(self) -> None:
         self._loads: dict[str, int] = {}
 
     def __call__(self, path: str) -> str:
-        dots = self._loads.get(path, 0)
-        self._loads[path] = dots + 1
+        loads = self._loads.get(path, 0)
+        self._loads[path] = loads + 1
+        if not loads:
+            return path
         head, name = os.path.split(path)
-        return os.path.join(head, *["."] * dots, name)
+        separators = "".join("./" if bit == "0" else "/" for bit in bin(loads + 1)[3:])
+        return f"{head or '.'}/{separators}{name}"
 
 
 def _urdf(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> int:
