@@ -41,21 +41,29 @@ def run(cfg: DictConfig) -> None:
     if resuming:
         log.info("resuming the unfinished dataset in %s", root)
     try:
-        summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress, workers=workers,
-                           shard=shard, views_per_scene=views, factory=factory)
-    except SimgenError:
-        output_dir.discard_if_empty(root)
-        raise
+        try:
+            summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress, workers=workers,
+                               shard=shard, views_per_scene=views, factory=factory)
+        except BaseException:
+            output_dir.discard_if_empty(root)  # a run stopped before its first frame leaves nothing but its log
+            raise
     except OSError as err:
         raise _cannot_write(err, root) from None
     except KeyboardInterrupt:
-        print(f"\nsimgen: interrupted; frames written so far are kept. Run the same command again to resume "
-              f"(output_dir={root}).", file=sys.stderr)
+        print(f"\nsimgen: {_interrupted(root)}", file=sys.stderr)
         sys.exit(130)
     finally:
         pipeline.world.close()
     print(f"simgen: dataset in {root}")
     print(f"simgen: {summary.line()}")
+
+
+def _interrupted(root: Path) -> str:
+    if output_dir.finished(root):  # stopped while making the exports, after annotations.json
+        return (f"interrupted while making the exports; the dataset in {root} is finished: make them with "
+                "simgen-export DATASET --format yolo|bop|splits")
+    return ("interrupted; frames written so far are kept. Run the same command again to resume "
+            f"(output_dir={root}).")
 
 
 def _cannot_write(err: OSError, root: Path) -> OutputError:

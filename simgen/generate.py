@@ -32,8 +32,9 @@ class RunSummary:
     def line(self) -> str:
         rate = self.rendered / self.seconds if self.seconds > 0 else float("inf")
         resumed = f", {self.frames - self.rendered} already on disk" if self.rendered < self.frames else ""
+        of = " in the rendered ones" if resumed else ""
         return (f"{self.frames} frames ({self.rendered} rendered{resumed}), {self.instances} instances, "
-                f"{len(self.categories_seen)} categories in {self.seconds:.1f} s ({rate:.1f} frames/s, "
+                f"{len(self.categories_seen)} categories{of} in {self.seconds:.1f} s ({rate:.1f} frames/s, "
                 f"{self.renderer} renderer)")
 
 

@@ -12,7 +12,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
-from simgen.errors import DatasetExistsError
+from simgen.errors import ConfigError, DatasetExistsError
 from simgen.writers.files import remove_partial_files, write_bytes_atomic
 
 log = logging.getLogger(__name__)
@@ -24,6 +24,11 @@ LOG_FILE = "simgen.log"  # Hydra's job log, which may already be open in the dir
 
 def _entries(root: Path) -> list[Path]:
     return [p for p in root.iterdir() if p.name != LOG_FILE] if root.is_dir() else []
+
+
+def finished(root: Path) -> bool:
+    """Whether `root` holds a finished dataset (its exports may still be missing)."""
+    return (root / FINISHED_MARKER).is_file()
 
 
 def discard_if_empty(root: Path) -> None:
@@ -42,9 +47,10 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     """
     entries = _entries(root)
     config_file = root / CONFIG_FILE
-    if resume and (overwrite or not config_file.is_file() or (root / FINISHED_MARKER).is_file()):
-        raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume"
-                                 + (" (and overwrite=true would delete it)" if overwrite else ""))
+    if resume and overwrite:
+        raise ConfigError("resume", "resume=true keeps the frames on disk and overwrite=true deletes them: pass one")
+    if resume and (not config_file.is_file() or finished(root)):
+        raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume")
     if entries and not config_file.is_file():
         raise DatasetExistsError(f"output_dir: {root} is not empty and is not a simgen dataset; "
                                  "choose another output_dir")
@@ -54,7 +60,7 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
             shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
         entries = []
     if entries:
-        if (root / FINISHED_MARKER).is_file():
+        if finished(root):
             raise DatasetExistsError(f"output_dir: {root} already holds a finished dataset; pass overwrite=true "
                                      "to replace it or choose another output_dir")
         if config_file.read_text() != config_yaml:

@@ -185,6 +185,16 @@ def test_resume_insists_on_an_unfinished_dataset(small_dataset, tmp_path):
     for out in (finished, tmp_path / "nothing"):
         done = run_simgen([f"output_dir={out}", "num_frames=2", "resume=true", *SMALL], tmp_path)
         assert done.returncode == 2 and "holds no unfinished dataset to resume" in done.stderr
+    both = run_simgen([f"output_dir={finished}", "num_frames=2", "resume=true", "overwrite=true", *SMALL], tmp_path)
+    assert both.returncode == 2 and "simgen: error: resume: resume=true keeps the frames" in both.stderr
+
+
+def test_ctrl_c_says_how_to_go_on(small_dataset, tmp_path):
+    """Stopped while writing frames: resume; stopped while making the exports of a finished dataset: export."""
+    from simgen.__main__ import _interrupted
+
+    assert "Run the same command again to resume" in _interrupted(tmp_path)
+    assert "is finished: make them with simgen-export" in _interrupted(small_dataset(frames=1))
 
 
 def test_unfinished_dataset_with_another_config_is_refused(small_dataset, tmp_path):
