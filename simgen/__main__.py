@@ -83,17 +83,21 @@ def app(cfg: DictConfig) -> None:
 def main() -> None:
     """Run the command; a config the command line cannot make is one line and exit status 2, as every other
     bad input (HYDRA_FULL_ERROR=1 keeps Hydra's own report with its traceback)."""
-    if os.environ.get("HYDRA_FULL_ERROR") == "1":
-        app()
-        return
+    full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
     try:
         app()
     except (HydraException, OmegaConfBaseException) as err:
+        if full_errors:
+            raise
         print(f"simgen: error: {hydra_errors.one_line(err)}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:  # before the run began (composing, probing EGL): nothing was written
+        print("\nsimgen: interrupted", file=sys.stderr)
+        sys.exit(130)
     finally:
-        del os.environ["HYDRA_FULL_ERROR"]
+        if not full_errors:
+            del os.environ["HYDRA_FULL_ERROR"]
 
 
 if __name__ == "__main__":
