@@ -9,7 +9,7 @@ from simgen.config import build_pipeline
 from simgen.errors import AssetError, SceneError
 from simgen.pipeline import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
-from simgen.world import World
+from simgen.world import World, egl_available
 from simgen.world.spawn import ShapePaths
 
 from conftest import RENDERERS, compose_config, render_once
@@ -134,6 +134,18 @@ def test_hundreds_of_bodies_of_one_file_are_drawn(renderer):
                                 static=True) for x, y in grid]
     instance = render_once(renderer, scene).instance
     assert len(np.unique(instance[instance > 0])) == len(grid) == 480
+
+
+@pytest.mark.skipif(not egl_available(), reason="no EGL here")
+def test_a_scene_with_more_mesh_than_egl_draws_is_an_error():
+    """PyBullet's EGL renderer holds 1,242,756 triangles a scene and leaves out what does not fit: 560 capsules
+    of 2,240 (two unit-sphere ends and a cylinder) would draw 555."""
+    scene = floor_scene(position=(0.0, -0.01, 3.0), target=(0, 0, 0), width=64, height=64)
+    scene.objects = [ObjectSpec("capsule", Asset("capsule", size=(0.02, 0.04)), category_id=1, position=(0, 0, 0.03),
+                                static=True) for _ in range(560)]
+    with pytest.raises(SceneError, match=r"^objects: the scene's meshes have 1,254,412 triangles, more than the "
+                                         r"1,242,756 PyBullet's EGL renderer draws"):
+        render_once("egl", scene)
 
 
 def test_each_load_of_a_file_is_a_short_new_name_for_it():

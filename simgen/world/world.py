@@ -18,6 +18,7 @@ from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import local_box
 from simgen.world.asset_copies import AssetCopies
 from simgen.world.dynamics import apply_contact
+from simgen.world.egl_budget import check_egl_budget
 from simgen.world.mesh_textures import MeshTextures
 from simgen.world.primitive_visuals import ROUND, UnitMeshes
 from simgen.world.quiet import c_output_silenced
@@ -118,6 +119,8 @@ class World:
                     placed.append(body)
                 self._bodies[body] = index
             bodies = [*self._fixtures, *self._bodies]  # every object has its body here
+            if egl:
+                check_egl_budget(bodies, c)
             apply_textures(bodies, specs, textures, stand_ins, c)
 
     @property
