@@ -62,10 +62,13 @@ def _read(path: str) -> bytes:
 def check_stl(path: str) -> None:
     """A binary STL whose size matches its triangle count, with at least one triangle and finite vertices."""
     data = _read(path)
-    count = int.from_bytes(data[80:84], "little") if len(data) >= 84 else -1
-    if len(data) != 84 + 50 * count:
+    count = int.from_bytes(data[80:84], "little")
+    if len(data) < 84 or len(data) != 84 + 50 * count:
         if data.lstrip()[:5].lower() == b"solid":
             raise AssetError(f"{path}: an ASCII STL; PyBullet reads binary STL only (convert it, or use OBJ)")
+        if len(data) < 84:
+            raise AssetError(f"{path}: only {len(data)} bytes, too short to be a binary STL (its header alone "
+                             "has 84)")
         raise AssetError(f"{path}: a broken binary STL: its header counts {count} triangles "
                          f"({84 + 50 * count} bytes), the file has {len(data)} bytes; PyBullet needs them equal")
     if count == 0:
@@ -82,19 +85,37 @@ def stl_triangles(path: str, data: Optional[bytes] = None) -> np.ndarray:
 
 
 def check_obj(path: str) -> None:
-    """Every vertex three finite numbers, every face index naming a vertex of the file, at least one face."""
-    lines = _read(path).decode(errors="replace").splitlines()
-    total = sum(1 for line in lines if line.startswith(("v ", "v\t")))
-    vertices = faces = 0
+    """Every vertex three finite numbers, every face index naming a vertex of the file, at least one face of three
+    or more vertices (PyBullet skips faces of fewer, and a mesh of only those crashes it)."""
+    lines = _obj_lines(path)
+    total = sum(1 for line in lines if _is(line, "v"))
+    vertices, faces = 0, []
     for number, line in enumerate(lines, 1):
-        if line.startswith(("v ", "v\t")):
+        if _is(line, "v"):
             vertices += 1
             _check_vertex(path, number, line)
-        elif line.startswith(("f ", "f\t")):
-            faces += 1
+        elif _is(line, "f"):
+            faces.append(number)
             _check_face(path, number, line, vertices, total)
-    if faces == 0:
+    if not faces:
         raise AssetError(f"{path}: this OBJ mesh has no faces")
+    if all(len(lines[number - 1].split()) < 4 for number in faces):
+        raise AssetError(f"{path}: line {faces[0]}: a face needs three or more vertices, got "
+                         f"{lines[faces[0] - 1].strip()!r} (PyBullet skips such faces, and this mesh has only those)")
+
+
+def obj_vertices(path: str) -> np.ndarray:
+    """The vertices (n x 3) of an OBJ that check_obj passed."""
+    return np.array([line.split()[1:4] for line in _obj_lines(path) if _is(line, "v")], dtype=float).reshape(-1, 3)
+
+
+def _obj_lines(path: str) -> list[str]:
+    """An OBJ's lines without their leading blanks, which PyBullet's reader skips too."""
+    return [line.lstrip(" \t") for line in _read(path).decode(errors="replace").splitlines()]
+
+
+def _is(line: str, keyword: str) -> bool:
+    return line.startswith((f"{keyword} ", f"{keyword}\t"))
 
 
 def _check_vertex(path: str, number: int, line: str) -> None:

@@ -4,15 +4,17 @@ import json
 import struct
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 from hydra import compose, initialize_config_module
 from hydra.utils import instantiate
 
-from conftest import SMALL, run_simgen
+from conftest import RENDERERS, SMALL, run_simgen
 from simgen.config import register_schema
 from simgen.errors import AssetError
 from simgen.mesh_check import check_asset
+from simgen.world import egl_available
 
 CUBE_CORNERS = np.array([[x, y, z] for x in (0, 1) for y in (0, 1) for z in (0, 1)], dtype=float) - 0.5
 CUBE_FACES = [(0, 1, 3), (0, 3, 2), (4, 6, 7), (4, 7, 5), (0, 4, 5), (0, 5, 1),
@@ -66,6 +68,10 @@ CUBE_OBJ = cube_obj_lines(0.05)
     (CUBE_OBJ[:8] + ["f -1 -2 -9"], 9, "a face names vertex -9, but the file has 8 vertices"),
     (CUBE_OBJ[:3] + ["v 0 nan 0"] + CUBE_OBJ[4:], 4, "a vertex needs three finite numbers, got 'v 0 nan 0'"),
     (CUBE_OBJ[:8], None, "this OBJ mesh has no faces"),
+    (CUBE_OBJ[:3] + ["f 1 2", "f 2 3"], 4, "a face needs three or more vertices, got 'f 1 2' (PyBullet skips "
+                                          "such faces, and this mesh has only those)"),  # else a segfault
+    (CUBE_OBJ + ["  f 1 2 999"], 21, "a face names vertex 999, but the file has 8 vertices"),  # PyBullet reads it
+    (CUBE_OBJ[:3] + ["\tv 0 nan 0"] + CUBE_OBJ[4:], 4, "a vertex needs three finite numbers, got 'v 0 nan 0'"),
 ])
 @pytest.mark.parametrize("through_urdf", [False, True])
 def test_a_broken_mesh_is_a_one_line_error_naming_file_and_line(tmp_path, lines, line, problem, through_urdf):
@@ -88,6 +94,13 @@ def test_a_broken_mesh_is_a_one_line_error_naming_file_and_line(tmp_path, lines,
     assert not (out / "annotations.json").exists()
 
 
+def test_a_face_of_two_vertices_among_triangles_passes(tmp_path):
+    """PyBullet skips it and draws the rest (pybullet_data's samurai_monastry.obj has 201 of them)."""
+    mesh = tmp_path / "stray.obj"
+    mesh.write_text("\n".join(CUBE_OBJ[:10] + ["f 1 2", "\tf 3 4"] + CUBE_OBJ[10:]) + "\n")
+    check_asset(str(mesh))
+
+
 def test_every_builtin_asset_passes_the_mesh_checks():
     register_schema()
     with initialize_config_module(config_module="simgen.conf", version_base=None):
@@ -104,6 +117,8 @@ def broken_stl(path: Path, kind: str) -> None:
         data = data[:-20]
     elif kind == "padded":
         data += bytes(100)
+    elif kind in ("short", "empty"):
+        data = data[:34 if kind == "short" else 0]  # shorter than the 84 bytes of the header and triangle count
     elif kind == "nan":
         data[84 + 50 * 3 + 12 + 4:84 + 50 * 3 + 12 + 8] = struct.pack("<f", float("nan"))  # triangle 4, vertex 1, y
     elif kind == "ascii":
@@ -118,6 +133,8 @@ def broken_stl(path: Path, kind: str) -> None:
     ("padded", "a broken binary STL: its header counts 12 triangles (684 bytes), the file has 784 bytes; "
                "PyBullet needs them equal"),
     ("nan", "triangle 4 has a non-finite vertex"),
+    ("short", "only 34 bytes, too short to be a binary STL (its header alone has 84)"),
+    ("empty", "only 0 bytes, too short to be a binary STL (its header alone has 84)"),
     ("ascii", "an ASCII STL; PyBullet reads binary STL only (convert it, or use OBJ)"),
 ])
 def test_an_stl_pybullet_would_crash_on_is_refused(tmp_path, kind, problem):
@@ -137,3 +154,52 @@ def test_a_broken_stl_in_a_run_is_a_one_line_error(tmp_path):
                        f"+catalog.categories.junk={{id: 30, files: {mesh}}}"], tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"simgen: error: {mesh}: triangle 4 has a non-finite vertex"
+
+
+def last_error_line(done) -> str:
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    return done.stderr.strip().splitlines()[-1]
+
+
+def run_with(tmp_path: Path, asset: Path, *overrides: str):
+    return run_simgen([f"output_dir={tmp_path / 'ds'}", "num_frames=1", *SMALL, "objects.categories=[junk]",
+                       f"+catalog.categories.junk={{id: 30, files: {asset}}}", *overrides], tmp_path)
+
+
+@pytest.mark.skipif(not egl_available(), reason="no EGL here")
+def test_a_texture_image_that_cannot_be_read_is_a_one_line_error(tmp_path):
+    """Under EGL a texture larger than world.max_texture_size is downsized: its image must decode."""
+    image = tmp_path / "wood.png"
+    cv2.imwrite(str(image), np.random.default_rng(0).integers(0, 255, (1024, 1024, 3), np.uint8))
+    image.write_bytes(image.read_bytes()[:200])  # the header (and so the size) is there, the pixels are not
+    (tmp_path / "cube.mtl").write_text("newmtl wood\nKd 1 1 1\nmap_Kd wood.png\n")
+    mesh = tmp_path / "cube.obj"
+    mesh.write_text("\n".join(["mtllib cube.mtl", "usemtl wood", *CUBE_OBJ]) + "\n")
+    line = last_error_line(run_with(tmp_path, mesh, "renderer=egl"))
+    assert line == f"simgen: error: {image}: cannot read this texture image (a truncated or corrupt file?); " \
+                   f"it is a texture of {mesh}"
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_urdf_naming_a_missing_mesh_is_a_one_line_error(tmp_path, renderer):
+    urdf = tmp_path / "missing.urdf"
+    urdf.write_text('<robot name="m"><link name="l"><visual><geometry><mesh filename="does_not_exist.obj"/>'
+                    '</geometry></visual><collision><geometry><box size="0.05 0.05 0.05"/></geometry></collision>'
+                    '<inertial><mass value="0.1"/><inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" '
+                    'iyz="0"/></inertial></link></robot>')
+    line = last_error_line(run_with(tmp_path, urdf, f"renderer={renderer}"))
+    assert line == f"simgen: error: {urdf}: its visual mesh {tmp_path / 'does_not_exist.obj'} does not exist"
+
+
+@pytest.mark.parametrize("content, problem", [
+    (b"\x00\xff\xfe\x80garbage\x81\n", "this OBJ mesh has no faces"),
+    ("\n".join(CUBE_OBJ[:2] + ["v 0 0"] + CUBE_OBJ[3:]).encode(), "line 3: a vertex needs three finite numbers, "
+                                                                 "got 'v 0 0'"),
+])
+def test_a_broken_distractor_mesh_is_a_one_line_error(tmp_path, content, problem):
+    """Distractor meshes are scaled by their extent before they are spawned: the mesh checks come first."""
+    mesh = tmp_path / "clutter.obj"
+    mesh.write_bytes(content)
+    done = run_simgen([f"output_dir={tmp_path / 'ds'}", "num_frames=1", *SMALL, "distractors=[clutter]",
+                       "distractors.clutter.shapes=[mesh]", f"distractors.clutter.files=[{mesh}]"], tmp_path)
+    assert last_error_line(done) == f"simgen: error: {mesh}: {problem}"

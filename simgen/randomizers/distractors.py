@@ -16,6 +16,7 @@ from simgen import camera as cam_math
 from simgen import validate
 from simgen.assets import resolve_path
 from simgen.errors import ConfigError
+from simgen.mesh_check import check_asset, obj_vertices
 from simgen.randomizers.objects import random_quaternion
 from simgen.randomizers.texture import TextureRandomizer
 from simgen.sampling import Choice, as_sampler, sample_in
@@ -28,9 +29,9 @@ DEFAULT_MESHES = ("pybullet_data/random_urdfs/5[0-4]?/*.obj", "pybullet_data/tor
 
 @functools.lru_cache(maxsize=256)
 def mesh_extent(path: str) -> float:
-    """The largest side of an OBJ mesh's bounding box, in its own units."""
-    with open(path) as fh:
-        vertices = np.array([line.split()[1:4] for line in fh if line.startswith("v ")], dtype=float)
+    """The largest side of an OBJ mesh's bounding box, in its own units; a broken mesh is an AssetError."""
+    check_asset(path)
+    vertices = obj_vertices(path)
     return float(np.ptp(vertices, axis=0).max()) if len(vertices) else 1.0
 
 

@@ -21,6 +21,8 @@ from typing import Optional
 import cv2
 from PIL import Image
 
+from simgen.errors import AssetError
+from simgen.mesh_check import check_asset
 from simgen.scene import ObjectSpec
 from simgen.textures import TextureFiles, write_bmp
 from simgen.world import primitive_meshes
@@ -36,11 +38,19 @@ class AssetCopies:
         self.files, self.max_size, self.units = files, max_size, units
 
     def stand_in(self, spec: ObjectSpec) -> Optional[str]:
-        """What to load for `spec` instead of its asset, or None where it is drawn right as it is."""
+        """What to load for `spec` instead of its asset, or None where it is drawn right as it is; a broken mesh,
+        a visual mesh a URDF names that is not there, and a texture that cannot be read are AssetErrors."""
         path, kind = spec.asset.path, spec.asset.kind
-        if kind == "urdf" and (self._has_primitive_visuals(path) or self._oversized(path, kind)):
-            return self.urdf(path)
-        return self.obj(path) if kind == "mesh" and self._oversized(path, kind) else None
+        if path:
+            check_asset(path)  # a broken mesh is a one-line error before it is copied
+        if kind == "urdf":
+            _urdf_visual_objs(path)  # under either renderer: PyBullet's own error would not name the mesh
+        try:
+            if kind == "urdf" and (self._has_primitive_visuals(path) or self._oversized(path, kind)):
+                return self.urdf(path)
+            return self.obj(path) if kind == "mesh" and self._oversized(path, kind) else None
+        except _UnreadableImage as err:
+            raise AssetError(f"{err}; it is a texture of {path}") from None
 
     def _has_primitive_visuals(self, urdf: str) -> bool:
         """Whether a URDF has visuals of primitives drawn from meshes here."""
@@ -96,11 +106,17 @@ class AssetCopies:
         """A BMP of the image at `path`, downsized so that its longer side is at most max_size."""
         def write(out: str) -> None:
             image = cv2.imread(path, cv2.IMREAD_COLOR)
+            if image is None:
+                raise _UnreadableImage(f"{path}: cannot read this texture image (a truncated or corrupt file?)")
             factor = self.max_size / max(image.shape[:2])
             if factor < 1:
                 image = cv2.resize(image, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
             write_bmp(out, image)
         return self.files.derived(f"{digest(path, self.max_size)}.bmp", write)
+
+
+class _UnreadableImage(AssetError):
+    """A texture image that cv2 cannot decode; stand_in names the asset it belongs to."""
 
 
 def _lines(path: str) -> list[str]:
@@ -167,7 +183,15 @@ def _urdf_visuals(urdf: str) -> tuple[ET.Element, ...]:
 
 
 def _urdf_visual_objs(urdf: str) -> tuple[str, ...]:
-    """The OBJ files a URDF's visuals name, as paths."""
+    """The OBJ files a URDF's visuals name, as paths; one that is not there is an AssetError."""
     folder = os.path.dirname(os.path.abspath(urdf))
     names = (shape.get("filename", "") for shape in _urdf_visuals(urdf) if shape.tag == "mesh")
-    return tuple(os.path.join(folder, name) for name in names if name.lower().endswith(".obj") and "://" not in name)
+    return tuple(_next_to(urdf, folder, name) for name in names if name.lower().endswith(".obj") and "://" not in name)
+
+
+def _next_to(urdf: str, folder: str, name: str) -> str:
+    """A mesh a URDF names: next to it, else where PyBullet also looks (relative to the working directory)."""
+    for path in (os.path.join(folder, name), name):
+        if os.path.isfile(path):
+            return path
+    raise AssetError(f"{urdf}: its visual mesh {os.path.normpath(os.path.join(folder, name))} does not exist")
