@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -85,8 +85,35 @@ def _category(key: str, name: str, cfg: dict) -> Category:
     size = as_sampler(f"{key}.size", cfg.get("size"))
     probe = np.atleast_1d(size.sample(np.random.default_rng(0)))
     if probe.shape != (PRIMITIVE_SIZES[kind],) or np.any(probe <= 0):
-        raise ConfigError(f"{key}.size", f"a {kind} needs {PRIMITIVE_SIZES[kind]} positive sizes in metres, got {probe.tolist()}")
+        raise ConfigError(f"{key}.size",
+                          f"a {kind} needs {PRIMITIVE_SIZES[kind]} positive sizes in metres, got {probe.tolist()}")
     return Category(name, cat_id, primitive=kind, size=size, scale=scale, mass=mass)
+
+
+def _folder_category(key: str, name: str, cat_id: Any, path: str) -> Category:
+    """Category `name` of a catalog folder: the URDF, OBJ and STL files in path/name (any other file, such as
+    an OBJ's .mtl or a texture, is left out)."""
+    where = os.path.join(path, name)
+    found = sorted(f for f in glob.glob(os.path.join(glob.escape(resolve_path(where)), "*"))
+                   if Path(f).suffix.lower() in FILE_KINDS and os.path.isfile(f))
+    if not found:
+        raise ConfigError(key, f"no URDF, OBJ or STL file in {where}")
+    return Category(name, validate.integer(key, cat_id, low=1), tuple(found))
+
+
+def _folders(folders: Any) -> Sequence[Mapping]:
+    """The checked `folders` entries, [{path: DIR, categories: {NAME: ID, ...}}, ...]; null means none."""
+    shape = "{path: DIR, categories: {NAME: ID}}"
+    if folders is None:
+        return ()
+    if isinstance(folders, (str, Mapping)) or not isinstance(folders, Sequence):
+        raise ConfigError("folders", f"expected a list of {shape}, got {folders!r}")
+    for n, folder in enumerate(folders):
+        keys_ok = isinstance(folder, Mapping) and set(folder) == {"path", "categories"}
+        if not (keys_ok and isinstance(folder["path"], str) and isinstance(folder["categories"], Mapping)
+                and folder["categories"]):
+            raise ConfigError(f"folders[{n}]", f"expected {shape}, got {folder!r}")
+    return folders
 
 
 class Catalog:
@@ -97,12 +124,11 @@ class Catalog:
 
     def __init__(self, categories: Optional[dict[str, Any]] = None, folders: Sequence[dict] = ()):
         entries = {name: dict(cfg) for name, cfg in (categories or {}).items() if cfg is not None}
-        for n, folder in enumerate(folders):
-            if "path" not in folder or not folder.get("categories"):
-                raise ConfigError(f"folders[{n}]", "expected {path: DIR, categories: {NAME: ID}}")
+        for n, folder in enumerate(_folders(folders)):
             for name, cat_id in folder["categories"].items():
-                entries[name] = {"id": cat_id, "files": os.path.join(folder["path"], name, "*.*")}
-        self.categories = {name: _category(f"categories.{name}", name, cfg) for name, cfg in entries.items()}
+                entries[name] = _folder_category(f"folders[{n}].categories.{name}", name, cat_id, folder["path"])
+        self.categories = {name: cfg if isinstance(cfg, Category) else _category(f"categories.{name}", name, cfg)
+                           for name, cfg in entries.items()}
         ids = [c.id for c in self.categories.values()]
         if len(set(ids)) != len(ids):
             dup = next(i for i in ids if ids.count(i) > 1)

@@ -145,7 +145,8 @@ def pipeline_from_container(container: dict) -> Pipeline:
 
 
 def run_settings(cfg: DictConfig) -> tuple[int, Shard, int]:
-    """The checked `workers` (0 means one per core), `shard` and `views_per_scene` settings."""
+    """The checked `workers` (0 means one per core), `shard` and `views_per_scene` settings (and `seed`, checked)."""
+    validate.integer("seed", cfg.seed, low=0)  # numpy seeds its generators with non-negative integers only
     workers = validate.integer("workers", cfg.workers, low=0) or os.cpu_count() or 1
     count = validate.integer("shard.count", cfg.shard.count, low=1)
     index = validate.integer("shard.index", cfg.shard.index, low=0, high=count - 1)

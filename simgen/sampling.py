@@ -1,7 +1,8 @@
 """Value samplers: `sample(rng) -> value`, declared in config and driven by an explicit rng.
 
 A config value that is a plain number is a Constant, a pair `[low, high]` is a Uniform, and
-anything with a `_target_` (say `simgen.sampling.Normal`) is that sampler.
+anything with a `_target_` (say `simgen.sampling.Normal`) is that sampler. A sampler of numbers may tell the
+range of its draws, `bounds() -> (least, greatest)`, so that a range can be checked before any frame is made.
 """
 
 from __future__ import annotations
@@ -24,10 +25,25 @@ class Sampler(Protocol):
 def _array(key: str, value: Any) -> np.ndarray:
     """A number or a list of numbers as a float array, checked."""
     if isinstance(value, Real) and not isinstance(value, bool):
-        return np.asarray(float(value))
+        return np.asarray(validate.number(key, value))
     if isinstance(value, Sequence) and not isinstance(value, str):
         return np.asarray(validate.vector(key, value, len(value)))
     raise ConfigError(key, f"expected a number or a list of numbers, got {value!r}")
+
+
+def _finite(key: str, value: Any) -> Any:
+    """`value` as is, once every number in it (a number or nested lists of them) is finite."""
+    if isinstance(value, Real) and not isinstance(value, bool):
+        validate.number(key, value)
+    elif isinstance(value, Sequence) and not isinstance(value, str):
+        for i, v in enumerate(value):
+            _finite(f"{key}[{i}]", v)
+    return value
+
+
+def _scalar(value: Any) -> bool:
+    """A single number (a 0-d array included), not a list or a bool."""
+    return np.ndim(value) == 0 and isinstance(value, (Real, np.ndarray)) and not isinstance(value, bool)
 
 
 def _plain(value: np.ndarray) -> Any:
@@ -39,8 +55,14 @@ def _plain(value: np.ndarray) -> Any:
 class Constant:
     value: Any
 
+    def __post_init__(self):
+        _finite("value", self.value)
+
     def sample(self, rng: np.random.Generator) -> Any:
         return self.value
+
+    def bounds(self) -> Optional[tuple[float, float]]:
+        return (float(self.value),) * 2 if _scalar(self.value) else None
 
 
 class Uniform:
@@ -53,6 +75,9 @@ class Uniform:
 
     def sample(self, rng: np.random.Generator) -> Any:
         return _plain(rng.uniform(self.low, self.high))
+
+    def bounds(self) -> Optional[tuple[float, float]]:
+        return (float(self.low), float(self.high)) if _scalar(self.low) else None
 
     def __repr__(self) -> str:
         return f"Uniform({_plain(self.low)}, {_plain(self.high)})"
@@ -67,12 +92,20 @@ class Normal:
             raise ConfigError("std", f"expected std >= 0, got {std!r}")
         self.low = None if low is None else _array("low", low)
         self.high = None if high is None else _array("high", high)
+        if self.low is not None and self.high is not None and np.any(self.low > self.high):
+            raise ConfigError("high", f"expected high >= low, got {low!r}..{high!r}")
 
     def sample(self, rng: np.random.Generator) -> Any:
         value = rng.normal(self.mean, self.std)
         if self.low is not None or self.high is not None:
             value = np.clip(value, self.low, self.high)
         return _plain(value)
+
+    def bounds(self) -> Optional[tuple[float, float]]:
+        """[low, high] as clipped; an end not clipped is unbounded (infinite)."""
+        if not all(v is None or _scalar(v) for v in (self.mean, self.std, self.low, self.high)):
+            return None
+        return (-np.inf if self.low is None else float(self.low), np.inf if self.high is None else float(self.high))
 
 
 class LogUniform:
@@ -85,6 +118,9 @@ class LogUniform:
     def sample(self, rng: np.random.Generator) -> float:
         return float(np.exp(rng.uniform(np.log(self.low), np.log(self.high))))
 
+    def bounds(self) -> tuple[float, float]:
+        return self.low, self.high
+
 
 class UniformInt:
     """An integer uniform in [low, high], both inclusive."""
@@ -95,6 +131,9 @@ class UniformInt:
     def sample(self, rng: np.random.Generator) -> int:
         return int(rng.integers(self.low, self.high + 1))
 
+    def bounds(self) -> tuple[float, float]:
+        return float(self.low), float(self.high)
+
 
 class Choice:
     """One of `values`, with optional relative `weights`."""
@@ -102,7 +141,7 @@ class Choice:
     def __init__(self, values: Sequence[Any], weights: Optional[Sequence[float]] = None):
         if not isinstance(values, Sequence) or isinstance(values, str) or not values:
             raise ConfigError("values", f"expected a non-empty list, got {values!r}")
-        self.values = list(values)
+        self.values = [_finite(f"values[{i}]", v) for i, v in enumerate(values)]
         self.p = None
         if weights is not None:
             w = _array("weights", list(weights))
@@ -112,6 +151,11 @@ class Choice:
 
     def sample(self, rng: np.random.Generator) -> Any:
         return self.values[int(rng.choice(len(self.values), p=self.p))]
+
+    def bounds(self) -> Optional[tuple[float, float]]:
+        """The least and greatest of the values that can be drawn, when all are numbers."""
+        drawn = [v for i, v in enumerate(self.values) if self.p is None or self.p[i] > 0]
+        return (float(min(drawn)), float(max(drawn))) if all(map(_scalar, drawn)) else None
 
 
 class OnSphere:
@@ -132,12 +176,28 @@ class OnSphere:
         return (float(r * np.cos(az)), float(r * np.sin(az)), float(z))
 
 
-def as_sampler(key: str, value: Any) -> Sampler:
-    """A config value as a Sampler: sampler as is, number -> Constant, [low, high] -> Uniform."""
+def bounds(sampler: Sampler) -> Optional[tuple[float, float]]:
+    """The least and greatest value `sampler` can draw (infinite where unbounded); None where not known."""
+    known = getattr(sampler, "bounds", None)
+    return known() if callable(known) else None
+
+
+def as_sampler(key: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,
+               low_open: bool = False) -> Sampler:
+    """A config value as a Sampler (sampler as is, number -> Constant, [low, high] -> Uniform) whose draws, where
+    their range is known, all lie within [low, high] (or (low, high] when low_open)."""
+    sampler = _sampler(key, value)
+    known = bounds(sampler)
+    if known is not None:
+        validate.number_range(key, *known, low, high, low_open)
+    return sampler
+
+
+def _sampler(key: str, value: Any) -> Sampler:
     if isinstance(value, Sampler) and not isinstance(value, (Real, str)):
         return value
     if isinstance(value, Real) and not isinstance(value, bool):
-        return Constant(float(value))
+        return Constant(validate.number(key, value))
     if isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2:
         try:
             return Uniform(value[0], value[1])

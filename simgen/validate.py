@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from numbers import Real
 from typing import Any, Iterable, Optional, Sequence
 
@@ -10,14 +11,30 @@ from simgen.errors import ConfigError
 
 def number(key: str, value: Any, low: Optional[float] = None, high: Optional[float] = None,
            low_open: bool = False) -> float:
-    """A real number, optionally within [low, high] (or (low, high] when low_open)."""
+    """A finite real number, optionally within [low, high] (or (low, high] when low_open)."""
     if isinstance(value, bool) or not isinstance(value, Real):
         raise ConfigError(key, f"expected a number, got {value!r}")
     value = float(value)
-    below = value <= low if (low is not None and low_open) else (low is not None and value < low)
-    if below or (high is not None and value > high):
+    if not math.isfinite(value):
+        raise ConfigError(key, f"expected a finite number, got {value!r}")
+    if not _inside(value, low, high, low_open):
         raise ConfigError(key, f"expected a number {_bounds(low, high, low_open)}, got {value!r}")
     return value
+
+
+def number_range(key: str, lo: float, hi: float, low: Optional[float] = None, high: Optional[float] = None,
+                 low_open: bool = False) -> None:
+    """Every number from lo to hi within [low, high] (or (low, high] when low_open); an infinite end (a range
+    unbounded on that side) is not checked."""
+    if lo == hi:
+        number(key, lo, low, high, low_open)
+    elif not all(_inside(end, low, high, low_open) for end in (lo, hi) if math.isfinite(end)):
+        raise ConfigError(key, f"expected numbers {_bounds(low, high, low_open)}, got values from {lo} to {hi}")
+
+
+def _inside(value: float, low: Optional[float], high: Optional[float], low_open: bool) -> bool:
+    below = value <= low if (low is not None and low_open) else (low is not None and value < low)
+    return not below and (high is None or value <= high)
 
 
 def integer(key: str, value: Any, low: Optional[int] = None, high: Optional[int] = None) -> int:

@@ -8,10 +8,10 @@ from hydra.utils import get_object
 from hydra.errors import ConfigCompositionException
 from omegaconf.errors import ValidationError
 
-from simgen.config import build_pipeline, dataset_config_yaml
-from simgen.errors import SimgenError
+from simgen.config import build_pipeline, dataset_config_yaml, run_settings
+from simgen.errors import ConfigError, SimgenError
 
-from conftest import compose_config
+from conftest import SMALL, compose_config, run_simgen
 
 MULTI_SELECT = {"randomizers", "writers", "effects", "distractors"}
 
@@ -81,6 +81,13 @@ def test_saved_config_leaves_out_run_control_keys():
     ("randomizers.color.targets=[bin]", "randomizers.color.targets: no fixture named 'bin' in scene 'tabletop'"),
     ("light.direction._target_=simgen.sampling.OnSpheer", "light.direction._target_: cannot import "
                                                          "'simgen.sampling.OnSpheer': ModuleNotFoundError"),
+    ("camera.fov=nan", "camera.fov: expected a finite number, got nan"),
+    ("camera.distance=[0.5,inf]", "camera.distance: expected a finite number, got inf"),
+    ("+catalog.categories.chair={id:20,files:pybullet_data/duck_vhacd.urdf,scale:nan}",
+     "catalog.categories.chair.scale: expected a finite number, got nan"),
+    ("objects.categories=[]", "objects.categories: expected at least one category; null means every category"),
+    ("objects.scale=0", "objects.scale: expected a number > 0, got 0.0"),
+    ("objects.drop_height=-5", "objects.drop_height: expected a number >= 0, got -5.0"),
 ])
 def test_bad_values_fail_naming_the_key(override, key):
     if key is None:
@@ -89,6 +96,30 @@ def test_bad_values_fail_naming_the_key(override, key):
     with pytest.raises(SimgenError) as err:
         build_pipeline(compose_config([override]))
     assert key in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("seed=-1", "seed: expected an integer >= 0, got -1"),
+    ("workers=-1", "workers: expected an integer >= 0, got -1"),
+    ("shard.index=1", "shard.index: expected an integer in [0, 0], got 1"),
+])
+def test_bad_run_settings_name_the_key(override, expected):
+    with pytest.raises(ConfigError) as err:
+        run_settings(compose_config([override]))
+    assert str(err.value) == expected
+
+
+@pytest.mark.parametrize("override, expected", [
+    ("seed=-1", "simgen: error: seed: expected an integer >= 0, got -1"),
+    ("camera.fov=nan", "simgen: error: camera.fov: expected a finite number, got nan"),
+    ("objects.scale=0", "simgen: error: objects.scale: expected a number > 0, got 0.0"),
+])
+def test_bad_values_stop_the_command_before_any_frame_is_written(tmp_path, override, expected):
+    out = tmp_path / "ds"
+    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, override], tmp_path)
+    assert (done.returncode, done.stderr.strip().splitlines()[-1]) == (2, expected), done.stderr
+    assert "Traceback" not in done.stderr
+    assert not out.exists() or {p.name for p in out.iterdir()} <= {"simgen.log"}
 
 
 @pytest.mark.parametrize("override", ["num_frames=abc", "seed=1.5", "nmu_frames=3"])
@@ -100,7 +131,8 @@ def test_top_level_typos_and_types_fail_at_compose(override):
 @pytest.mark.parametrize("experiment, randomizers, effects", [
     ("dr_none", ["ObjectsRandomizer", "LightRandomizer", "CameraRandomizer"], []),
     ("dr_light", ["ObjectsRandomizer", "ColorRandomizer", "TextureRandomizer", "ColorRandomizer", "TextureRandomizer",
-                  "LightRandomizer", "CameraRandomizer", "ClutterDistractors"], ["GaussianNoise", "ColorJitter", "Blur"]),
+                  "LightRandomizer", "CameraRandomizer", "ClutterDistractors"],
+     ["GaussianNoise", "ColorJitter", "Blur"]),
     ("dr_strong", ["ObjectsRandomizer", "ColorRandomizer", "TextureRandomizer", "ColorRandomizer", "TextureRandomizer",
                    "PhysicsRandomizer", "PileRandomizer", "LightRandomizer", "CameraRandomizer", "ClutterDistractors",
                    "FloatingDistractors"],

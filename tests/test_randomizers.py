@@ -7,6 +7,7 @@ from simgen.randomizers.camera import CameraRandomizer
 from simgen.randomizers.color import ColorRandomizer
 from simgen.randomizers.light import LightRandomizer
 from simgen.randomizers.objects import ObjectsRandomizer
+from simgen.sampling import Choice, LogUniform, Normal, UniformInt
 from simgen.scene import Scene, Support
 
 CATALOG = Catalog({
@@ -58,6 +59,36 @@ def test_upright_orientation_only_turns_about_z():
 def test_bad_objects_settings_name_the_key(kwargs, key):
     with pytest.raises(ConfigError, match=f"^{key}"):
         ObjectsRandomizer(CATALOG, **kwargs)
+
+
+@pytest.mark.parametrize("kwargs, expected", [
+    ({"categories": []}, "categories: expected at least one category; null means every category"),
+    ({"categories": "duck"}, "categories: expected a list of category names, got 'duck'"),
+    ({"scale": 0}, "scale: expected a number > 0, got 0.0"),
+    ({"scale": [-1, 2]}, "scale: expected numbers > 0, got values from -1.0 to 2.0"),
+    ({"scale": float("nan")}, "scale: expected a finite number, got nan"),
+    ({"scale": Choice([1.0, 0.0])}, "scale: expected numbers > 0, got values from 0.0 to 1.0"),
+    ({"drop_height": -5}, "drop_height: expected a number >= 0, got -5.0"),
+    ({"drop_height": LogUniform(1e-3, 1)}, None),
+    ({"drop_height": UniformInt(-1, 2)}, "drop_height: expected numbers >= 0, got values from -1.0 to 2.0"),
+])
+def test_objects_settings_known_when_loaded_are_checked_up_front(kwargs, expected):
+    if expected is None:
+        ObjectsRandomizer(CATALOG, **kwargs)
+        return
+    with pytest.raises(ConfigError) as err:
+        ObjectsRandomizer(CATALOG, **kwargs)
+    assert str(err.value) == expected
+
+
+def test_objects_categories_null_means_every_category():
+    assert ObjectsRandomizer(CATALOG, categories=None).categories == ["duck", "box"]
+
+
+def test_objects_unbounded_scale_is_checked_per_frame_naming_the_full_key():
+    rand = ObjectsRandomizer(CATALOG, scale=Normal(-1.0, 0.1), count=[1, 1])  # its range is not known up front
+    with pytest.raises(ConfigError, match="^objects.scale: expected a number > 0, got -"):
+        randomized(rand)
 
 
 def test_camera_pose_follows_distance_and_elevation():
@@ -112,4 +143,5 @@ def test_catalog_folder_maps_subfolders_to_categories(tmp_path):
 
 def test_catalog_ids_must_be_unique():
     with pytest.raises(ConfigError, match="used twice"):
-        Catalog({"a": {"id": 1, "primitive": "sphere", "size": 0.1}, "b": {"id": 1, "primitive": "sphere", "size": 0.1}})
+        Catalog({"a": {"id": 1, "primitive": "sphere", "size": 0.1},
+                 "b": {"id": 1, "primitive": "sphere", "size": 0.1}})

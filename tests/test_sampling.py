@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from simgen.errors import ConfigError
-from simgen.sampling import Choice, Constant, LogUniform, Normal, OnSphere, Uniform, UniformInt, as_sampler
+from simgen.sampling import Choice, Constant, LogUniform, Normal, OnSphere, Uniform, UniformInt, as_sampler, bounds
 
 
 def draws(sampler, n=2000, seed=0):
@@ -80,3 +80,45 @@ def test_as_sampler_rejects_bad_values_naming_the_key(bad):
 def test_bad_sampler_arguments_raise_config_errors(make):
     with pytest.raises(ConfigError):
         make()
+
+
+NAN, INF = float("nan"), float("inf")
+
+
+@pytest.mark.parametrize("make, key", [
+    (lambda: as_sampler("fov", NAN), "fov"), (lambda: as_sampler("fov", INF), "fov"),
+    (lambda: as_sampler("fov", [NAN, 1]), "fov"), (lambda: as_sampler("fov", [0, INF]), "fov"),
+    (lambda: Uniform(NAN, 1), "low"), (lambda: Uniform([0, 0], [1, NAN]), "high[1]"),
+    (lambda: Normal(NAN, 1), "mean"), (lambda: Normal(0, INF), "std"), (lambda: Normal(0, 1, low=NAN), "low"),
+    (lambda: Normal(0, 1, high=NAN), "high"), (lambda: LogUniform(1, INF), "high"), (lambda: LogUniform(NAN, 1), "low"),
+    (lambda: Choice([1.0, NAN]), "values[1]"), (lambda: Choice([[640, 480], [INF, 240]]), "values[1][0]"),
+    (lambda: Choice([1, 2], weights=[1, NAN]), "weights[1]"), (lambda: OnSphere(elevation=[0, NAN]), "elevation[1]"),
+    (lambda: OnSphere(azimuth=[-INF, 0]), "azimuth[0]"), (lambda: Constant(NAN), "value"),
+])
+def test_non_finite_sampler_arguments_are_config_errors(make, key):
+    with pytest.raises(ConfigError, match=r"expected a finite number, got -?(nan|inf)$") as err:
+        make()
+    assert err.value.key == key
+
+
+@pytest.mark.parametrize("sampler, expected", [
+    (Constant(2.0), (2.0, 2.0)), (Constant((1.0, 2.0)), None), (Uniform(0.2, 0.5), (0.2, 0.5)),
+    (Uniform([0, 1], [1, 2]), None), (LogUniform(0.01, 10.0), (0.01, 10.0)), (UniformInt(3, 8), (3, 8)),
+    (Normal(1.0, 0.1), (-INF, INF)), (Normal(1.0, 0.1, low=0.5), (0.5, INF)), (Normal(1.0, 5.0, 0.0, 2.0), (0.0, 2.0)),
+    (Choice([3, 1, 2]), (1, 3)), (Choice([3, 1, 2], weights=[1, 0, 1]), (2, 3)), (Choice(["a", "b"]), None),
+    (OnSphere(), None),
+])
+def test_bounds_of_samplers(sampler, expected):
+    assert bounds(sampler) == expected
+
+
+@pytest.mark.parametrize("value", [0, [-1, 2], [0, 1], Choice([1, 0]), Normal(1, 0.1, high=-1), UniformInt(0, 3)])
+def test_as_sampler_refuses_a_known_range_outside_the_bounds(value):
+    with pytest.raises(ConfigError, match="^scale: expected (a number|numbers) > 0, got "):
+        as_sampler("scale", value, low=0, low_open=True)
+
+
+@pytest.mark.parametrize("value", [1, [0.5, 2], Choice([1, 0], weights=[1, 0]), Normal(1, 0.1),
+                                   Normal(1, 0.1, low=0.5)])
+def test_as_sampler_takes_a_range_inside_the_bounds_or_unbounded(value):
+    assert as_sampler("scale", value, low=0, low_open=True, high=2)

@@ -17,3 +17,26 @@ def test_out_of_range_values_are_named_with_their_bounds(check, expected):
     with pytest.raises(ConfigError) as err:
         check()
     assert str(err.value) == expected
+
+
+@pytest.mark.parametrize("value, shown", [(float("nan"), "nan"), (float("inf"), "inf"), (-float("inf"), "-inf")])
+def test_non_finite_numbers_are_refused(value, shown):
+    with pytest.raises(ConfigError) as err:
+        validate.number("camera.fov", value)
+    assert str(err.value) == f"camera.fov: expected a finite number, got {shown}"
+
+
+@pytest.mark.parametrize("lo, hi, expected", [
+    (0.5, 2.0, None),
+    (1.0, float("inf"), None),  # unbounded above: only the finite end is checked
+    (0.0, 0.0, "scale: expected a number > 0, got 0.0"),
+    (-1.0, 2.0, "scale: expected numbers > 0, got values from -1.0 to 2.0"),
+    (-float("inf"), -1.0, "scale: expected numbers > 0, got values from -inf to -1.0"),
+])
+def test_number_range_checks_both_ends(lo, hi, expected):
+    if expected is None:
+        validate.number_range("scale", lo, hi, low=0, low_open=True)
+        return
+    with pytest.raises(ConfigError) as err:
+        validate.number_range("scale", lo, hi, low=0, low_open=True)
+    assert str(err.value) == expected

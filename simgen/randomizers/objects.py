@@ -34,7 +34,11 @@ class ObjectsRandomizer:
                  scale: Any = (0.8, 1.2), drop_height: Any = (0.02, 0.15), orientation: str = "random",
                  margin: float = 0.05, weights: Optional[Sequence[float]] = None):
         self.catalog = catalog
-        self.categories = [catalog[name].name for name in (categories or list(catalog.categories))]
+        if isinstance(categories, str) or not isinstance(categories, (Sequence, type(None))):
+            raise ConfigError("categories", f"expected a list of category names, got {categories!r}")
+        if categories is not None and not categories:
+            raise ConfigError("categories", "expected at least one category; null means every category")
+        self.categories = [catalog[name].name for name in (catalog.categories if categories is None else categories)]
         if not self.categories:
             raise ConfigError("categories", "expected at least one category")
         self.weights = None
@@ -46,8 +50,8 @@ class ObjectsRandomizer:
         self.count = validate.int_range("count", count, low=0)
         if self.count[1] < 1:
             raise ConfigError("count", f"expected at least one object per frame, got {count!r}")
-        self.scale = as_sampler("scale", scale)
-        self.drop_height = as_sampler("drop_height", drop_height)
+        self.scale = as_sampler("scale", scale, low=0, low_open=True)
+        self.drop_height = as_sampler("drop_height", drop_height, low=0)
         self.orientation = validate.choice("orientation", orientation, ("random", "upright"))
         self.margin = validate.number("margin", margin, low=0)
 
@@ -60,9 +64,9 @@ class ObjectsRandomizer:
             category = self.catalog[name]
             x = rng.uniform(x0 + self.margin, x1 - self.margin)
             y = rng.uniform(y0 + self.margin, y1 - self.margin)
-            z = scene.support.height + validate.number("drop_height", self.drop_height.sample(rng), low=0)
+            z = scene.support.height + validate.number("objects.drop_height", self.drop_height.sample(rng), low=0)
             rot = random_quaternion(rng) if self.orientation == "random" else yaw_quaternion(rng.uniform(0, 2 * np.pi))
-            scale = validate.number("scale", self.scale.sample(rng), low=0, low_open=True)
+            scale = validate.number("objects.scale", self.scale.sample(rng), low=0, low_open=True)
             scene.objects.append(ObjectSpec(
                 category=name, category_id=category.id, asset=category.sample(rng),
                 position=(float(x), float(y), float(z)), orientation=rot, scale=category.scale * scale,

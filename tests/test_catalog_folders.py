@@ -1,0 +1,76 @@
+"""catalog.folders: each category folder's URDF, OBJ and STL files are its assets; other files are skipped."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from simgen.assets import Catalog
+from simgen.config import build_pipeline
+from simgen.errors import ConfigError, SimgenError
+
+from conftest import compose_config
+
+TRIANGLE = "mtllib a.mtl\nv 0 0 0\nv 0.05 0 0\nv 0 0.05 0\nusemtl red\nf 1 2 3\n"
+
+
+def write(path: Path, text: str = "") -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+@pytest.fixture
+def assets(tmp_path: Path) -> Path:
+    """chair: an OBJ with its MTL and texture (the usual layout); lamp: an upper-case .OBJ and a README;
+    empty: no mesh at all."""
+    write(tmp_path / "chair" / "a.obj", TRIANGLE)
+    write(tmp_path / "chair" / "a.mtl", "newmtl red\nKd 1 0 0\nmap_Kd wood.png\n")
+    write(tmp_path / "chair" / "wood.png")
+    write(tmp_path / "lamp" / "B.OBJ", TRIANGLE)
+    write(tmp_path / "lamp" / "README.txt", "a lamp")
+    write(tmp_path / "empty" / "a.mtl", "newmtl red\n")
+    return tmp_path
+
+
+def test_only_mesh_files_of_a_category_folder_are_taken(assets):
+    catalog = Catalog(folders=[{"path": str(assets), "categories": {"chair": 20, "lamp": 21}}])
+    assert [Path(f).name for f in catalog["chair"].files] == ["a.obj"]
+    assert [Path(f).name for f in catalog["lamp"].files] == ["B.OBJ"]
+    assert catalog["lamp"].sample(np.random.default_rng(0)).kind == "mesh"
+
+
+def test_a_folder_category_overrides_a_catalog_entry_of_the_same_name_in_place(assets):
+    entries = {"chair": {"id": 1, "files": "/no/such.obj"}, "ball": {"id": 2, "primitive": "sphere", "size": 0.1}}
+    catalog = Catalog(entries, folders=[{"path": str(assets), "categories": {"chair": 20}}])
+    assert list(catalog.categories) == ["chair", "ball"] and catalog["chair"].id == 20
+
+
+@pytest.mark.parametrize("folders, expected", [
+    (lambda d: [{"path": d, "categories": {"chair": 20, "empty": 22}}],
+     "folders[0].categories.empty: no URDF, OBJ or STL file in {d}/empty"),
+    (lambda d: [{"path": d, "categories": {"chair": 20}}, {"path": d, "categories": {"sofa": 23}}],
+     "folders[1].categories.sofa: no URDF, OBJ or STL file in {d}/sofa"),
+    (lambda d: [{"path": d, "categories": {"chair": 0}}],
+     "folders[0].categories.chair: expected an integer >= 1, got 0"),
+    (lambda d: [{"path": d, "categories": {"chair": 20}, "scale": 2}],
+     "folders[0]: expected {{path: DIR, categories: "),
+    (lambda d: [{"path": d, "categories": {}}], "folders[0]: expected {{path: DIR, categories: {{NAME: ID}}}}, got "),
+    (lambda d: [d], "folders[0]: expected {{path: DIR, categories: {{NAME: ID}}}}, got "),
+    (lambda d: d, "folders: expected a list of {{path: DIR, categories: {{NAME: ID}}}}, got "),
+])
+def test_bad_folders_name_the_folder_entry(assets, folders, expected):
+    with pytest.raises(ConfigError) as err:
+        Catalog(folders=folders(str(assets)))
+    assert str(err.value).startswith(expected.format(d=assets))
+
+
+def test_folder_errors_name_the_full_key(assets):
+    override = f"catalog.folders=[{{path: '{assets}', categories: {{empty: 20}}}}]"
+    with pytest.raises(SimgenError, match=r"^catalog\.folders\[0\]\.categories\.empty: no URDF, OBJ or STL file in "):
+        build_pipeline(compose_config([override]))
+
+
+def test_a_folder_with_mtl_files_builds_a_pipeline(assets):
+    override = f"catalog.folders=[{{path: '{assets}', categories: {{chair: 20, lamp: 21}}}}]"
+    pipeline = build_pipeline(compose_config([override, "objects.categories=[chair,lamp]"]))
+    assert {c["name"] for c in pipeline.categories} >= {"chair", "lamp"}
