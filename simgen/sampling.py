@@ -206,7 +206,16 @@ def _sampler(key: str, value: Any) -> Sampler:
     raise ConfigError(key, f"expected a number, [low, high] or a sampler with _target_, got {value!r}")
 
 
-def sample_in(key: str, sampler: Sampler, rng: np.random.Generator, low: float, high: float) -> float:
-    """Draw a scalar and check it lies in [low, high], naming `key` if it does not."""
-    value = sampler.sample(rng)
-    return validate.number(key, value, low, high)
+class Bounded:
+    """A config value's sampler of numbers in [low, high] (or (low, high] when low_open): its range is checked when
+    the config is read where it is known (a number, [low, high], Uniform, Choice, ...), else each draw is."""
+
+    def __init__(self, key: str, value: Any, low: float, high: Optional[float] = None, low_open: bool = False):
+        self.key, self.low, self.high, self.low_open = key, low, high, low_open
+        self.sampler = as_sampler(key, value, low, high, low_open)
+
+    def sample(self, rng: np.random.Generator) -> float:
+        return validate.number(self.key, self.sampler.sample(rng), self.low, self.high, low_open=self.low_open)
+
+    def bounds(self) -> Optional[tuple[float, float]]:
+        return bounds(self.sampler)

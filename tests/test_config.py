@@ -90,12 +90,30 @@ def test_saved_config_leaves_out_run_control_keys():
     ("objects.drop_height=-5", "objects.drop_height: expected a number >= 0, got -5.0"),
 ])
 def test_bad_values_fail_naming_the_key(override, key):
+    """Every value is checked as the config is read, before any frame or worker process."""
     if key is None:
         build_pipeline(compose_config([override]))  # a valid override: no error
         return
     with pytest.raises(SimgenError) as err:
         build_pipeline(compose_config([override]))
     assert key in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (["camera.fov=[0,200]"], "camera.fov: expected numbers in [1, 179], got values from 0.0 to 200.0"),
+    (["camera.distance=0.01"], "camera.distance: expected a number > 0.05"),
+    (["light.ambient=[0,20]"], "light.ambient: expected numbers in [0, 10]"),
+    (["effects=[jpeg]", "effects.jpeg.quality=[0,200]"], "effects.jpeg.quality: expected numbers in [1, 100]"),
+    (["randomizers=[physics]", "randomizers.physics.restitution=2"], "randomizers.physics.restitution: expected a "
+                                                                     "number in [0, 1], got 2.0"),
+    (["distractors=[floating]", "distractors.floating.depth=[0.5,2]"], "distractors.floating.depth: expected "
+                                                                       "numbers in [0, 1]"),
+])
+def test_sampled_values_out_of_range_fail_as_the_config_is_read(overrides, message):
+    """A range known up front ([low, high], a constant) is checked then, not when a frame draws from it."""
+    with pytest.raises(SimgenError) as err:
+        build_pipeline(compose_config(overrides))
+    assert str(err.value).startswith(message)
 
 
 @pytest.mark.parametrize("override, expected", [

@@ -10,7 +10,7 @@ import numpy as np
 from simgen import validate
 from simgen.errors import ConfigError
 from simgen.frame import Frame
-from simgen.sampling import Choice, as_sampler
+from simgen.sampling import Bounded, Choice
 from simgen.textures import PATTERNS, list_images, make_image
 
 
@@ -25,14 +25,13 @@ class BackgroundImage:
         if isinstance(kinds, str) or not kinds:
             raise ConfigError("kinds", f"expected a non-empty list of {', '.join(PATTERNS)}, got {kinds!r}")
         self.kinds = Choice([validate.choice(f"kinds[{i}]", k, PATTERNS) for i, k in enumerate(kinds)])
-        self.scale = as_sampler("scale", scale)
+        self.scale = Bounded("scale", scale, low=0, low_open=True)
 
     def image(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
         """One background image of `shape` (height, width)."""
         if self.photos:
             return make_image("photo", rng, shape, 1.0, self.photos[int(rng.integers(len(self.photos)))])
-        return make_image(self.kinds.sample(rng), rng, shape, validate.number("scale", self.scale.sample(rng), low=0,
-                                                                             low_open=True))
+        return make_image(self.kinds.sample(rng), rng, shape, self.scale.sample(rng))
 
     def __call__(self, frame: Frame, rng: np.random.Generator) -> None:
         if rng.uniform() >= self.probability:

@@ -12,7 +12,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.frame import Frame
-from simgen.sampling import as_sampler, sample_in
+from simgen.sampling import Bounded, as_sampler
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -42,10 +42,10 @@ class GaussianNoise(_Effect):
 
     def __init__(self, probability: float = 1.0, sigma: Any = (2.0, 8.0)):
         super().__init__(probability)
-        self.sigma = as_sampler("sigma", sigma)
+        self.sigma = Bounded("sigma", sigma, 0, 255)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        sigma = sample_in("sigma", self.sigma, rng, 0, 255)
+        sigma = self.sigma.sample(rng)
         return _to_uint8(rgb + rng.standard_normal(rgb.shape, dtype=np.float32) * np.float32(sigma))
 
 
@@ -54,10 +54,10 @@ class PoissonNoise(_Effect):
 
     def __init__(self, probability: float = 1.0, photons: Any = (30.0, 300.0)):
         super().__init__(probability)
-        self.photons = as_sampler("photons", photons)
+        self.photons = Bounded("photons", photons, 1e-3, 1e9)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        photons = sample_in("photons", self.photons, rng, 1e-3, 1e9)
+        photons = self.photons.sample(rng)
         return _to_uint8(rng.poisson(rgb * (photons / 255.0)) * (255.0 / photons))
 
 
@@ -66,10 +66,10 @@ class Blur(_Effect):
 
     def __init__(self, probability: float = 0.5, sigma: Any = (0.5, 1.5)):
         super().__init__(probability)
-        self.sigma = as_sampler("sigma", sigma)
+        self.sigma = Bounded("sigma", sigma, 0, 100)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        sigma = sample_in("sigma", self.sigma, rng, 0, 100)
+        sigma = self.sigma.sample(rng)
         return np.ascontiguousarray(cv2.GaussianBlur(rgb, (0, 0), sigma)) if sigma > 0 else rgb
 
 
@@ -78,11 +78,11 @@ class MotionBlur(_Effect):
 
     def __init__(self, probability: float = 0.3, length: Any = (3.0, 9.0), angle: Any = (0.0, 180.0)):
         super().__init__(probability)
-        self.length = as_sampler("length", length)
+        self.length = Bounded("length", length, 1, 200)
         self.angle = as_sampler("angle", angle)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        length = sample_in("length", self.length, rng, 1, 200)
+        length = self.length.sample(rng)
         angle = np.radians(self.angle.sample(rng))
         size = int(np.ceil(length)) | 1
         kernel = np.zeros((size, size), np.float32)
@@ -97,10 +97,10 @@ class JpegArtifacts(_Effect):
 
     def __init__(self, probability: float = 0.5, quality: Any = (30.0, 80.0)):
         super().__init__(probability)
-        self.quality = as_sampler("quality", quality)
+        self.quality = Bounded("quality", quality, 1, 100)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        quality = int(round(sample_in("quality", self.quality, rng, 1, 100)))
+        quality = int(round(self.quality.sample(rng)))
         ok, buf = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
 
@@ -111,13 +111,13 @@ class ColorJitter(_Effect):
     def __init__(self, probability: float = 1.0, brightness: Any = (0.8, 1.2), contrast: Any = (0.8, 1.2),
                  saturation: Any = (0.8, 1.2), hue: Any = (-0.03, 0.03)):
         super().__init__(probability)
-        self.factors = {k: as_sampler(k, v) for k, v in
+        self.factors = {k: Bounded(k, v, 0, 10) for k, v in
                         (("brightness", brightness), ("contrast", contrast), ("saturation", saturation))}
-        self.hue = as_sampler("hue", hue)
+        self.hue = Bounded("hue", hue, -1, 1)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        b, c, s = (sample_in(k, v, rng, 0, 10) for k, v in self.factors.items())
-        hue = sample_in("hue", self.hue, rng, -1, 1)
+        b, c, s = (v.sample(rng) for v in self.factors.values())
+        hue = self.hue.sample(rng)
         image = rgb.astype(np.float32) * b
         mean = float(_luma(image).mean())
         image = mean + (image - mean) * c
@@ -135,10 +135,10 @@ class Gamma(_Effect):
 
     def __init__(self, probability: float = 0.5, gamma: Any = (0.7, 1.5)):
         super().__init__(probability)
-        self.gamma = as_sampler("gamma", gamma)
+        self.gamma = Bounded("gamma", gamma, 0.01, 100)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        gamma = sample_in("gamma", self.gamma, rng, 0.01, 100)
+        gamma = self.gamma.sample(rng)
         lut = _to_uint8(255.0 * (np.arange(256) / 255.0) ** gamma)
         return np.ascontiguousarray(cv2.LUT(rgb, lut))
 
@@ -148,10 +148,10 @@ class Vignette(_Effect):
 
     def __init__(self, probability: float = 0.5, strength: Any = (0.2, 0.6)):
         super().__init__(probability)
-        self.strength = as_sampler("strength", strength)
+        self.strength = Bounded("strength", strength, 0, 1)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        strength = sample_in("strength", self.strength, rng, 0, 1)
+        strength = self.strength.sample(rng)
         falloff = 1.0 - np.float32(strength) * squared_radius(*rgb.shape[:2])
         return _to_uint8(rgb * falloff[..., None])
 

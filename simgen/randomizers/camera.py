@@ -8,7 +8,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.sampling import as_sampler
+from simgen.sampling import Bounded, as_sampler
 from simgen.scene import CameraSpec, Scene
 
 
@@ -31,30 +31,30 @@ class CameraRandomizer:
     def __init__(self, distance: Any = (0.7, 1.3), azimuth: Any = (0.0, 360.0), elevation: Any = (30.0, 75.0),
                  target_jitter: Any = 0.05, fov: Any = 50.0, width: int = 640, height: int = 480,
                  near: float = 0.05, far: float = 10.0, roll: Any = 0.0, resolution: Any = None):
-        self.distance = as_sampler("distance", distance)
-        self.azimuth = as_sampler("azimuth", azimuth)
-        self.elevation = as_sampler("elevation", elevation)
-        self.jitter = validate.number("target_jitter", target_jitter, low=0)
-        self.fov = as_sampler("fov", fov)
-        self.width = validate.integer("width", width, low=1, high=8192)
-        self.height = validate.integer("height", height, low=1, high=8192)
         self.near = validate.number("near", near, low=0, low_open=True)
         self.far = validate.number("far", far, low=self.near, low_open=True)
-        self.roll = as_sampler("roll", roll)
+        self.distance = Bounded("distance", distance, low=self.near, low_open=True)
+        self.azimuth = as_sampler("azimuth", azimuth)
+        self.elevation = Bounded("elevation", elevation, -90, 90)
+        self.jitter = validate.number("target_jitter", target_jitter, low=0)
+        self.fov = Bounded("fov", fov, 1, 179)
+        self.width = validate.integer("width", width, low=1, high=8192)
+        self.height = validate.integer("height", height, low=1, high=8192)
+        self.roll = Bounded("roll", roll, -180, 180)
         self.resolution = None if resolution is None else as_sampler("resolution", resolution)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
-        distance = validate.number("camera.distance", self.distance.sample(rng), low=self.near, low_open=True)
+        distance = self.distance.sample(rng)
         if distance >= self.far:
             raise ConfigError("camera.distance", f"{distance} m puts the target beyond camera.far={self.far}")
         az = np.radians(self.azimuth.sample(rng))
-        el = np.radians(validate.number("camera.elevation", self.elevation.sample(rng), -90, 90))
+        el = np.radians(self.elevation.sample(rng))
         target = np.asarray(scene.target) + rng.uniform(-self.jitter, self.jitter, size=3)
         offset = distance * np.array([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)])
         scene.camera = CameraSpec(
             position=tuple(float(v) for v in target + offset),
             target=tuple(float(v) for v in target),
-            fov=validate.number("camera.fov", self.fov.sample(rng), low=1, high=179),
+            fov=self.fov.sample(rng),
             width=self.width, height=self.height, near=self.near, far=self.far,
         )
         if self.resolution is not None:
@@ -63,6 +63,6 @@ class CameraRandomizer:
                 raise ConfigError("camera.resolution", f"expected a [width, height] pair, got {size!r}")
             scene.camera.width, scene.camera.height = (validate.integer(f"camera.resolution[{i}]", v, 1, 8192)
                                                        for i, v in enumerate(size))
-        roll = validate.number("camera.roll", self.roll.sample(rng), -180, 180)
+        roll = self.roll.sample(rng)
         if roll != 0:
             scene.camera.up = rolled_up(-offset, np.radians(roll))

@@ -19,7 +19,7 @@ from simgen.errors import ConfigError
 from simgen.mesh_check import check_asset, obj_vertices
 from simgen.randomizers.objects import random_quaternion
 from simgen.randomizers.texture import TextureRandomizer
-from simgen.sampling import Choice, as_sampler, sample_in
+from simgen.sampling import Bounded, Choice
 from simgen.scene import Asset, ObjectSpec, Scene
 
 SHAPES = ("box", "sphere", "cylinder", "capsule", "mesh")
@@ -54,14 +54,14 @@ class Distractors:
         if isinstance(shapes, str) or not shapes:
             raise ConfigError("shapes", f"expected a non-empty list of {', '.join(SHAPES)}, got {shapes!r}")
         self.shapes = Choice([validate.choice(f"shapes[{i}]", s, SHAPES) for i, s in enumerate(shapes)])
-        self.size = as_sampler("size", size)
+        self.size = Bounded("size", size, 1e-3, 10.0)
         self.files = mesh_files("files", files) if "mesh" in shapes else []
         self.texture = TextureRandomizer(probability=validate.number("texture_probability", texture_probability, 0, 1))
 
     def asset(self, rng: np.random.Generator) -> tuple[Asset, float]:
         """A random asset and the scale that gives it a largest side of `size`."""
         kind = self.shapes.sample(rng)
-        size = sample_in("size", self.size, rng, 1e-3, 10.0)
+        size = self.size.sample(rng)
         if kind == "mesh":
             path = self.files[int(rng.integers(len(self.files)))]
             return Asset("mesh", path=path, mass=0.05), size / mesh_extent(path)
@@ -89,7 +89,7 @@ class ClutterDistractors(Distractors):
 
     def __init__(self, drop_height: Any = (0.05, 0.25), margin: float = 0.03, **kwargs: Any):
         super().__init__(**kwargs)
-        self.drop_height = as_sampler("drop_height", drop_height)
+        self.drop_height = Bounded("drop_height", drop_height, 0, 10)
         self.margin = validate.number("margin", margin, low=0)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
@@ -97,7 +97,7 @@ class ClutterDistractors(Distractors):
         m = min(self.margin, (x1 - x0) / 2, (y1 - y0) / 2)
         for _ in range(self.number(rng)):
             xy = rng.uniform((x0 + m, y0 + m), (x1 - m, y1 - m))
-            z = scene.support.height + sample_in("drop_height", self.drop_height, rng, 0, 10)
+            z = scene.support.height + self.drop_height.sample(rng)
             scene.objects.append(self.body(rng, np.array([*xy, z]), static=False))
 
 
@@ -109,8 +109,8 @@ class FloatingDistractors(Distractors):
     def __init__(self, depth: Any = (0.25, 0.6), spread: Any = (0.0, 0.8), **kwargs: Any):
         kwargs.setdefault("count", (0, 2))
         super().__init__(**kwargs)
-        self.depth = as_sampler("depth", depth)
-        self.spread = as_sampler("spread", spread)
+        self.depth = Bounded("depth", depth, 0, 1)
+        self.spread = Bounded("spread", spread, 0, 10)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         cam = scene.camera
@@ -119,8 +119,8 @@ class FloatingDistractors(Distractors):
         eye, target = np.asarray(cam.position), np.asarray(cam.target)
         distance = float(np.linalg.norm(target - eye))
         for _ in range(self.number(rng)):
-            t = sample_in("depth", self.depth, rng, 0, 1)
+            t = self.depth.sample(rng)
             half_h = t * distance * np.tan(np.radians(cam.fov) / 2)
-            offset = rng.uniform(-1, 1, size=2) * sample_in("spread", self.spread, rng, 0, 10) * half_h
+            offset = rng.uniform(-1, 1, size=2) * self.spread.sample(rng) * half_h
             position = eye + t * (target - eye) + right * offset[0] * cam.width / cam.height + down * offset[1]
             scene.objects.append(self.body(rng, position, static=True))

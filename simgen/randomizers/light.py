@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from simgen import validate
-from simgen.sampling import OnSphere, as_sampler
+from simgen.sampling import Bounded, OnSphere, as_sampler
 from simgen.scene import LightSpec, Scene
 
 
@@ -17,8 +17,8 @@ class LightRandomizer:
                  specular: Any = (0.0, 0.2), shadow_probability: float = 0.0):
         self.direction = direction if direction is not None else OnSphere(elevation=(35, 85))
         self.color = as_sampler("color", color)
-        self.distance = as_sampler("distance", distance)
-        self.coefficients = {k: as_sampler(k, v) for k, v in
+        self.distance = Bounded("distance", distance, low=0, low_open=True)
+        self.coefficients = {k: Bounded(k, v, 0, 10) for k, v in
                              (("ambient", ambient), ("diffuse", diffuse), ("specular", specular))}
         self.shadow_probability = validate.number("shadow_probability", shadow_probability, 0, 1)
 
@@ -28,7 +28,7 @@ class LightRandomizer:
         scene.light = LightSpec(
             direction=tuple(float(v) for v in direction / max(np.linalg.norm(direction), 1e-9)),
             color=tuple(float(np.clip(c, 0, 1)) for c in color),
-            distance=validate.number("light.distance", self.distance.sample(rng), low=0, low_open=True),
-            **{k: validate.number(f"light.{k}", s.sample(rng), 0, 10) for k, s in self.coefficients.items()},
+            distance=self.distance.sample(rng),
+            **{k: s.sample(rng) for k, s in self.coefficients.items()},
             shadow=bool(rng.uniform() < self.shadow_probability),
         )

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from simgen.randomizers.targets import check_targets, select
-from simgen.sampling import as_sampler, sample_in
+from simgen.sampling import Bounded
 from simgen.scene import Scene
 
 
@@ -17,10 +17,10 @@ class PhysicsRandomizer:
     def __init__(self, targets: Any = ("objects", "distractors"), friction: Any = (0.3, 1.0),
                  restitution: Any = (0.0, 0.3)):
         self.targets = check_targets("targets", targets)
-        self.friction = as_sampler("friction", friction)
-        self.restitution = as_sampler("restitution", restitution)
+        self.friction = Bounded("friction", friction, 0, 10)
+        self.restitution = Bounded("restitution", restitution, 0, 1)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         for body in select(scene, self.targets):
-            body.friction = sample_in("friction", self.friction, rng, 0, 10)
-            body.restitution = sample_in("restitution", self.restitution, rng, 0, 1)
+            body.friction = self.friction.sample(rng)
+            body.restitution = self.restitution.sample(rng)

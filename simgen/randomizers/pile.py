@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from simgen import validate
-from simgen.sampling import as_sampler, sample_in
+from simgen.sampling import Bounded
 from simgen.scene import Scene
 
 
@@ -18,7 +18,7 @@ class PileRandomizer:
 
     def __init__(self, probability: float = 0.5, spread: Any = (0.02, 0.06)):
         self.probability = validate.number("probability", probability, 0, 1)
-        self.spread = as_sampler("spread", spread)
+        self.spread = Bounded("spread", spread, 0, 10)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         if rng.uniform() >= self.probability:
@@ -26,7 +26,7 @@ class PileRandomizer:
         (x0, y0), (x1, y1) = scene.support.region
         mid, half = np.array([x0 + x1, y0 + y1]) / 2, np.array([x1 - x0, y1 - y0]) / 2
         centre = mid + rng.uniform(-0.6, 0.6, size=2) * half  # keep piles off the edges
-        spread = sample_in("spread", self.spread, rng, 0, 10)
+        spread = self.spread.sample(rng)
         for obj in scene.objects:
             if obj.labeled:
                 xy = np.clip(centre + rng.normal(0, spread, size=2), (x0, y0), (x1, y1))

@@ -9,7 +9,7 @@ import numpy as np
 from simgen import validate
 from simgen.errors import ConfigError
 from simgen.randomizers.targets import check_targets, select
-from simgen.sampling import Choice, as_sampler
+from simgen.sampling import Bounded, Choice
 from simgen.scene import Scene, TextureSpec
 from simgen.textures import KINDS, list_images
 
@@ -28,7 +28,7 @@ class TextureRandomizer:
         if isinstance(kinds, str) or not kinds:
             raise ConfigError("kinds", f"expected a non-empty list of {', '.join(KINDS)}, got {kinds!r}")
         self.kinds = Choice([validate.choice(f"kinds[{i}]", k, KINDS) for i, k in enumerate(kinds)], weights)
-        self.scale = as_sampler("scale", scale)
+        self.scale = Bounded("scale", scale, low=0, low_open=True)
         self.size = validate.integer("size", size, low=4, high=4096)
         self.variants = 2**31 - 1 if variants is None else validate.integer("variants", variants, low=1)
         self.photos = list_images("photos", photos) if "photo" in kinds else []
@@ -37,7 +37,7 @@ class TextureRandomizer:
         """One texture spec."""
         kind = self.kinds.sample(rng)
         seed = int(rng.integers(self.variants))
-        scale = validate.number("scale", self.scale.sample(rng), low=0, low_open=True)
+        scale = self.scale.sample(rng)
         path = self.photos[int(rng.integers(len(self.photos)))] if kind == "photo" else None
         return TextureSpec(kind=kind, seed=seed, scale=scale, size=self.size, path=path)
 
