@@ -91,11 +91,13 @@ def _category(key: str, name: str, cfg: dict) -> Category:
 
 
 def _folder_category(key: str, name: str, cat_id: Any, path: str) -> Category:
-    """Category `name` of a catalog folder: the URDF, OBJ and STL files in path/name (any other file, such as
-    an OBJ's .mtl or a texture, is left out)."""
+    """Category `name` of a catalog folder: the URDFs in path/name, or where there is none its OBJ and STL files
+    (meshes beside a URDF are its parts; any other file, such as an OBJ's .mtl or a texture, is left out)."""
     where = os.path.join(path, name)
     found = sorted(f for f in glob.glob(os.path.join(glob.escape(resolve_path(where)), "*"))
                    if Path(f).suffix.lower() in FILE_KINDS and os.path.isfile(f))
+    urdfs = [f for f in found if Path(f).suffix.lower() == ".urdf"]
+    found = urdfs or found
     if not found:
         raise ConfigError(key, f"no URDF, OBJ or STL file in {where}")
     return Category(name, validate.integer(key, cat_id, low=1), tuple(found))

@@ -1,4 +1,5 @@
-"""catalog.folders: each category folder's URDF, OBJ and STL files are its assets; other files are skipped."""
+"""catalog.folders: each category folder's URDFs, or else its OBJ and STL files, are its assets; other files are
+skipped."""
 
 from pathlib import Path
 
@@ -37,6 +38,13 @@ def test_only_mesh_files_of_a_category_folder_are_taken(assets):
     assert [Path(f).name for f in catalog["chair"].files] == ["a.obj"]
     assert [Path(f).name for f in catalog["lamp"].files] == ["B.OBJ"]
     assert catalog["lamp"].sample(np.random.default_rng(0)).kind == "mesh"
+
+
+def test_the_meshes_beside_a_urdf_are_its_parts_not_assets(tmp_path):
+    write(tmp_path / "table" / "table.obj", TRIANGLE)
+    write(tmp_path / "table" / "table.urdf", "<robot name='t'><link name='l'/></robot>")
+    catalog = Catalog(folders=[{"path": str(tmp_path), "categories": {"table": 20}}])
+    assert [Path(f).name for f in catalog["table"].files] == ["table.urdf"]
 
 
 def test_a_folder_category_overrides_a_catalog_entry_of_the_same_name_in_place(assets):
