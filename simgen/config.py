@@ -126,8 +126,9 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
                    *distractors.values()]
     selected = _selected(cfg, "writers")
     writers = list(selected.values())
-    if not writers:
-        raise ConfigError("writers", "expected at least one writer")
+    if not any(getattr(writer, "marks_finished", False) for writer in writers):
+        raise ConfigError("writers", "expected coco among them, writing annotations.json: that file marks the "
+                          "dataset finished, and resuming, the exports and the tools read it")
     annotator = build("annotator", cfg.annotator)
     for name, writer in selected.items():
         if getattr(writer, "needs_amodal", False) and not annotator.amodal:

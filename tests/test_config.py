@@ -78,6 +78,7 @@ def test_saved_config_leaves_out_run_control_keys():
     ("writers.coco.segmentation=mesh", "writers.coco.segmentation"),
     ("+catalog.categories.chair={id:20,files:/nope/chair.obj}", "categories.chair.files"),
     ("light.direction._target_=simgen.sampling.OnSphere", None),
+    ("writers=[images,meta]", "writers: expected coco among them, writing annotations.json"),
     ("randomizers.color.targets=[bin]", "randomizers.color.targets: no fixture named 'bin' in scene 'tabletop'"),
     ("light.direction._target_=simgen.sampling.OnSpheer", "light.direction._target_: cannot import "
                                                          "'simgen.sampling.OnSpheer': ModuleNotFoundError"),

@@ -14,7 +14,7 @@ from simgen import geometry, validate
 from simgen.annotate import Instance
 from simgen.frame import Frame
 from simgen.scene import Scene
-from simgen.writers.files import DEPTH_SCALE_M, frame_stem, write_json_atomic
+from simgen.writers.files import DEPTH_SCALE_M, FINISHED_MARKER, frame_stem, write_json_atomic
 
 
 def mask_polygons(mask: np.ndarray, tolerance: float) -> list[list[float]]:
@@ -65,6 +65,11 @@ class CocoWriter:
         self.file_name = file_name
         self.polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
         self.root, self.categories = Path("."), []
+
+    @property
+    def marks_finished(self) -> bool:
+        """Whether this writer's file is the one whose presence marks a finished dataset."""
+        return self.file_name == FINISHED_MARKER
 
     def open(self, root: Path, categories: list[dict]) -> None:
         self.root = Path(root)

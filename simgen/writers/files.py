@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 DEPTH_SCALE_M = 0.001  # one unit of a depth PNG is one millimetre
+FINISHED_MARKER = "annotations.json"  # the COCO file, written last: its presence means the dataset is finished
 TEMPORARY_NAME = re.compile(r"\..+\.tmp\d+")  # what temporary_path names: .NAME.tmpPID
 
 
