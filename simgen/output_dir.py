@@ -51,8 +51,7 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     if resume and (not config_file.is_file() or finished(root)):
         raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume")
     if entries and not config_file.is_file():
-        raise DatasetExistsError(f"output_dir: {root} is not empty and is not a simgen dataset; "
-                                 "choose another output_dir")
+        raise DatasetExistsError(_foreign(root))
     if entries and overwrite:
         log.info("overwrite=true: replacing the dataset in %s", root)
         for entry in entries:
@@ -72,11 +71,19 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     return False
 
 
+def _foreign(root: Path) -> str:
+    return f"output_dir: {root} is not empty and is not a simgen dataset; choose another output_dir"
+
+
 class OutputDirCheck(Callback):
-    """A one-line error, before Hydra makes the run's directory and log there, where output_dir cannot be made."""
+    """A one-line error, before Hydra makes the run's directory and log there, where output_dir cannot be made
+    or holds something other than a simgen dataset (which would get a simgen.log)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         _ensure_writable(config.hydra.run.dir)
+        root = Path(config.hydra.run.dir).resolve()
+        if _entries(root) and not (root / CONFIG_FILE).is_file():
+            _fail(_foreign(root))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _ensure_writable(config.hydra.sweep.dir)

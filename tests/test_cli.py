@@ -197,6 +197,16 @@ def test_ctrl_c_says_how_to_go_on(small_dataset, tmp_path):
     assert "is finished: make them with simgen-export" in _interrupted(small_dataset(frames=1))
 
 
+def test_a_folder_that_is_not_a_dataset_is_refused_and_left_as_it_was(tmp_path):
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    done = run_simgen([f"output_dir={folder}", "num_frames=1", *SMALL], tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines() == [
+        f"simgen: error: output_dir: {folder} is not empty and is not a simgen dataset; choose another output_dir"]
+    assert [p.name for p in folder.iterdir()] == ["notes.txt"]
+
+
 def test_unfinished_dataset_with_another_config_is_refused(small_dataset, tmp_path):
     root = small_dataset(frames=2)
     (root / "annotations.json").unlink()
