@@ -29,7 +29,8 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize("group, option", group_options())
 def test_every_option_composes_and_instantiates(group, option):
-    override = f"{group}=[{option}]" if group in MULTI_SELECT else f"{group}={option}"
+    selected = sorted({option, "coco"}) if group == "writers" else [option]  # coco is always needed
+    override = f"{group}=[{','.join(selected)}]" if group in MULTI_SELECT else f"{group}={option}"
     pipeline = build_pipeline(compose_config([override]))
     assert pipeline.randomizers and pipeline.view_randomizers and pipeline.writers and pipeline.categories
 
