@@ -1,0 +1,39 @@
+"""COCO polygons run along the mask's pixel edges, so pycocotools draws them back as the mask."""
+
+import cv2
+import numpy as np
+import pytest
+from pycocotools import mask as mask_utils
+
+from simgen.writers.coco import mask_polygons
+
+
+def drawn(polygons: list[list[float]], shape: tuple[int, int]) -> np.ndarray:
+    return mask_utils.decode(mask_utils.merge(mask_utils.frPyObjects(polygons, *shape))).astype(bool)
+
+
+def shapes() -> dict[str, np.ndarray]:
+    square, ell, disc = (np.zeros((40, 50), bool) for _ in range(3))
+    square[10:14, 20:23] = True
+    ell[5:30, 5:12] = True
+    ell[23:30, 5:40] = True
+    cv2.circle(disc.view(np.uint8), (25, 20), 12, 1, -1)
+    return {"square": square, "ell": ell, "disc": disc}
+
+
+@pytest.mark.parametrize("name", ["square", "ell", "disc"])
+def test_unsimplified_polygons_draw_back_the_mask(name):
+    mask = shapes()[name]
+    assert np.array_equal(drawn(mask_polygons(mask, 0.0), mask.shape), mask)
+
+
+@pytest.mark.parametrize("name", ["square", "ell", "disc"])
+def test_simplified_polygons_stay_centred_on_the_mask(name):
+    mask = shapes()[name]
+    back = drawn(mask_polygons(mask, 1.0), mask.shape)
+    assert (back & mask).sum() / (back | mask).sum() > 0.85
+    assert np.allclose(np.argwhere(back).mean(0), np.argwhere(mask).mean(0), atol=0.25)
+
+
+def test_an_empty_mask_has_no_polygon():
+    assert mask_polygons(np.zeros((5, 5), bool), 1.0) == []
