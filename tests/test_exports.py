@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, Sequence
 
 import cv2
 import numpy as np
@@ -326,3 +327,168 @@ def test_bad_label_settings_stop_the_run_with_one_line(tmp_path, args, message):
     done = run_simgen([f"output_dir={tmp_path / 'x'}", "num_frames=1", *SMALL, *args], tmp_path)
     assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "x" / "annotations.json").exists()
+
+
+# ---- simgen-export on bad input: one line, exit status 2, the dataset and its exports as they were ----
+
+EXPORTS = ("yolo", "bop", "annotations_train.json", "annotations_val.json", "annotations_test.json")
+
+
+def copy_of(dataset: Path, tmp_path: Path, keep: Sequence[str] = EXPORTS) -> Path:
+    """A copy of the module's dataset to damage, with only the exports named in `keep`."""
+    root = tmp_path / "copy"
+    shutil.copytree(dataset, root)
+    for name in set(EXPORTS) - set(keep):
+        shutil.rmtree(root / name) if (root / name).is_dir() else (root / name).unlink()
+    return root
+
+
+def snapshot(root: Path) -> dict:
+    """Every folder and file (hidden ones too) under root, with the files' bytes."""
+    return {p.relative_to(root): p.read_bytes() if p.is_file() else None for p in root.rglob("*")}
+
+
+def refused(done: subprocess.CompletedProcess, name: str, pattern: str) -> None:
+    lines = done.stderr.strip().splitlines()
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"{name}: error: "), done.stderr
+    assert re.search(pattern, lines[0]), lines[0]
+
+
+def _edit(root: Path, name: str, change: Callable[[dict], object]) -> None:
+    """Change the parsed annotations.json (.json) or config.yaml (.yaml) in place."""
+    path = root / name
+    data = json.loads(path.read_text()) if name.endswith(".json") else yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(json.dumps(data) if name.endswith(".json") else yaml.safe_dump(data))
+
+
+@pytest.mark.parametrize("args, settings, message", [
+    (["--seed", "-1"], {}, r"--seed: expected an integer >= 0, got -1$"),
+    ([], {"seed": -3}, r"/config\.yaml: seed: expected an integer >= 0, got -3$"),
+    ([], {"seed": "abc"}, r"/config\.yaml: seed: expected an integer, got 'abc'$"),
+    ([], {"splits": 0.5}, r"/config\.yaml: splits: expected train/val/test fractions .*got 0\.5$"),
+], ids=["--seed", "config seed", "config seed text", "config splits"])
+def test_a_bad_split_seed_or_ratio_is_one_line(dataset, tmp_path, args, settings, message):
+    root = copy_of(dataset, tmp_path)
+    _edit(root, "config.yaml", lambda config: config.update(settings))
+    before = snapshot(root)
+    for fmt in ("yolo", "bop", "splits"):
+        refused(tool("export", root, "--format", fmt, *args), "simgen-export", message)
+    assert snapshot(root) == before
+
+
+def test_split_files_are_always_one_partition(dataset, tmp_path):
+    root = copy_of(dataset, tmp_path, keep=())
+    for ratios, present in [("train=0.5,val=0.3,test=0.2", ["test", "train", "val"]),
+                            ("train=0.8,val=0.2", ["train", "val"]), ("train=1", ["train"])]:
+        done = tool("export", root, "--format", "splits", "--splits", ratios)
+        assert done.returncode == 0, done.stderr
+        assert sorted(p.name for p in root.iterdir() if "annotations_" in p.name) == \
+            [f"annotations_{s}.json" for s in present]  # no stale split, no temporary file left
+        assert tool("check", root).returncode == 0
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda depth: depth.write_bytes(depth.read_bytes()[:100]), "unreadable; not a PNG image, or a truncated one"),
+    (lambda depth: cv2.imwrite(str(depth), np.zeros((60, 80), np.uint16)), "expected a 160x120 single-channel"),
+], ids=["truncated", "other size"])
+def test_bop_export_names_an_unreadable_depth_image(dataset, tmp_path, damage, message):
+    root = copy_of(dataset, tmp_path)
+    damage(root / "depth" / "000001.png")
+    before = snapshot(root)
+    refused(tool("export", root, "--format", "bop"), "simgen-export", rf"/depth/000001\.png: .*{message}")
+    assert snapshot(root) == before
+
+
+@pytest.mark.parametrize("fmt", ["yolo", "bop", "splits"])
+def test_a_dataset_without_images_has_nothing_to_export(dataset, tmp_path, fmt):
+    root = copy_of(dataset, tmp_path, keep=())
+    _edit(root, "annotations.json", lambda coco: coco.update(images=[], annotations=[]))
+    before = snapshot(root)
+    refused(tool("export", root, "--format", fmt), "simgen-export", r"/annotations\.json: no images to export$")
+    assert snapshot(root) == before
+
+
+def test_a_shard_without_frames_runs_its_export_writers_and_exports_nothing(tmp_path):
+    out = tmp_path / "shard"
+    done = run_simgen([f"output_dir={out}", "num_frames=1", "shard.count=2", "shard.index=1", *SMALL, WRITERS,
+                       "annotator.amodal=true"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((out / "annotations.json").read_text())["images"] == []
+    assert not [p.name for p in out.iterdir() if p.name in EXPORTS]
+
+
+def test_yolo_export_names_an_annotation_of_an_unknown_category(dataset, tmp_path):
+    root = copy_of(dataset, tmp_path)
+    coco = json.loads((root / "annotations.json").read_text())
+    ann = next(a for a in coco["annotations"] if not a["iscrowd"])
+    _edit(root, "annotations.json", lambda coco: next(a for a in coco["annotations"] if a["id"] == ann["id"])
+          .update(category_id=99))
+    before = snapshot(root)
+    refused(tool("export", root, "--format", "yolo"), "simgen-export",
+            rf"/annotations\.json: annotation {ann['id']}: category_id 99 is not among the categories$")
+    assert snapshot(root) == before
+
+
+def _write(text: bytes) -> Callable[[Path], None]:
+    return lambda root: (root / "annotations.json").write_bytes(text)
+
+
+def _entry(key: str, k: int, **fields) -> Callable[[Path], None]:
+    """Give coco[key][k] these fields; a field set to None is removed."""
+    def change(coco: dict) -> None:
+        coco[key][k].update(fields)
+        for name in [n for n, v in fields.items() if v is None]:
+            del coco[key][k][name]
+    return lambda root: _edit(root, "annotations.json", change)
+
+
+@pytest.mark.parametrize("damage, message", [
+    (_write(b"[]"), r"expected a COCO object with images, annotations and categories, got \[\]$"),
+    (_write(b"\x89PNG\r\n\x1a\n\x00\x00"), r"not a readable JSON file \('utf-8' codec can't decode"),
+    (_write(b'{"images": {}, "annotations": [], "categories": []}'), r"'images': expected a list, got \{\}$"),
+    (_entry("images", 1, frame_index=None), r"images\[1\] \(id \d+\): no 'frame_index'$"),
+    (_entry("images", 0, width="160"), r"images\[0\] \(id \d+\): 'width': expected an integer, got '160'$"),
+    (_entry("annotations", 2, category_id=None), r"annotations\[2\] \(id \d+\): no 'category_id'$"),
+    (_entry("annotations", 0, image_id=[1]), r"annotations\[0\] \(id \d+\): 'image_id': expected an integer"),
+], ids=["list", "binary", "images not a list", "no frame_index", "width text", "no category_id", "image_id list"])
+def test_a_malformed_annotations_json_is_one_line_in_export_and_check(dataset, tmp_path, damage, message):
+    root = copy_of(dataset, tmp_path, keep=())
+    damage(root)
+    before = snapshot(root)
+    for fmt in ("yolo", "bop", "splits"):
+        refused(tool("export", root, "--format", fmt), "simgen-export", rf"/annotations\.json: {message}")
+    refused(tool("check", root), "simgen-check", rf"/annotations\.json: {message}")
+    assert snapshot(root) == before
+
+
+def _segmentation_broken(root: Path) -> None:
+    _edit(root, "annotations.json", lambda coco: next(a for a in coco["annotations"] if not a["iscrowd"])
+          .update(segmentation="oops"))
+
+
+@pytest.mark.parametrize("keep, damage, args, message", [
+    ((), None, ["--tasks", "detect,bogus"], r"error: --tasks: expected detect or segment, got 'bogus'$"),
+    ((), None, ["--polygon-tolerance", "-1"], r"--polygon-tolerance: expected a number >= 0, got -1\.0$"),
+    ((), None, ["--polygon-tolerance", "nan"], r"--polygon-tolerance: expected a finite number, got nan$"),
+    ((), lambda root: (root / "rgb" / "000002.png").unlink(), [], r"rgb/000002\.png"),
+    (EXPORTS, _segmentation_broken, [], r"/annotations\.json: annotation \d+: malformed \(TypeError"),  # in segment
+], ids=["--tasks", "--polygon-tolerance negative", "--polygon-tolerance nan", "rgb missing", "segment fails"])
+def test_yolo_export_checks_its_options_first_and_a_failure_changes_nothing(dataset, tmp_path, keep, damage, args,
+                                                                           message):
+    root = copy_of(dataset, tmp_path, keep=keep)
+    if damage:
+        damage(root)
+    before = snapshot(root)
+    refused(tool("export", root, "--format", "yolo", *args), "simgen-export", message)
+    assert snapshot(root) == before  # no yolo/ where there was none; the earlier yolo/detect where there was one
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--format", "yolo", "--bogus"], "unrecognized arguments: --bogus$"),
+    (["--format", "coco"], "argument --format: invalid choice: 'coco'"),
+    ([], "the following arguments are required: --format$"),
+    (["--format", "yolo", "--seed", "x"], "argument --seed: invalid int value: 'x'$"),
+], ids=["unknown option", "unknown format", "no format", "seed text"])
+def test_a_bad_command_line_option_is_one_line(dataset, args, message):
+    refused(tool("export", dataset, *args), "simgen-export", message)

@@ -59,38 +59,51 @@ def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, lis
     link(rgb, scene_dir / "rgb" / f"{im_id:06d}{rgb.suffix}")
     link(depth_file, scene_dir / "depth" / f"{im_id:06d}.png")
     depth = cv2.imread(str(depth_file), cv2.IMREAD_UNCHANGED)
+    if depth is None:
+        raise DatasetError(f"{depth_file}: unreadable; not a PNG image, or a truncated one")
+    if depth.shape != (h, w):
+        raise DatasetError(f"{depth_file}: an image of shape {depth.shape}, expected a {w}x{h} single-channel "
+                           "depth image")
     gts, infos = [], []
     for gt_id, ann in enumerate(data.annotations_of(image["id"])):
         if "amodal_segmentation" not in ann or "cam_R_m2c" not in ann:
             raise DatasetError(f"{data.root}: annotation {ann['id']} has no amodal mask or pose; BOP needs "
                                "a dataset made with annotator.amodal=true")
-        visible, amodal = decode(ann["segmentation"], h, w), decode(ann["amodal_segmentation"], h, w)
+        with data.entry(f"annotation {ann['id']}"):
+            visible, amodal = decode(ann["segmentation"], h, w), decode(ann["amodal_segmentation"], h, w)
+            gt, info = gt_entry(ann), gt_info(visible, amodal, depth)
         write_mask(scene_dir / "mask" / f"{im_id:06d}_{gt_id:06d}.png", amodal)
         write_mask(scene_dir / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png", visible)
-        gts.append(gt_entry(ann))
-        infos.append(gt_info(visible, amodal, depth))
+        gts.append(gt)
+        infos.append(info)
     return gts, infos
 
 
 def export_bop(data: Dataset, ratios: Optional[dict] = None, seed: Optional[int] = None) -> list[Path]:
-    """DATASET/bop/{split}/000000/ for each non-empty split, and DATASET/bop/camera.json."""
+    """DATASET/bop/{split}/000000/ for each non-empty split, and DATASET/bop/camera.json; a dataset without
+    images exports nothing."""
+    if not data.images:
+        return []
+    parts = data.split_images(ratios, seed)
     written = []
     with replacing(data.root / "bop") as out:
-        for split, images in data.split_images(ratios, seed).items():
+        for split, images in parts.items():
             if not images:
                 continue
             scene_dir = out / split / SCENE
             cameras, gts, infos = {}, {}, {}
             for image in images:
                 key = str(image["frame_index"])
-                cameras[key] = camera_entry(image)
+                with data.entry(f"image {image['id']}"):
+                    cameras[key] = camera_entry(image)
                 gts[key], infos[key] = export_image(data, image, scene_dir)
             write_json(scene_dir / "scene_camera.json", cameras)
             write_json(scene_dir / "scene_gt.json", gts)
             write_json(scene_dir / "scene_gt_info.json", infos)
             written.append(data.root / "bop" / split / SCENE)
         first = data.images[0]
-        k = np.asarray(first["intrinsics"])
+        with data.entry(f"image {first['id']}"):
+            k = np.asarray(first["intrinsics"], dtype=float).reshape(3, 3)
         write_json(out / "camera.json", {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1],
                                          "width": first["width"], "height": first["height"],
                                          "depth_scale": DEPTH_SCALE})

@@ -9,14 +9,24 @@ import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any, Callable, Iterator, Optional, TypeVar
 
 import numpy as np
 import yaml
 from pycocotools import mask as mask_utils
 
-from simgen import splits
-from simgen.errors import SimgenError
+from simgen import splits, validate
+from simgen.errors import ConfigError, SimgenError
+
+ANNOTATIONS, CONFIG = "annotations.json", "config.yaml"
+# What load() requires of each entry: (field, type, least value); ints are JSON integers (not booleans).
+REQUIRED = {
+    "images": (("id", int, None), ("file_name", str, None), ("width", int, 1), ("height", int, 1),
+               ("frame_index", int, 0)),
+    "annotations": (("id", int, None), ("image_id", int, None), ("category_id", int, None)),
+    "categories": (("id", int, None), ("name", str, None)),
+}
+T = TypeVar("T")
 
 
 class DatasetError(SimgenError):
@@ -48,34 +58,110 @@ class Dataset:
             index.setdefault(ann["image_id"], []).append(ann)
         return index
 
+    @property
+    def annotations_file(self) -> Path:
+        return self.root / ANNOTATIONS
+
     def split_frames(self, ratios: Optional[dict] = None, seed: Optional[int] = None) -> dict[str, list[int]]:
-        """Frame indices per split, from the given ratios and seed or else the dataset's own config."""
-        fractions = splits.ratios(ratios if ratios is not None else self.config.get("splits"))
-        seed = int(seed if seed is not None else self.config.get("seed", 0))
+        """Frame indices per split, from the given ratios and seed or else the dataset's own config (checked here,
+        where it is used: a bad value there is a DatasetError naming config.yaml and the key)."""
+        fractions = splits.ratios(ratios) if ratios is not None else self._setting("splits", splits.ratios)
+        seed = validate.integer("seed", seed, low=0) if seed is not None else \
+            self._setting("seed", lambda v: validate.integer("seed", 0 if v is None else v, low=0))
         return splits.assign([img["frame_index"] for img in self.images], fractions, seed)
 
+    def _setting(self, key: str, check: Callable[[Any], T]) -> T:
+        try:
+            return check(self.config.get(key))
+        except ConfigError as err:
+            raise DatasetError(f"{self.root / CONFIG}: {err}") from None
+
     def split_images(self, ratios: Optional[dict] = None, seed: Optional[int] = None) -> dict[str, list[dict]]:
-        by_frame = {img["frame_index"]: img for img in self.images}
+        by_frame: dict[int, dict] = {}
+        for img in self.images:
+            other = by_frame.setdefault(img["frame_index"], img)
+            if other is not img:
+                raise DatasetError(f"{self.annotations_file}: images {other['id']} and {img['id']} have the same "
+                                   f"frame_index {img['frame_index']}")
         return {name: [by_frame[i] for i in frames] for name, frames in self.split_frames(ratios, seed).items()}
+
+    @contextlib.contextmanager
+    def entry(self, what: str) -> Iterator[None]:
+        """A malformed field of an annotations.json entry (missing, of the wrong type or shape) as a DatasetError
+        naming the file and the entry, e.g. `annotation 12`."""
+        try:
+            yield
+        except KeyError as err:
+            raise DatasetError(f"{self.annotations_file}: {what}: no {err.args[0]!r}") from None
+        except (TypeError, ValueError, IndexError, AttributeError) as err:
+            detail = ": ".join([type(err).__name__, *str(err).splitlines()[:1]])
+            raise DatasetError(f"{self.annotations_file}: {what}: malformed ({detail})") from None
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_entries(path: Path, key: str, entries: list) -> None:
+    """Raise a DatasetError naming the first entry of coco[key] that lacks a required field or has one of the
+    wrong type; a plain loop, fast enough for 100k images."""
+    fields = REQUIRED[key]
+    for k, entry in enumerate(entries):
+        if type(entry) is dict and all(type(entry.get(name)) is kind and (least is None or entry[name] >= least)
+                                       for name, kind, least in fields):
+            continue
+        where = f"{key}[{k}]" + (f" (id {entry['id']!r})" if type(entry) is dict and "id" in entry else "")
+        if type(entry) is not dict:
+            raise DatasetError(f"{path}: {where}: expected an object, got {_short(entry)}")
+        for name, kind, least in fields:
+            if name not in entry:
+                raise DatasetError(f"{path}: {where}: no {name!r}")
+            value = entry[name]
+            noun = "an integer" if kind is int else "a string"
+            if type(value) is not kind:
+                raise DatasetError(f"{path}: {where}: {name!r}: expected {noun}, got {_short(value)}")
+            if least is not None and value < least:
+                raise DatasetError(f"{path}: {where}: {name!r}: expected an integer >= {least}, got {value!r}")
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
+        raise DatasetError(f"{path}: not a readable JSON file ({str(err).splitlines()[0]})") from None
+
+
+def _read_yaml(path: Path) -> dict:
+    if not path.is_file():
+        return {}
+    try:
+        config = yaml.safe_load(path.read_bytes())
+    except (yaml.YAMLError, ValueError, RecursionError) as err:
+        raise DatasetError(f"{path}: not a readable YAML file ({str(err).splitlines()[0]})") from None
+    if config is not None and not isinstance(config, dict):
+        raise DatasetError(f"{path}: expected a mapping of settings, got {_short(config)}")
+    return config or {}
 
 
 def load(root: Path | str) -> Dataset:
-    """Read a finished dataset; a DatasetError names what is missing."""
+    """Read a finished dataset; a DatasetError names what is missing or the first malformed entry."""
     root = Path(root)
-    path = root / "annotations.json"
+    path = root / ANNOTATIONS
     if not root.is_dir():
         raise DatasetError(f"{root}: no such dataset folder")
     if not path.is_file():
         raise DatasetError(f"{path}: missing; not a finished simgen dataset")
-    try:
-        coco = json.loads(path.read_text())
-        config = yaml.safe_load((root / "config.yaml").read_text()) if (root / "config.yaml").is_file() else {}
-    except (json.JSONDecodeError, yaml.YAMLError) as err:
-        raise DatasetError(f"{path.parent}: unreadable dataset file ({str(err).splitlines()[0]})") from None
-    for key in ("images", "annotations", "categories"):
+    coco = _read_json(path)
+    if not isinstance(coco, dict):
+        raise DatasetError(f"{path}: expected a COCO object with images, annotations and categories, "
+                           f"got {_short(coco)}")
+    for key in REQUIRED:
         if not isinstance(coco.get(key), list):
-            raise DatasetError(f"{path}: expected a COCO file with a '{key}' list")
-    return Dataset(root=root, coco=coco, config=config or {})
+            raise DatasetError(f"{path}: '{key}': expected a list, got {_short(coco.get(key))}")
+    for key in REQUIRED:
+        _check_entries(path, key, coco[key])
+    return Dataset(root=root, coco=coco, config=_read_yaml(root / CONFIG))
 
 
 def decode(segmentation: Any, height: int, width: int) -> np.ndarray:

@@ -6,6 +6,7 @@ Ignore regions (iscrowd 1) are left out: YOLO labels have no ignore semantics.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Optional, Sequence
 
@@ -13,8 +14,9 @@ import cv2
 import numpy as np
 import yaml
 
+from simgen import validate
 from simgen.errors import ConfigError
-from simgen.export.dataset import Dataset, decode, link, replacing, write_text
+from simgen.export.dataset import Dataset, DatasetError, decode, link, replacing, write_text
 
 TASKS = ("detect", "segment")
 
@@ -70,31 +72,62 @@ def data_yaml(out: Path, names: list[str], splits: dict[str, list]) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def export_task(data: Dataset, out: Path, task: str, ratios: Optional[dict], seed: Optional[int],
+def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[str, list[dict]],
                 tolerance: float) -> None:
-    """`out` made anew: a re-export with other splits must not leave stale labels behind."""
+    """`out` made anew in `stage`: a re-export with other splits must not leave stale labels behind."""
     classes = class_indices(data.categories)
-    parts = data.split_images(ratios, seed)
-    with replacing(out) as stage:
-        for split, images in parts.items():
-            for image in images:
-                source = data.root / image["file_name"]
-                stem = Path(image["file_name"]).stem
-                link(source, stage / "images" / split / source.name)
-                lines = [label_line(a, image, classes[a["category_id"]], task, tolerance)
-                         for a in data.annotations_of(image["id"]) if not a.get("iscrowd")]
-                write_text(stage / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
-        write_text(stage / "data.yaml", data_yaml(out, [c["name"] for c in data.categories], parts))
+    for split, images in parts.items():
+        for image in images:
+            source = data.root / image["file_name"]
+            stem = Path(image["file_name"]).stem
+            link(source, stage / "images" / split / source.name)
+            lines = []
+            for ann in data.annotations_of(image["id"]):
+                if not ann.get("iscrowd"):
+                    with data.entry(f"annotation {ann['id']}"):
+                        lines.append(label_line(ann, image, classes[ann["category_id"]], task, tolerance))
+            write_text(stage / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
+    write_text(stage / "data.yaml", data_yaml(out, [c["name"] for c in data.categories], parts))
+
+
+def check_tasks(tasks: Sequence[str], key: str = "tasks") -> list[str]:
+    """The tasks, each detect or segment, without repeats; a ConfigError names `key`."""
+    for task in tasks:
+        if task not in TASKS:
+            raise ConfigError(key, f"expected detect or segment, got {task!r}")
+    return list(dict.fromkeys(tasks))
+
+
+def check_categories(data: Dataset) -> None:
+    """Every labelled annotation's category is one of the categories (its YOLO class)."""
+    known = {c["id"] for c in data.coco["categories"]}
+    for ann in data.coco["annotations"]:
+        if ann["category_id"] not in known and not ann.get("iscrowd"):
+            raise DatasetError(f"{data.annotations_file}: annotation {ann['id']}: category_id "
+                               f"{ann['category_id']} is not among the categories")
 
 
 def export_yolo(data: Dataset, tasks: Sequence[str] = TASKS, ratios: Optional[dict] = None,
                 seed: Optional[int] = None, polygon_tolerance: float = 1.0) -> list[Path]:
-    """DATASET/yolo/{task}/ for each task: a dataset Ultralytics trains on as it is."""
-    written = []
-    for task in tasks:
-        if task not in TASKS:
-            raise ConfigError("tasks", f"expected detect or segment, got {task!r}")
-        out = data.root / "yolo" / task
-        export_task(data, out, task, ratios, seed, polygon_tolerance)
-        written.append(out / "data.yaml")
-    return written
+    """DATASET/yolo/{task}/ for each task: a dataset Ultralytics trains on as it is. The tasks are replaced
+    together once all are complete: a failure leaves yolo/ as it was (and makes no yolo/ where there was none).
+    A dataset without images exports nothing."""
+    tasks = check_tasks(tasks)
+    polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
+    if not data.images:
+        return []
+    check_categories(data)
+    parts = data.split_images(ratios, seed)
+    root = data.root / "yolo"
+    existed = root.exists()
+    try:
+        with contextlib.ExitStack() as stack:
+            for task in tasks:
+                stage = stack.enter_context(replacing(root / task))
+                export_task(data, root / task, stage, task, parts, polygon_tolerance)
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                root.rmdir()  # only where the failed export left it empty
+        raise
+    return [root / task / "data.yaml" for task in tasks]

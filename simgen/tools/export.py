@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 from typing import Optional, Sequence
 
-from simgen import splits
+from simgen import splits, validate
 from simgen.errors import ConfigError
 from simgen.export import dataset, export_bop, export_splits, export_yolo
-from simgen.export.yolo import TASKS
-from simgen.tools.cli import run_command
+from simgen.export.yolo import TASKS, check_tasks
+from simgen.tools.cli import Parser, run_command
+
+NAME = "simgen-export"
 
 
 def parse_ratios(text: str) -> dict[str, float]:
@@ -24,38 +26,43 @@ def parse_ratios(text: str) -> dict[str, float]:
 
 
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog="simgen-export", description=__doc__.split(":", 1)[1].strip())
+    ap = Parser(prog=NAME, description=__doc__.split(":", 1)[1].strip())
     ap.add_argument("dataset", help="a finished simgen dataset folder (with annotations.json)")
     ap.add_argument("--format", required=True, choices=["yolo", "bop", "splits"],
                     help="yolo: DATASET/yolo/{detect,segment}/; bop: DATASET/bop/{split}/000000/; "
                          "splits: DATASET/annotations_{train,val,test}.json")
     ap.add_argument("--splits", help="train=F,val=F,test=F (default: the dataset's config.yaml, else 0.8/0.2/0)")
-    ap.add_argument("--seed", type=int, help="seed of the split (default: the dataset's seed)")
+    ap.add_argument("--seed", type=int, help="seed of the split, an integer >= 0 (default: the dataset's seed)")
     ap.add_argument("--tasks", default=",".join(TASKS), help="yolo only: detect, segment or both (default)")
-    ap.add_argument("--polygon-tolerance", type=float, default=1.0, help="yolo segment outlines, pixels")
+    ap.add_argument("--polygon-tolerance", type=float, default=1.0, help="yolo segment outlines, pixels (>= 0)")
     return ap
 
 
 def export(args: argparse.Namespace) -> list:
+    """Check every option, then the dataset, then export: a bad option or dataset writes nothing."""
+    ratios = parse_ratios(args.splits) if args.splits is not None else None
+    seed = validate.integer("--seed", args.seed, low=0) if args.seed is not None else None
+    tasks = check_tasks([t.strip() for t in args.tasks.split(",")], key="--tasks")
+    tolerance = validate.number("--polygon-tolerance", args.polygon_tolerance, low=0)
     data = dataset.load(args.dataset)
-    ratios = parse_ratios(args.splits) if args.splits else None
+    if not data.images:
+        raise dataset.DatasetError(f"{data.annotations_file}: no images to export")
     if args.format == "yolo":
-        return export_yolo(data, [t.strip() for t in args.tasks.split(",")], ratios, args.seed,
-                           args.polygon_tolerance)
+        return export_yolo(data, tasks, ratios, seed, tolerance)
     if args.format == "bop":
-        return export_bop(data, ratios, args.seed)
-    return export_splits(data, ratios, args.seed)
+        return export_bop(data, ratios, seed)
+    return export_splits(data, ratios, seed)
 
 
 def run(args: argparse.Namespace) -> int:
     for path in export(args):
-        print(f"simgen-export: wrote {path}")
+        print(f"{NAME}: wrote {path}")
     return 0
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
     args = parser().parse_args(argv)
-    run_command("simgen-export", lambda: run(args))
+    run_command(NAME, lambda: run(args))
 
 
 if __name__ == "__main__":
