@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import statistics
 from collections import Counter
 from pathlib import Path
@@ -177,6 +178,7 @@ def broken_annotations(tmp_path: Path, text: str) -> Path:
     (["{orphan}"], ["annotations.json", "annotations[0] refers to image_id 7"]),
     (["{good}", "{missing}"], ["missing", "no such dataset directory"]),
     (["{good}", "--samples", "-1"], ["--samples"]),
+    (["{good}", "--samples", "101"], ["--samples", "from 0 to 100, got 101"]),
     (["{good}", "--colour"], ["unrecognized arguments: --colour"]),
 ])
 def test_bad_input_is_one_line(datasets, tmp_path, args, expected):
@@ -187,7 +189,8 @@ def test_bad_input_is_one_line(datasets, tmp_path, args, expected):
              "no_file_name": broken_annotations(tmp_path / "c", json.dumps(
                  {"images": [{"id": 1, "width": 4, "height": 4}], "annotations": [], "categories": []})),
              "orphan": broken_annotations(tmp_path / "d", json.dumps(
-                 {"images": [], "annotations": [{"image_id": 7, "category_id": 1, "bbox": [0, 0, 1, 1]}],
+                 {"images": [], "annotations": [{"image_id": 7, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1,
+                                                 "segmentation": [[0, 0, 1, 0, 1, 1]]}],
                   "categories": []}))}
     done = run_tool("stats", *[a.format(**paths) for a in args], "--out", tmp_path / "out")
     assert_one_line_error(done, "simgen-stats: error:", *expected)
@@ -205,3 +208,39 @@ def test_a_dataset_without_instances(datasets, tmp_path):
     assert numbers["instances_per_image"]["histogram"] == {"0": len(coco["images"])}
     assert numbers["box_size_px"] is None and numbers["aspect_ratio"] is None
     assert numbers["depth_m"] == pytest.approx(expected(datasets["narrow"])["depth_m"])
+
+
+REMOVE = object()
+
+
+def set_field(kind: str, index: int, key: str, value=REMOVE):
+    """A damage: annotations.json's coco[kind][index][key] set to `value`, or removed."""
+    def damage(root: Path) -> None:
+        coco = json.loads((root / "annotations.json").read_text())
+        if value is REMOVE:
+            del coco[kind][index][key]
+        else:
+            coco[kind][index][key] = value
+        (root / "annotations.json").write_text(json.dumps(coco))
+    return damage
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (set_field("annotations", 0, "area"), ["annotations.json: annotations[0] has no 'area'"]),
+    (set_field("annotations", 1, "bbox", [1, 2]), ["annotations.json: annotations[1] has a bad 'bbox' ([1, 2])"]),
+    (set_field("annotations", 1, "bbox", [1, 2, 3, float("inf")]), ["annotations[1] has a bad 'bbox'"]),
+    (set_field("annotations", 2, "area", "big"), ["annotations[2] has a bad 'area' (\"big\")"]),
+    (set_field("annotations", 0, "visible_fraction", "half"), ["annotations[0] has a bad 'visible"]),
+    (set_field("images", 0, "width", 0), ["annotations.json: images[0] has a bad 'width' (0)"]),
+    (set_field("images", 1, "height", -4), ["annotations.json: images[1] has a bad 'height' (-4)"]),
+    (set_field("images", 0, "depth_scale", 0), ["annotations.json: images[0] has a bad 'depth_scale' (0)"]),
+    (set_field("categories", 0, "name", 3), ["annotations.json: categories[0] has a bad 'name' (3)"]),
+], ids=["no-area", "short-bbox", "infinite-bbox", "string-area", "string-visible-fraction", "zero-width",
+        "negative-height", "zero-depth-scale", "number-name"])
+def test_corrupt_annotations_are_one_line(datasets, tmp_path, damage, expected):
+    broken = tmp_path / "broken"
+    shutil.copytree(datasets["narrow"], broken)
+    damage(broken)
+    done = run_tool("stats", broken, "--out", tmp_path / "out", "--no-progress")
+    assert done.returncode == 2
+    assert_one_line_error(done, "simgen-stats: error:", *expected)

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 
@@ -116,6 +121,11 @@ def test_logs_in_hydras_format_and_shows_progress(dataset, tmp_path):
     (["{good}", "--num", "0"], ["--num"]),
     (["{good}", "--columns", "0"], ["--columns"]),
     (["{good}", "--tile-width", "x"], ["--tile-width"]),
+    (["{good}", "--tile-width", "1"], ["--tile-width", "from 16 to 4096, got 1"]),
+    (["{good}", "--tile-width", "100000"], ["--tile-width", "got 100000"]),
+    (["{good}", "--seed", "-1", "-n", "2"], ["--seed", "got -1"]),
+    (["{good}", "--num", "-3"], ["--num", "got -3"]),
+    (["{good}", "--columns", "-1"], ["--columns", "got -1"]),
     (["{good}", "--out", "{a_file}"], ["a_file"]),
 ])
 def test_bad_input_is_one_line(dataset, tmp_path, args, expected):
@@ -126,3 +136,78 @@ def test_bad_input_is_one_line(dataset, tmp_path, args, expected):
     out = [] if "--out" in args else ["--out", tmp_path / "out"]
     done = run_tool("viz", *[a.format(**paths) for a in args], *out)
     assert_one_line_error(done, "simgen-viz: error:", *expected)
+
+
+def test_a_contact_sheet_too_large_to_hold_is_refused(dataset, tmp_path):
+    many = tmp_path / "many"
+    shutil.copytree(dataset, many)
+    coco = json.loads((many / "annotations.json").read_text())
+    coco["images"] += [dict(coco["images"][k % FRAMES], id=100 + k, frame_index=100 + k) for k in range(60)]
+    (many / "annotations.json").write_text(json.dumps(coco))
+    done = run_tool("viz", many, "--num", "64", "--tile-width", "4096", "--out", tmp_path / "out")
+    assert_one_line_error(done, "simgen-viz: error: --num:", "contact sheet of 64 frames 4096 pixels wide")
+    assert not (tmp_path / "out").exists()
+
+
+def edit_annotations(change):
+    """A damage: `change` applied to the parsed annotations.json, written back."""
+    def damage(root: Path) -> None:
+        coco = json.loads((root / "annotations.json").read_text())
+        change(coco)
+        (root / "annotations.json").write_text(json.dumps(coco))
+    return damage
+
+
+def set_field(kind: str, index: int, key: str, value):
+    return edit_annotations(lambda coco: coco[kind][index].update({key: value}))
+
+
+def truncate(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+
+
+@pytest.mark.parametrize("damage, expected", [
+    (edit_annotations(lambda coco: coco["annotations"][0].pop("segmentation")),
+     ["annotations.json: annotations[0] has no 'segmentation'"]),
+    (set_field("annotations", 1, "bbox", [1, 2]), ["annotations.json: annotations[1] has a bad 'bbox' ([1, 2])"]),
+    (set_field("annotations", 2, "bbox", [float("nan"), 1, 2, 3]), ["annotations[2] has a bad 'bbox' ([NaN,"]),
+    (set_field("annotations", 0, "segmentation", {"size": [60, 80], "counts": "PP"}),
+     ["annotations.json: annotations[0] has a bad 'segmentation'", "[120, 160]"]),
+    (set_field("annotations", 0, "keypoints", [1, 2]), ["annotations[0] has a bad 'keypoints'"]),
+    (set_field("images", 0, "width", 0), ["annotations.json: images[0] has a bad 'width' (0)"]),
+    (set_field("images", 1, "id", "two"), ["annotations.json: images[1] has a bad 'id'"]),
+    (lambda root: (root / "rgb" / "000001.png").unlink(), ["rgb/000001.png: missing"]),
+    (lambda root: truncate(root / "rgb" / "000001.png"), ["rgb/000001.png: truncated"]),
+    (lambda root: (root / "rgb" / "000002.png").write_text("not a picture"), ["rgb/000002.png: not an image"]),
+    (lambda root: cv2.imwrite(str(root / "rgb" / "000003.png"), np.zeros((60, 80, 3), np.uint8)),
+     ["rgb/000003.png: 80x60 pixels", "160x120"]),
+], ids=["no-segmentation", "short-bbox", "nan-bbox", "rle-size", "keypoints", "zero-width", "string-id",
+        "missing-rgb", "truncated-rgb", "text-rgb", "small-rgb"])
+def test_corrupt_dataset_is_one_line(dataset, tmp_path, damage, expected):
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    damage(broken)
+    done = run_tool("viz", broken, "--out", tmp_path / "out", "--no-progress")
+    assert done.returncode == 2 and "WARN" not in done.stderr
+    assert_one_line_error(done, "simgen-viz: error:", *expected)
+
+
+@pytest.mark.parametrize("tool", ["viz", "stats"])
+def test_an_output_folder_that_cannot_be_written_is_one_line(dataset, tmp_path, tool):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    command = [sys.executable, "-m", f"simgen.tools.{tool}", str(dataset), "--out", str(locked), "--no-progress"]
+    if os.access(locked, os.W_OK):  # root: run without the capability that lets it write anywhere
+        if not shutil.which("setpriv"):
+            pytest.skip("running as root without setpriv")
+        command = ["setpriv", "--bounding-set=-dac_override", *command]
+    try:
+        done = subprocess.run(command, capture_output=True, text=True, timeout=300)
+    finally:
+        locked.chmod(0o755)
+    if done.stderr.startswith("setpriv:"):
+        pytest.skip(f"setpriv cannot drop the capability here: {done.stderr.strip()}")
+    assert done.returncode == 2
+    assert_one_line_error(done, f"simgen-{tool}: error: --out: cannot write to the folder {locked}",
+                          "Permission denied")

@@ -6,7 +6,6 @@ masks and the pose; ids unique; and any exports (COCO splits, YOLO, BOP) agreein
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -15,8 +14,9 @@ import numpy as np
 from simgen import geometry
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import check_exports
-from simgen.tools.check_report import Report, mask_box, read_image
-from simgen.tools.cli import run_command
+from simgen.tools.check_report import Report, image_type, mask_box
+from simgen.tools.cli import Parser, run_command
+from simgen.tools.dataset import decode_file
 
 
 def check_categories(data: Dataset, report: Report) -> None:
@@ -37,20 +37,25 @@ def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, n
     name, stem = "images", Path(image["file_name"]).stem
     shape = (image["height"], image["width"])
     arrays = {}
-    rgb = read_image(data.root / image["file_name"])
+    rgb, why = decode_file(data.root / image["file_name"])
     if rgb is None:
-        report.problem(name, f"{image['file_name']}: missing or unreadable")
+        report.problem(name, f"{image['file_name']}: {why}")
     elif rgb.shape[:2] != shape:
         report.problem(name, f"{image['file_name']}: {rgb.shape[1]}x{rgb.shape[0]}, expected {shape[1]}x{shape[0]}")
+    elif rgb.ndim != 3 or rgb.shape[2] != 3 or rgb.dtype != np.uint8:
+        report.problem(name, f"{image['file_name']}: {image_type(rgb)}, expected 8-bit, 3 channels (RGB)")
     for kind in ("meta", "coco"):
         if (data.root / kind).is_dir() and not (data.root / kind / f"{stem}.json").is_file():
             report.problem(name, f"{kind}/{stem}.json: missing")
     for kind in ("depth", "instance", "semantic"):
         if not (data.root / kind).is_dir():
             continue
-        array = read_image(data.root / kind / f"{stem}.png")
-        if array is None or array.shape != shape or array.dtype != np.uint16:
-            report.problem(name, f"{kind}/{stem}.png: missing, or not a {shape[1]}x{shape[0]} 16-bit image")
+        array, why = decode_file(data.root / kind / f"{stem}.png")
+        if array is None:
+            report.problem(name, f"{kind}/{stem}.png: {why}")
+        elif array.shape != shape or array.dtype != np.uint16:
+            report.problem(name, f"{kind}/{stem}.png: {image_type(array)}, expected {shape[1]}x{shape[0]} "
+                                 "16-bit, 1 channel")
         else:
             arrays[kind] = array
     return arrays
@@ -163,7 +168,7 @@ def check(root: Path) -> Report:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> None:
-    ap = argparse.ArgumentParser(prog="simgen-check", description=__doc__.split(":", 1)[1].strip())
+    ap = Parser(prog="simgen-check", description=__doc__.split(":", 1)[1].strip())
     ap.add_argument("dataset", help="a finished simgen dataset folder (with annotations.json)")
     args = ap.parse_args(argv)
     run_command("simgen-check", lambda: run(Path(args.dataset)))

@@ -116,6 +116,11 @@ def check_bop(data: Dataset, report: Report) -> None:
             report.problem(name, f"{scene}: scene_camera.json, scene_gt.json or scene_gt_info.json missing")
             continue
         cams, gts, infos = (json.loads(p.read_text()) for p in files.values())
+        bad = [p.name for p, v in zip(files.values(), (cams, gts, infos)) if not isinstance(v, dict)]
+        if bad:
+            report.problem(name, f"{scene.parent.name}/{scene.name}: {', '.join(bad)} not a JSON object of "
+                                 "entries by image id")
+            continue
         seen += [int(k) for k in cams]
         for key, cam in cams.items():
             image = by_frame.get(int(key))
@@ -133,5 +138,5 @@ def check_exports(data: Dataset, report: Report) -> None:
     for name, run in (("splits", check_splits), ("yolo", check_yolo), ("bop", check_bop)):
         try:
             run(data, report)
-        except (KeyError, TypeError, ValueError, OSError, yaml.YAMLError) as err:
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, yaml.YAMLError) as err:
             report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {err})")

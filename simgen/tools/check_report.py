@@ -9,6 +9,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from simgen.tools.dataset import decode_file
+
 MAX_LISTED = 30  # problems printed per check; the count is always complete
 
 
@@ -42,7 +44,15 @@ class Report:
 
 
 def read_image(path: Path) -> Optional[np.ndarray]:
-    return cv2.imread(str(path), cv2.IMREAD_UNCHANGED) if path.is_file() else None
+    """The image as stored (any depth and channels); None when it is missing, truncated or not an image."""
+    return decode_file(path, cv2.IMREAD_UNCHANGED)[0]
+
+
+def image_type(image: np.ndarray) -> str:
+    """An image's size and type, e.g. `160x120 8-bit, 1 channel`."""
+    channels = image.shape[2] if image.ndim == 3 else 1
+    return f"{image.shape[1]}x{image.shape[0]} {image.dtype.itemsize * 8}-bit, {channels} channel" + \
+        ("s" if channels != 1 else "")
 
 
 def mask_box(mask: np.ndarray) -> list[float]:

@@ -29,15 +29,25 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
-def hydra_logging(job_name: str, output_dir: Path) -> None:
-    """Set up logging as Hydra does for a job: its default format, console and `<job>.log` (makes output_dir)."""
+def hydra_logging(job_name: str, output_dir: Path, option: str = "--out") -> None:
+    """Set up logging as Hydra does for a job: its default format, console and `<job>.log` (makes output_dir);
+    a UsageError naming `option` and the folder when the folder cannot be made or written to."""
     text = resources.files("hydra.conf").joinpath("hydra/job_logging/default.yaml").read_text()
     conf = OmegaConf.merge(OmegaConf.create(text), {"hydra": {"runtime": {"output_dir": str(output_dir)},
                                                               "job": {"name": job_name}}})
-    output_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        output_dir.mkdir(parents=True, exist_ok=True)
+        with (output_dir / f"{job_name}.log").open("a"):
+            pass
+    except OSError as err:
+        raise UsageError(f"{option}: cannot write to the folder {output_dir} ({err.strerror or err})") from None
     settings = OmegaConf.to_container(conf, resolve=True)
     settings.pop("hydra")
-    logging.config.dictConfig(settings)
+    try:
+        logging.config.dictConfig(settings)
+    except ValueError as err:  # dictConfig wraps the OSError of a log file it cannot open
+        cause = err.__cause__ if err.__cause__ is not None else err
+        raise UsageError(f"{option}: cannot write to the folder {output_dir} ({cause})") from None
 
 
 def progress(items: Sequence[T], description: str, enabled: bool = True) -> Iterable[T]:

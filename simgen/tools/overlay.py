@@ -16,13 +16,24 @@ def instance_color(index: int) -> tuple[int, int, int]:
 
 
 def decode_mask(segmentation, height: int, width: int) -> np.ndarray:
-    """A COCO segmentation (compressed RLE or polygons) as a boolean mask."""
-    if isinstance(segmentation, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-    else:
-        rle = dict(segmentation, counts=segmentation["counts"].encode() if isinstance(segmentation["counts"], str)
-                   else segmentation["counts"])
-    return mask_utils.decode(rle).astype(bool)
+    """A COCO segmentation (polygons, or compressed or uncompressed RLE) as a boolean mask; a ValueError says
+    why one does not decode."""
+    if isinstance(segmentation, list) and not segmentation:
+        return np.zeros((height, width), bool)
+    try:
+        if isinstance(segmentation, list):
+            rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+        elif isinstance(segmentation["counts"], list):
+            rle = mask_utils.frPyObjects(segmentation, *segmentation["size"])
+        else:
+            counts = segmentation["counts"]
+            rle = dict(segmentation, counts=counts.encode() if isinstance(counts, str) else counts)
+        mask = mask_utils.decode(rle).astype(bool)
+    except (KeyError, TypeError, ValueError, IndexError, OverflowError) as err:
+        raise ValueError(f"segmentation does not decode ({err})") from None
+    if mask.shape != (height, width):
+        raise ValueError(f"segmentation is {mask.shape[1]}x{mask.shape[0]}, not the image's {width}x{height}")
+    return mask
 
 
 def draw_overlay(bgr: np.ndarray, annotations: list[dict], names: dict[int, str], alpha: float = 0.45) -> np.ndarray:
@@ -32,7 +43,10 @@ def draw_overlay(bgr: np.ndarray, annotations: list[dict], names: dict[int, str]
     scale = max(0.35, h / 1000)
     for k, ann in enumerate(annotations):
         color = np.array(instance_color(k), dtype=np.float32)
-        mask = decode_mask(ann["segmentation"], h, w)
+        try:
+            mask = decode_mask(ann["segmentation"], h, w)
+        except ValueError as err:
+            raise ValueError(f"annotation {ann.get('id', k)}: {err}") from None
         out[mask] = (out[mask] * (1 - alpha) + color * alpha).astype(np.uint8)
     for k, ann in enumerate(annotations):
         x, y, bw, bh = (int(round(v)) for v in ann["bbox"])

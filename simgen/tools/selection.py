@@ -38,6 +38,8 @@ def sample(images: list[dict], count: int, seed: int | None = None) -> list[dict
     """`count` images: evenly spread over the dataset, or drawn at random with `seed`; in dataset order."""
     if count < 1:
         raise UsageError(f"--num: expected a positive number of frames, got {count}")
+    if seed is not None and seed < 0:
+        raise UsageError(f"--seed: expected an integer >= 0, got {seed}")
     if count >= len(images):
         return list(images)
     if seed is None:

@@ -48,12 +48,13 @@ class DatasetStats:
         return self.box_width[valid] / self.box_height[valid]
 
     def heatmap(self) -> np.ndarray:
-        """Counts of box centres in a grid of HEATMAP_CELLS over the image (row 0 at the top)."""
+        """Counts of box centres in a grid of HEATMAP_CELLS over the image (row 0 at the top); a centre outside the
+        image counts in the nearest cell."""
         rows, cols = HEATMAP_CELLS
         grid = np.zeros(HEATMAP_CELLS, np.int64)
         if len(self.centres):
-            c = np.minimum((self.centres[:, 0] * cols).astype(int), cols - 1)
-            r = np.minimum((self.centres[:, 1] * rows).astype(int), rows - 1)
+            c = np.clip(np.floor(self.centres[:, 0] * cols), 0, cols - 1).astype(int)
+            r = np.clip(np.floor(self.centres[:, 1] * rows), 0, rows - 1).astype(int)
             np.add.at(grid, (r, c), 1)
         return grid
 

@@ -13,10 +13,12 @@ import cv2
 from simgen.tools import config_diff, plots, report, statistics, summary
 from simgen.tools import dataset as datasets
 from simgen.tools.cli import Parser, UsageError, hydra_logging, progress, run_command
-from simgen.tools.panels import caption, contact_sheet, frame_panel
+from simgen.tools.panels import caption, check_sheet, contact_sheet, frame_panel, scale_tile
 from simgen.tools.selection import frame_index, sample
 
 NAME = "simgen-stats"
+MAX_SAMPLES = 100  # sample overlays per dataset at most
+SAMPLE_COLUMNS, SAMPLE_WIDTH = 3, 400  # the samples' contact sheet: columns, tile width in pixels
 log = logging.getLogger(NAME)
 
 
@@ -26,7 +28,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("other", type=Path, nargs="?", help="a second dataset to compare with the first")
     p.add_argument("--out", "-o", type=Path,
                    help="output folder (default: DATASET/report, or DATASET/compare-OTHER when comparing)")
-    p.add_argument("--samples", type=int, default=6, help="sample overlays per dataset in the report (6; 0: none)")
+    p.add_argument("--samples", type=int, default=6,
+                   help=f"sample overlays per dataset in the report, 0 to {MAX_SAMPLES} (6; 0: none)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     return p
 
@@ -48,9 +51,11 @@ def png_bytes(picture) -> bytes:
 
 def sample_sheet(data: datasets.Dataset, count: int, show_progress: bool) -> bytes:
     """A contact sheet of `count` frames spread over the dataset, as PNG bytes."""
-    tiles = [caption(frame_panel(data, image), f"frame {frame_index(image)}")
-             for image in progress(sample(data.images, count), f"samples {data.name}", show_progress)]
-    return png_bytes(contact_sheet(tiles, columns=3, tile_width=400))
+    images = sample(data.images, count)
+    check_sheet(data, images, SAMPLE_COLUMNS, SAMPLE_WIDTH, True, "--samples")
+    tiles = [scale_tile(caption(frame_panel(data, image), f"frame {frame_index(image)}"), SAMPLE_WIDTH)
+             for image in progress(images, f"samples {data.name}", show_progress)]
+    return png_bytes(contact_sheet(tiles, columns=SAMPLE_COLUMNS, tile_width=SAMPLE_WIDTH))
 
 
 def figures(series: plots.Labelled) -> dict[str, bytes]:
@@ -96,8 +101,8 @@ def numbers_json(numbers: list[dict], data: list[datasets.Dataset]) -> dict:
 
 def make_report(args: argparse.Namespace) -> Path:
     """Compute, plot and write everything; returns the output folder."""
-    if args.samples < 0:
-        raise UsageError(f"--samples: expected 0 or more, got {args.samples}")
+    if not 0 <= args.samples <= MAX_SAMPLES:
+        raise UsageError(f"--samples: expected an integer from 0 to {MAX_SAMPLES}, got {args.samples}")
     data = [datasets.load(p) for p in [args.dataset, args.other] if p is not None]
     out = output_dir(args)
     hydra_logging(NAME, out)

@@ -1,0 +1,73 @@
+"""simgen-check on a real dataset (JPEG RGB, every export) damaged in ways a decoder or a loose reader lets through:
+each is a problem in the report, never a pass and never a traceback; a bad option is one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import pytest
+
+from conftest import SMALL, run_simgen
+from tools_support import assert_one_line_error, run_tool
+
+WRITERS = "writers=[images,coco,meta,yolo,bop,splits]"
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("check")
+    done = run_simgen([f"output_dir={root / 'ds'}", "num_frames=3", *SMALL, WRITERS, "writers.images.rgb_format=jpg"],
+                      root)
+    assert done.returncode == 0, done.stderr
+    return root / "ds"
+
+
+def truncate(path: Path) -> None:
+    """Keep the first half of the file, as a copy cut short would."""
+    path.write_bytes(path.read_bytes()[:path.stat().st_size // 2])
+
+
+def greyscale(path: Path) -> None:
+    cv2.imwrite(str(path), cv2.cvtColor(cv2.imread(str(path)), cv2.COLOR_BGR2GRAY))
+
+
+def bop_scene_gt(text: str):
+    def damage(root: Path) -> None:
+        for path in (root / "bop").glob("*/000000/scene_gt.json"):
+            path.write_text(text)
+    return damage
+
+
+def test_passes_as_made(dataset):
+    done = run_tool("check", dataset)
+    assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
+
+
+@pytest.mark.parametrize("damage, report", [
+    (lambda root: truncate(root / "rgb" / "000001.jpg"), "rgb/000001.jpg: truncated"),
+    (lambda root: truncate(root / "depth" / "000001.png"), "depth/000001.png: truncated"),
+    (lambda root: truncate(root / "instance" / "000002.png"), "instance/000002.png: truncated"),
+    (lambda root: greyscale(root / "rgb" / "000000.jpg"), "rgb/000000.jpg: 160x120 8-bit, 1 channel, expected"),
+    (bop_scene_gt("[]"), "scene_gt.json not a JSON object"),
+    (bop_scene_gt("7"), "scene_gt.json not a JSON object"),
+], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number"])
+def test_damage_is_reported(dataset, tmp_path, damage, report):
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    damage(broken)
+    done = run_tool("check", broken)
+    assert done.returncode == 1 and "FAIL" in done.stdout and report in done.stdout, done.stdout + done.stderr
+    assert done.stderr == ""
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["{good}", "--colour"], ["unrecognized arguments: --colour"]),
+    ([], ["the following arguments are required: dataset"]),
+    (["{good}", "{good}"], ["unrecognized arguments"]),
+])
+def test_bad_options_are_one_line(dataset, args, expected):
+    done = run_tool("check", *[a.format(good=dataset) for a in args])
+    assert done.returncode == 2
+    assert_one_line_error(done, "simgen-check: error:", *expected)
