@@ -7,77 +7,231 @@ import json
 import logging
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Callable
 
-from hydra.utils import instantiate
+import yaml
 from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
+from simgen.config import build
 from simgen.errors import SimgenError
-from simgen.output_dir import CONFIG_FILE, FINISHED_MARKER, LOG_FILE
-from simgen.tools.cli import run_command
-from simgen.writers.files import write_bytes_atomic
+from simgen.generate import Shard
+from simgen.output_dir import CONFIG_FILE, FINISHED_MARKER
+from simgen.tools.cli import Parser, run_command
+from simgen.writers.files import frame_stem, temporary_path, write_bytes_atomic
 
+NAME = "simgen-merge"
 log = logging.getLogger("simgen.merge")
 
+# The folders of one file per frame that simgen/writers/ write (images.py: rgb, depth, instance, semantic; meta.py;
+# coco.py) and their files' suffix (rgb's is the one annotations.json names). Nothing else is merged: a shard's
+# exports (yolo/, bop/, annotations_*.json) hold its own frames only, and tool outputs (report/, viz/) are no data.
+FRAME_FOLDERS = {"rgb": "", "depth": ".png", "instance": ".png", "semantic": ".png", "meta": ".json", "coco": ".json"}
+EXPORTS = ("yolo", "bop", "splits")  # the export writers, which `simgen-export --format NAME` runs on a dataset
 
-def _unsharded_config(root: Path) -> dict:
+
+@dataclass
+class Part:
+    """One shard: its folder, config (the whole run's, but for shard.index) and the files of its frames."""
+
+    root: Path
+    config: dict
+    shard: Shard
+    files: tuple[Path, ...] = ()
+
+
+def _reason(err: Exception) -> str:
+    """An error's message on one line (YAML's spans several)."""
+    mark = getattr(err, "problem_mark", None)
+    text = getattr(err, "problem", None) or (str(err).splitlines() or [type(err).__name__])[0]
+    return f"{text} (line {mark.line + 1})" if mark else text
+
+
+def _read(path: Path, parse: Callable[[str], Any], kind: str) -> Any:
+    """A shard's file, parsed; a corrupt one is a one-line error naming it."""
+    try:
+        return parse(path.read_text())
+    except (ValueError, yaml.YAMLError, OmegaConfBaseException) as err:
+        raise SimgenError(f"{path}: not valid {kind}: {_reason(err)}") from None
+
+
+def _load_part(root: Path) -> Part:
+    """A finished shard's config and its shard.index/count, checked."""
     path = root / CONFIG_FILE
     if not (root / FINISHED_MARKER).is_file() or not path.is_file():
         raise SimgenError(f"{root}: not a finished simgen dataset (no {FINISHED_MARKER} or {CONFIG_FILE})")
-    config = OmegaConf.to_container(OmegaConf.load(path))
-    config.pop("shard", None)
-    return config
+    config = _read(path, lambda text: OmegaConf.to_container(OmegaConf.create(text)), "YAML")
+    shard = config.get("shard") if isinstance(config, dict) else None
+    index, count = (shard.get("index"), shard.get("count")) if isinstance(shard, dict) else (None, None)
+    if not (type(index) is type(count) is int and 0 <= index < count):
+        raise SimgenError(f"{path}: expected shard.index and shard.count with 0 <= index < count, got shard: {shard}")
+    for key, low in (("num_frames", 0), ("views_per_scene", 1)):
+        if type(config.get(key)) is not int or config[key] < low:
+            raise SimgenError(f"{path}: expected an integer {key} >= {low}, got {config.get(key)!r}")
+    return Part(root, config, Shard(index, count))
 
 
-def check_shards(shards: list[Path]) -> dict:
-    """The shards' common config; they must share it and cover every shard index exactly once."""
-    configs = [_unsharded_config(root) for root in shards]
-    for root, config in zip(shards[1:], configs[1:]):
-        if config != configs[0]:
-            raise SimgenError(f"{root}: made with another config than {shards[0]}; only shards of one run merge")
-    found = sorted(OmegaConf.load(root / CONFIG_FILE).shard.index for root in shards)
-    count = OmegaConf.load(shards[0] / CONFIG_FILE).shard.count
+def _without_index(config: dict) -> dict:
+    return {**config, "shard": {**config["shard"], "index": None}}
+
+
+def _frames_problem(listed: list[int], expected: list[int]) -> str:
+    """How a shard's listed frames differ from those its shard.index holds."""
+    missing, extra = sorted(set(expected) - set(listed)), sorted(set(listed) - set(expected))
+    if missing:
+        return f"frame {missing[0]} of this shard is missing"
+    if extra:
+        return f"frame {extra[0]} is not of this shard"
+    return f"frame {next(i for i in listed if listed.count(i) > 1)} is listed twice"
+
+
+def _images(part: Part) -> list[dict]:
+    """The shard's images from its annotations.json, which must list exactly the frames of its shard.index."""
+    path = part.root / FINISHED_MARKER
+    coco = _read(path, json.loads, "JSON")
+    images = coco.get("images") if isinstance(coco, dict) else None
+    if not isinstance(images, list) or not isinstance(coco.get("categories"), list) or not all(
+            isinstance(i, dict) and type(i.get("frame_index")) is int and isinstance(i.get("file_name"), str)
+            for i in images):
+        raise SimgenError(f"{path}: not a simgen COCO file (expected categories, and images with frame_index and "
+                          "file_name)")
+    listed = sorted(image["frame_index"] for image in images)
+    expected = part.shard.frames(part.config["num_frames"], part.config["views_per_scene"])
+    if listed != expected:
+        raise SimgenError(f"{path}: {_frames_problem(listed, expected)} (shard.index={part.shard.index} of "
+                          f"shard.count={part.shard.count} holds frames {expected[:8]}{'...' * (len(expected) > 8)})")
+    return sorted(images, key=lambda image: image["frame_index"])
+
+
+def _check_record(path: Path, index: int) -> None:
+    record = _read(path, json.loads, "JSON")
+    image = record.get("image") if isinstance(record, dict) else None
+    annotations = record.get("annotations") if isinstance(record, dict) else None
+    if not isinstance(image, dict) or image.get("frame_index") != index or not isinstance(annotations, list) \
+            or not all(isinstance(ann, dict) for ann in annotations):
+        raise SimgenError(f"{path}: not the COCO record of frame {index} (expected its image and annotations)")
+
+
+def frame_files(part: Part, folders: list[str]) -> tuple[Path, ...]:
+    """The files of the shard's frames in `folders` (relative to it), each there and each COCO record sound."""
+    files = []
+    for image in _images(part):
+        index, rgb = image["frame_index"], Path(image["file_name"])
+        stem = frame_stem(index)
+        if rgb.parent != Path("rgb") or rgb.stem != stem:
+            raise SimgenError(f"{part.root / FINISHED_MARKER}: frame {index} names {rgb}, expected rgb/{stem}.*")
+        for folder in folders:
+            path = rgb if folder == "rgb" else Path(folder, stem + FRAME_FOLDERS[folder])
+            if not (part.root / path).is_file():
+                raise SimgenError(f"{part.root / path}: missing (a file of frame {index}); the shard is incomplete")
+            files.append(path)
+        _check_record(part.root / "coco" / f"{stem}.json", index)
+    return tuple(files)
+
+
+def coco_writer(part: Part) -> Any:
+    """The run's COCO writer, which assembles annotations.json from the frames' records."""
+    writers = part.config.get("writers")
+    node = writers.get("coco") if isinstance(writers, dict) else None
+    if not isinstance(node, dict):
+        raise SimgenError(f"{part.root / CONFIG_FILE}: writers.coco: missing; simgen datasets have one")
+    try:
+        return build("writers.coco", node)
+    except SimgenError as err:
+        raise SimgenError(f"{part.root / CONFIG_FILE}: {err}") from None
+
+
+def check_shards(shards: list[Path]) -> list[Part]:
+    """The shards, fully checked: one run's, shard indices 0..count-1 once each, every frame's files there."""
+    parts = [_load_part(root) for root in shards]
+    first = parts[0]
+    for part in parts[1:]:
+        if part.shard.count != first.shard.count:
+            raise SimgenError(f"{part.root / CONFIG_FILE}: shard.count is {part.shard.count}, but {first.shard.count} "
+                              f"in {first.root}; only shards of one run merge")
+        if _without_index(part.config) != _without_index(first.config):
+            raise SimgenError(f"{part.root}: made with another config than {first.root}; only shards of one run merge")
+    found = sorted(part.shard.index for part in parts)
+    count = first.shard.count
     if found != list(range(count)):
         raise SimgenError(f"expected shards 0..{count - 1} once each, got indices {found}")
-    return configs[0]
+    folders = [f for f in FRAME_FOLDERS if f in ("rgb", "coco") or any((p.root / f).is_dir() for p in parts)]
+    return [Part(p.root, p.config, p.shard, frame_files(p, folders)) for p in parts]
+
+
+def check_out(out: Path, shards: list[Path]) -> None:
+    """--out must be new (or an empty folder), outside every shard, and hold none."""
+    target = out.resolve()
+    for root in map(Path.resolve, shards):
+        if target == root or root in target.parents:
+            raise SimgenError(f"--out: {out} is inside the shard {root}; choose a folder outside the shards")
+        if target in root.parents:
+            raise SimgenError(f"--out: {out} holds the shard {root}; choose a folder outside the shards")
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise SimgenError(f"--out: {out} already exists and is not an empty folder; choose another --out")
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
-    if dst.exists():
-        raise SimgenError(f"{dst}: two shards hold the same file; shards must not overlap")
+    """Hard-link the file `src` names (following symlinks), or copy it."""
     try:
-        os.link(src, dst)
+        os.link(src.resolve(), dst)
     except OSError:
-        shutil.copy2(src, dst)
+        try:
+            shutil.copy2(src, dst)
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, str(src)) from None
+
+
+def write_dataset(parts: list[Part], coco: Any, root: Path) -> None:
+    """Hard-link (or copy) every shard's frame files into `root`, then write config.yaml and annotations.json."""
+    categories = json.loads((parts[0].root / FINISHED_MARKER).read_text())["categories"]
+    files = [(part.root, rel) for part in parts for rel in part.files]
+    for src_root, rel in tqdm(files, unit="file", desc="merging"):
+        (root / rel.parent).mkdir(parents=True, exist_ok=True)
+        _link_or_copy(src_root / rel, root / rel)
+    whole = {**parts[0].config, "shard": {"index": 0, "count": 1}}  # in its place: reads as an unsharded run's
+    write_bytes_atomic(root / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.create(whole)).encode())
+    coco.open(root, categories)
+    coco.close()
 
 
 def merge(shards: list[Path], out: Path) -> int:
-    """Hard-link (or copy) every shard's per-frame files into `out`, then assemble annotations.json."""
-    config = check_shards(shards)
-    if out.exists() and any(p.name != LOG_FILE for p in out.iterdir()):
-        raise SimgenError(f"{out}: already exists and is not empty; choose another --out")
-    files = [(root, path.relative_to(root)) for root in shards for path in sorted(root.rglob("*"))
-             if path.is_file() and path.parent != root]
-    for root, rel in tqdm(files, unit="file", desc="merging"):
-        (out / rel.parent).mkdir(parents=True, exist_ok=True)
-        _link_or_copy(root / rel, out / rel)
-    whole = OmegaConf.load(shards[0] / CONFIG_FILE)
-    whole.shard = {"index": 0, "count": 1}  # in place, so the file reads like an unsharded run's
-    write_bytes_atomic(out / CONFIG_FILE, OmegaConf.to_yaml(whole).encode())
-    coco = instantiate(config["writers"]["coco"])
-    coco.open(out, json.loads((shards[0] / FINISHED_MARKER).read_text())["categories"])
-    coco.close()
-    log.info("merged %d shards (%d files) into %s", len(shards), len(files), out)
+    """Check every shard and --out, build the merged dataset in a hidden folder and rename it to --out."""
+    check_out(out, shards)
+    parts = check_shards(shards)
+    coco = coco_writer(parts[0])
+    target = top = Path(os.path.abspath(out))
+    while not top.parent.exists():  # the folder the rename makes: --out, or its first missing parent
+        top = top.parent
+    staging = temporary_path(top)
+    try:
+        write_dataset(parts, coco, staging / target.relative_to(top))
+        os.replace(staging, top)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    log.info("merged %d shards (%d files) into %s", len(parts), sum(len(p.files) for p in parts), out)
+    exports = [name for name in EXPORTS if parts[0].config["writers"].get(name)]
+    if exports:
+        log.info("the shards' exports (%s) hold their own frames only and were left out; make them for the merged "
+                 "dataset with: %s", ", ".join(exports),
+                 "; ".join(f"simgen-export {out} --format {name}" for name in exports))
     return 0
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(prog="simgen-merge", description=__doc__)
-    parser.add_argument("shards", nargs="+", type=Path, help="the finished shard datasets of one run")
-    parser.add_argument("--out", "-o", type=Path, required=True, help="directory for the merged dataset")
-    args = parser.parse_args()
-    run_command("simgen-merge", lambda: merge(args.shards, args.out))
+def parser() -> argparse.ArgumentParser:
+    p = Parser(prog=NAME, description=__doc__.split(": ", 1)[1])
+    p.add_argument("shards", nargs="+", type=Path, help="the finished shard datasets of one run")
+    p.add_argument("--out", "-o", type=Path, required=True, help="directory for the merged dataset (must be new)")
+    return p
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parser().parse_args(argv)
+    run_command(NAME, lambda: merge(args.shards, args.out))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,151 @@
+"""simgen-merge: only complete shards of one run merge, into exactly the unsharded dataset, and a bad input is one
+line with nothing left at --out."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import SMALL, run_simgen
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory) -> dict:
+    """Shards 0 and 1 of 2, shard 1 of 3 and the unsharded run, all of 4 frames."""
+    root = tmp_path_factory.mktemp("merge")
+    for name, args in (("two", ["-m", "shard.index=0,1", "shard.count=2"]),
+                       ("three", ["shard.index=1", "shard.count=3"]), ("whole", [])):
+        done = run_simgen([*args, f"output_dir={root / name}", "num_frames=4", *SMALL], root)
+        assert done.returncode == 0, done.stderr
+    first, second = sorted(p for p in (root / "two").iterdir() if p.is_dir())
+    return {"0/2": first, "1/2": second, "1/3": root / "three", "whole": root / "whole"}
+
+
+@pytest.fixture
+def shards(runs, tmp_path) -> tuple[Path, Path]:
+    """Copies of shards 0 and 1 of 2, to spoil."""
+    return shutil.copytree(runs["0/2"], tmp_path / "a"), shutil.copytree(runs["1/2"], tmp_path / "b")
+
+
+def merge(*args: object) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simgen.tools.merge", *map(str, args)], capture_output=True, text=True)
+
+
+def assert_refused(done: subprocess.CompletedProcess, *words: str) -> None:
+    """Exit status 2 and one line `simgen-merge: error: ...` holding `words`, no traceback."""
+    lines = [line for line in done.stderr.splitlines() if line.startswith("simgen-merge")]
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert len(lines) == 1 and lines[0].startswith("simgen-merge: error: "), done.stderr
+    assert all(word in lines[0] for word in words), lines[0]
+
+
+def tree(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_shards_must_hold_exactly_the_frames_of_one_run(runs, shards):
+    a, b = shards
+    dropped = json.loads((b / "annotations.json").read_text())
+    dropped["images"] = [i for i in dropped["images"] if i["frame_index"] != 3]
+    (b / "annotations.json").write_text(json.dumps(dropped))
+    for args, words in (([runs["0/2"], runs["1/3"]], ["config.yaml", "shard.count is 3"]),
+                        ([a, b], [f"{b / 'annotations.json'}", "frame 3 of this shard is missing"])):
+        assert_refused(merge(*args, "--out", b.parent / "out"), *words)
+        assert not (b.parent / "out").exists()
+
+
+@pytest.mark.parametrize("lost", ["rgb/000003.png", "coco/000001.json", "depth/000001.png", "meta/000003.json"])
+def test_a_shard_missing_a_file_of_a_frame_does_not_merge(shards, lost):
+    a, b = shards
+    (b / lost).unlink()
+    assert_refused(merge(a, b, "--out", b.parent / "out"), f"{b / lost}: missing")
+    assert not (b.parent / "out").exists()
+
+
+def test_only_the_frames_are_merged_not_exports_or_tool_outputs(runs, shards):
+    a, b = shards
+    for shard in shards:
+        for extra in ("viz/contact_sheet.png", "report/index.html", "yolo/detect/data.yaml", "bop/train/x.json",
+                      "annotations_train.json"):
+            (shard / extra).parent.mkdir(parents=True, exist_ok=True)
+            (shard / extra).write_text(shard.name)
+    out = b.parent / "out"
+    done = merge(a, b, "--out", out)
+    assert done.returncode == 0, done.stderr
+    whole = tree(runs["whole"])
+    whole.pop("simgen.log")
+    assert tree(out) == whole
+
+
+def test_out_must_lie_outside_the_shards(shards):
+    a, b = shards
+    before = tree(a.parent)
+    for out, words in ((a / "merged", "inside the shard"), (a, "inside the shard"), (a.parent, "holds the shard")):
+        assert_refused(merge(a, b, "--out", out), "--out", words)
+    assert tree(a.parent) == before
+
+
+def spoil_annotations(shard: Path) -> None:
+    (shard / "annotations.json").write_text("{")
+
+
+def overlap(shard: Path) -> None:
+    """Shard 1 also holds frame 0 of shard 0."""
+    coco = json.loads((shard / "annotations.json").read_text())
+    coco["images"].append({**coco["images"][0], "frame_index": 0, "file_name": "rgb/000000.png"})
+    (shard / "annotations.json").write_text(json.dumps(coco))
+    for kind in ("rgb", "depth", "instance", "semantic"):
+        shutil.copy(shard.parent / "a" / kind / "000000.png", shard / kind)
+    for kind in ("meta", "coco"):
+        shutil.copy(shard.parent / "a" / kind / "000000.json", shard / kind)
+
+
+def config(shard: Path, text: str) -> None:
+    (shard / "config.yaml").write_text(text)
+
+
+def no_shard_key(shard: Path) -> None:
+    lines = (shard / "config.yaml").read_text().splitlines()
+    at = lines.index("shard:")
+    config(shard, "\n".join(lines[:at] + lines[at + 3:]))
+
+
+@pytest.mark.parametrize("spoil, words", [
+    (spoil_annotations, ["b/annotations.json: not valid JSON"]),
+    (lambda b: (b / "coco" / "000003.json").write_text("{"), ["b/coco/000003.json: not valid JSON"]),
+    (lambda b: config(b, "seed: ["), ["b/config.yaml: not valid YAML"]),
+    (no_shard_key, ["b/config.yaml: expected shard.index and shard.count"]),
+    (overlap, ["b/annotations.json: frame 0 is not of this shard"]),
+], ids=["annotations", "record", "config", "no-shard-key", "overlap"])
+def test_a_corrupt_shard_is_one_line_and_leaves_out_as_it_was(shards, spoil, words):
+    a, b = shards
+    out = b.parent / "out"
+    out.mkdir()
+    spoil(b)
+    assert_refused(merge(a, b, "--out", out), *words)
+    assert list(out.iterdir()) == [] and sorted(p.name for p in b.parent.iterdir()) == ["a", "b", "out"]
+
+
+@pytest.mark.skipif(not Path("/proc/self/mem").is_file(), reason="needs Linux's /proc/self/mem, which cannot be read")
+def test_a_merge_failing_while_writing_leaves_nothing_and_the_rerun_works(runs, shards):
+    a, b = shards
+    lost = b / "semantic" / "000003.png"
+    lost.unlink()
+    lost.symlink_to("/proc/self/mem")  # a file that fails to read once half of the dataset is linked
+    out = b.parent / "new" / "out"
+    assert_refused(merge(a, b, "--out", out), f"{lost}")
+    assert sorted(p.name for p in b.parent.iterdir()) == ["a", "b"]
+    lost.unlink()
+    shutil.copy(runs["1/2"] / "semantic" / "000003.png", lost)
+    assert merge(a, b, "--out", out).returncode == 0
+    assert (out / "annotations.json").read_bytes() == (runs["whole"] / "annotations.json").read_bytes()
+
+
+@pytest.mark.parametrize("args", [[], ["--bogus"], ["a", "--out"], ["a"], ["a", "--out", "o", "--bogus"]])
+def test_a_bad_option_is_one_line(args):
+    done = merge(*args)
+    assert done.returncode == 2 and len(done.stderr.splitlines()) == 1, done.stderr
+    assert done.stderr.startswith("simgen-merge: error: ")
