@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
+import logging
 import os
 import re
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
+import yaml
 from hydra.core.config_store import ConfigStore
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
@@ -19,6 +23,8 @@ from simgen.generate import Shard
 from simgen.pipeline import Pipeline
 from simgen.randomizers.targets import select
 from simgen.scene import Scene
+
+log = logging.getLogger("simgen")
 
 # Keys that steer a run but do not change its dataset; they are left out of the saved config.
 RUN_CONTROL_KEYS = ("output_dir", "overwrite", "resume", "progress", "workers")
@@ -97,12 +103,31 @@ def build(path: str, node: Any, **kwargs: Any) -> Any:
 
 
 def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
+    """The parts of a multi-select group, built. Values left for an option that is not selected (an experiment's,
+    after `group=[...]` on the command line chose others) are left out; an entry that is no option is an error."""
     node = cfg.get(group)
     if node is None:
         return {}
     if not isinstance(node, DictConfig):
         raise ConfigError(group, f"expected a mapping of named entries, got {node!r}")
-    return {name: build(f"{group}.{name}", sub) for name, sub in node.items() if sub is not None}
+    parts = {}
+    for name, sub in node.items():
+        if isinstance(sub, DictConfig) and "_target_" not in sub:
+            if name not in group_entries(group):
+                raise ConfigError(f"{group}.{name}", f"not an option of {group} (expected one of: "
+                                  f"{', '.join(group_entries(group))}), and no _target_ of its own")
+            log.info("%s.%s: values for an option that is not selected (%s=[...]): left out", group, name, group)
+        elif sub is not None:
+            parts[name] = build(f"{group}.{name}", sub)
+    return parts
+
+
+@functools.lru_cache(maxsize=None)
+def group_entries(group: str) -> tuple[str, ...]:
+    """The entries a config group's options define (each option nests its entries under their own names)."""
+    folder = resources.files("simgen.conf").joinpath(group)
+    files = sorted(f for f in folder.iterdir() if f.name.endswith(".yaml")) if folder.is_dir() else []
+    return tuple(name for f in files for name in (yaml.safe_load(f.read_text()) or {}))
 
 
 def _check_targets(scene: Scene, group: str, parts: dict[str, Any]) -> None:

@@ -10,6 +10,8 @@ from importlib import resources
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
 
+from simgen.config import group_entries
+
 UNKNOWN_KEY = re.compile(r"Key '[^']+' (is not in struct|not in '\w+')")
 
 
@@ -41,6 +43,10 @@ def _missing_option(missing: str, options: list[str] | None) -> str:
 
 
 def _unknown_key(cause: OmegaConfBaseException, text: str) -> str:
+    group = cause.full_key.rpartition(".")[0]
+    if group and "." not in group and str(cause.key) in group_entries(group):
+        return (f"{cause.full_key}: the {group} option {cause.key!r} is not selected; select it with "
+                f"{group}=[...,{cause.key}]")
     parent = cause.parent_node
     known = [str(k) for k in parent.keys() if k not in ("hydra", "_target_")] if parent is not None else []
     close = difflib.get_close_matches(str(cause.key), known, n=1)

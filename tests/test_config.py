@@ -10,6 +10,7 @@ from omegaconf.errors import ValidationError
 
 from simgen.config import build_pipeline, dataset_config_yaml, run_settings
 from simgen.errors import ConfigError, SimgenError
+from simgen.hydra_errors import one_line
 
 from conftest import SMALL, compose_config, run_simgen
 
@@ -163,6 +164,29 @@ def test_experiments_select_their_randomizers_and_effects(experiment, randomizer
     pipeline = build_pipeline(compose_config([f"experiment={experiment}"]))
     assert [type(r).__name__ for r in pipeline.randomizers] == randomizers
     assert [type(e).__name__ for e in pipeline.effects] == effects
+
+
+@pytest.mark.parametrize("overrides, effects, distractors", [
+    (["experiment=dr_strong", "effects=[blur]"], ["Blur"], ["ClutterDistractors", "FloatingDistractors"]),
+    (["experiment=dr_light", "effects=[]", "distractors=[floating]"], [], ["FloatingDistractors"]),
+])
+def test_a_group_selected_on_the_command_line_wins_over_an_experiments_values(overrides, effects, distractors):
+    """The experiment leaves values for the options it selects; those the command line deselects are left out."""
+    pipeline = build_pipeline(compose_config(overrides))
+    assert [type(e).__name__ for e in pipeline.effects] == effects
+    assert [type(r).__name__ for r in pipeline.randomizers if "Distractors" in type(r).__name__] == distractors
+
+
+def test_an_entry_that_is_no_option_of_its_group_is_an_error():
+    with pytest.raises(SimgenError, match=r"^effects\.jpg: not an option of effects \(expected one of: .*jpeg"):
+        build_pipeline(compose_config(["+effects.jpg={quality: 3}"]))
+
+
+def test_setting_an_option_that_is_not_selected_says_how_to_select_it():
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_config(["effects.jpeg.quality=50"])
+    assert one_line(err.value) == "effects.jpeg: the effects option 'jpeg' is not selected; select it with " \
+                                  "effects=[...,jpeg]"
 
 
 def test_experiment_values_override_config_and_the_command_line_overrides_them():
