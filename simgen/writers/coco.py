@@ -113,7 +113,7 @@ class CocoWriter:
     def close(self) -> None:
         """Assemble every frame record, in frame order, into one COCO file; ids count from 1."""
         images, annotations = [], []
-        for path in sorted((self.root / "coco").glob("*.json")):
+        for path in sorted((self.root / "coco").glob("*.json"), key=lambda p: int(p.stem)):  # 1000000 after 999999
             record = json.loads(path.read_text())
             images.append(record["image"])
             for ann in record["annotations"]:

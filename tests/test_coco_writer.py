@@ -1,11 +1,15 @@
-"""COCO polygons run along the mask's pixel edges, so pycocotools draws them back as the mask."""
+"""The COCO writer: polygons run along the mask's pixel edges, so pycocotools draws them back as the mask; records
+are assembled in frame order."""
+
+import json
 
 import cv2
 import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from simgen.writers.coco import mask_polygons
+from simgen.writers.coco import CocoWriter, mask_polygons
+from simgen.writers.files import frame_stem
 
 
 def drawn(polygons: list[list[float]], shape: tuple[int, int]) -> np.ndarray:
@@ -37,3 +41,17 @@ def test_simplified_polygons_stay_centred_on_the_mask(name):
 
 def test_an_empty_mask_has_no_polygon():
     assert mask_polygons(np.zeros((5, 5), bool), 1.0) == []
+
+
+def test_records_past_a_million_frames_are_assembled_in_frame_order(tmp_path):
+    """Frame file names grow from six digits to seven at 1,000,000: the COCO file keeps frame order."""
+    writer = CocoWriter()
+    writer.open(tmp_path, [{"id": 1, "name": "duck"}])
+    for index in (999999, 1000000, 100002, 1000001):
+        record = {"image": {"id": index + 1, "frame_index": index}, "annotations": [{"image_id": index + 1}]}
+        (tmp_path / "coco" / f"{frame_stem(index)}.json").write_text(json.dumps(record))
+    writer.close()
+    coco = json.loads((tmp_path / "annotations.json").read_text())
+    assert [image["frame_index"] for image in coco["images"]] == [100002, 999999, 1000000, 1000001]
+    assert [(a["id"], a["image_id"]) for a in coco["annotations"]] == [(1, 100003), (2, 1000000), (3, 1000001),
+                                                                      (4, 1000002)]
