@@ -35,12 +35,21 @@ def _ctrl_c_held() -> Iterator[None]:
 
     A terminal's Ctrl-C goes to every process of the group: a worker still importing would print a
     KeyboardInterrupt traceback. Held, the signal reaches the parent when this ends, and the worker drops it
-    when it ignores SIGINT (_init_worker)."""
+    when it ignores SIGINT (_init_worker). Another thread of this process may still take the signal, and Python
+    would raise KeyboardInterrupt here mid-start, before the executor knows its new process (which _stop could
+    then not end): so in the main thread a press is only noted, and raised once the processes are known."""
+    pressed: list[int] = []
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number)) if main else None
     held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if main and previous is not None:
+            signal.signal(signal.SIGINT, previous)
+        if pressed:
+            raise KeyboardInterrupt
 
 
 def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, temp: str) -> None:
