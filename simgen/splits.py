@@ -1,4 +1,5 @@
-"""Train/val/test splits of a dataset's frames: by ratio, deterministic by seed."""
+"""Train/val/test splits of a dataset's frames, drawn per scene (all views of a scene in one split): by ratio,
+deterministic by seed."""
 
 from __future__ import annotations
 
@@ -28,11 +29,25 @@ def ratios(value: Optional[Mapping[str, Any]], key: str = "splits") -> dict[str,
     return out
 
 
-def assign(frames: list[int], fractions: Mapping[str, float], seed: int) -> dict[str, list[int]]:
-    """{split: sorted frame indices}: a seeded shuffle cut by the fractions (largest remainder), every
-    split with a positive fraction getting at least one frame where there are enough frames."""
+def assign(frames: list[int], fractions: Mapping[str, float], seed: int,
+           views_per_scene: int = 1) -> dict[str, list[int]]:
+    """{split: sorted frame indices}, drawn per scene so that all views of a scene (frame i views scene
+    i // views_per_scene) land in one split: a seeded shuffle of the scenes cut by the fractions (largest
+    remainder), every split with a positive fraction getting at least one scene where there are enough scenes.
+    With views_per_scene=1 each frame is its own scene."""
+    views_per_scene = validate.integer("views_per_scene", views_per_scene, low=1)
+    scenes: dict[int, list[int]] = {}
+    for i in frames:
+        scenes.setdefault(int(i) // views_per_scene, []).append(int(i))
+    parts = _cut(list(scenes), fractions, seed)
+    return {name: sorted(i for scene in part for i in scenes[scene]) for name, part in parts.items()}
+
+
+def _cut(items: list[int], fractions: Mapping[str, float], seed: int) -> dict[str, list[int]]:
+    """{split: sorted items}: a seeded shuffle of the items cut by the fractions (largest remainder), every
+    split with a positive fraction getting at least one item where there are enough items."""
     seed = validate.integer("seed", seed, low=0)  # numpy seeds its generators with non-negative integers only
-    n = len(frames)
+    n = len(items)
     exact = np.array([fractions[name] * n for name in SPLIT_NAMES])
     counts = np.floor(exact).astype(int)
     for k in np.argsort(-(exact - counts), kind="stable")[: n - counts.sum()]:
@@ -42,6 +57,6 @@ def assign(frames: list[int], fractions: Mapping[str, float], seed: int) -> dict
         if counts[k] == 0 and n >= len(wanted):
             counts[k] = 1
             counts[int(np.argmax(counts))] -= 1
-    order = np.random.default_rng([_STREAM, seed]).permutation(sorted(frames))
+    order = np.random.default_rng([_STREAM, seed]).permutation(sorted(items))
     cuts = np.cumsum(counts)[:-1]
     return {name: sorted(int(i) for i in part) for name, part in zip(SPLIT_NAMES, np.split(order, cuts))}

@@ -64,11 +64,14 @@ class Dataset:
 
     def split_frames(self, ratios: Optional[dict] = None, seed: Optional[int] = None) -> dict[str, list[int]]:
         """Frame indices per split, from the given ratios and seed or else the dataset's own config (checked here,
-        where it is used: a bad value there is a DatasetError naming config.yaml and the key)."""
+        where it is used: a bad value there is a DatasetError naming config.yaml and the key). Drawn per scene, with
+        the config's views_per_scene (default 1): all views of a scene land in one split."""
         fractions = splits.ratios(ratios) if ratios is not None else self._setting("splits", splits.ratios)
         seed = validate.integer("seed", seed, low=0) if seed is not None else \
             self._setting("seed", lambda v: validate.integer("seed", 0 if v is None else v, low=0))
-        return splits.assign([img["frame_index"] for img in self.images], fractions, seed)
+        views = self._setting("views_per_scene",
+                              lambda v: validate.integer("views_per_scene", 1 if v is None else v, low=1))
+        return splits.assign([img["frame_index"] for img in self.images], fractions, seed, views)
 
     def _setting(self, key: str, check: Callable[[Any], T]) -> T:
         try:
