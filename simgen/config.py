@@ -65,7 +65,10 @@ class RunConfig:
 
 
 def register_schema() -> None:
+    """The config schema, and the `expanduser` resolver the run folder goes through (`output_dir='~/data'`)."""
     ConfigStore.instance().store(name="simgen_schema", node=RunConfig)
+    if not OmegaConf.has_resolver("expanduser"):
+        OmegaConf.register_new_resolver("expanduser", os.path.expanduser)
 
 
 def _unknown_key_error(path: str, node: Any, cause: TypeError) -> ConfigError | None:

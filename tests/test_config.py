@@ -193,3 +193,10 @@ def test_experiment_values_override_config_and_the_command_line_overrides_them()
     cfg = compose_config(["experiment=dr_strong", "randomizers.texture.probability=0.1"])
     assert cfg.randomizers.texture.probability == 0.1 and cfg.light.shadow_probability == 0.5
     assert cfg.camera.roll == [-20.0, 20.0]
+
+
+def test_a_tilde_in_output_dir_is_the_home_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    done = run_simgen(["output_dir='~/data'", "num_frames=1", *SMALL], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "home" / "data" / "annotations.json").is_file() and not (tmp_path / "~").exists()
