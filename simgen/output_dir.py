@@ -1,4 +1,5 @@
-"""The dataset directory's life cycle: new, unfinished (resume), finished (never overwritten unless asked)."""
+"""The dataset directory's life cycle: new, unfinished (resume), finished (rerunning its config remakes its
+annotations.json and exports; another config never overwrites it unless asked)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from simgen.errors import ConfigError, DatasetExistsError
-from simgen.writers.files import FINISHED_MARKER, remove_partial_files, write_bytes_atomic
+from simgen.writers.files import FINISHED_MARKER, TEMPORARY_NAME, remove_partial_files, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
@@ -30,19 +31,37 @@ def finished(root: Path) -> bool:
     return (root / FINISHED_MARKER).is_file()
 
 
+def holds_frames(root: Path) -> bool:
+    """Whether a run wrote anything into `root` beyond its config.yaml (and the log): a run stopped (or killed)
+    before its first frame leaves only that, empty folders and perhaps the temporary file of a write cut short."""
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if not TEMPORARY_NAME.fullmatch(d)]
+        top = Path(folder) == root
+        if any(not TEMPORARY_NAME.fullmatch(f) and not (top and f in (CONFIG_FILE, LOG_FILE)) for f in files):
+            return True
+    return False
+
+
+def _clear(root: Path) -> None:
+    for entry in _entries(root):
+        shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+
+
 def discard_if_empty(root: Path) -> None:
     """Remove what a run created when it failed before finishing any frame."""
-    created = _entries(root)
-    if any(p.is_file() and p.name != CONFIG_FILE or p.is_dir() and any(p.iterdir()) for p in created):
-        return
-    for entry in created:
-        shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+    if root.is_dir() and not holds_frames(root):
+        _clear(root)
 
 
-def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False) -> bool:
-    """Make `root` ready for this run's config; returns True when resuming an unfinished dataset.
+NEW, UNFINISHED, FINISHED = "new", "unfinished", "finished"
 
-    An unfinished dataset of the same config is always resumed; `resume` insists that there is one.
+
+def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False) -> str:
+    """Make `root` ready for this run's config; returns what the run goes on from: NEW (nothing, or a dataset
+    with no frame written, discarded), UNFINISHED (a dataset of this config to resume) or FINISHED (a finished
+    dataset of this config: nothing left to render, the run only remakes annotations.json and the exports).
+
+    A dataset of another config is refused unless `overwrite`; `resume` insists on an unfinished one.
     """
     entries = _entries(root)
     config_file = root / CONFIG_FILE
@@ -54,21 +73,25 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
         raise DatasetExistsError(_foreign(root))
     if entries and overwrite:
         log.info("overwrite=true: replacing the dataset in %s", root)
-        for entry in entries:
-            shutil.rmtree(entry) if entry.is_dir() else entry.unlink()
+        _clear(root)
+        entries = []
+    elif entries and not resume and not holds_frames(root):
+        log.info("discarding what %s holds: no frame (a run stopped before its first one left it)", root)
+        _clear(root)
         entries = []
     if entries:
-        if finished(root):
-            raise DatasetExistsError(f"output_dir: {root} already holds a finished dataset; pass overwrite=true "
-                                     "to replace it or choose another output_dir")
-        if config_file.read_text() != config_yaml:
+        same = config_file.read_text() == config_yaml
+        if finished(root) and not same:
+            raise DatasetExistsError(f"output_dir: {root} already holds a finished dataset made with another "
+                                     "config; pass overwrite=true to replace it or choose another output_dir")
+        if not same:
             raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset made with another config; "
                                      "rerun with that config to resume it, or pass overwrite=true")
         remove_partial_files(root)
-        return True
+        return FINISHED if finished(root) else UNFINISHED
     root.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(config_file, config_yaml.encode())
-    return False
+    return NEW
 
 
 def _foreign(root: Path) -> str:

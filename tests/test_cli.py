@@ -3,6 +3,7 @@
 import json
 import re
 import resource
+import shutil
 import signal
 import subprocess
 import sys
@@ -86,12 +87,63 @@ def test_bin_scene_and_tiny_renderer(small_dataset):
 def test_existing_dataset_is_not_overwritten_unless_asked(small_dataset, tmp_path):
     root = small_dataset()
     before = (root / "annotations.json").read_bytes()
-    again = run_simgen([f"output_dir={root}", "num_frames=3", *SMALL], tmp_path)
-    assert again.returncode != 0 and "already holds a finished dataset" in again.stderr
+    again = run_simgen([f"output_dir={root}", "num_frames=3", "seed=5", *SMALL], tmp_path)
+    assert again.returncode == 2 and "already holds a finished dataset made with another config" in again.stderr
     assert (root / "annotations.json").read_bytes() == before
     replaced = run_simgen([f"output_dir={root}", "num_frames=2", "overwrite=true", *SMALL], tmp_path)
     assert replaced.returncode == 0, replaced.stderr
     assert len(json.loads((root / "annotations.json").read_text())["images"]) == 2
+
+
+def dataset_bytes(root: Path) -> dict:
+    """Every file of a dataset but its log, by path: what two runs must agree on byte for byte."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "simgen.log"}
+
+
+EXPORTS = ["writers=[images,coco,meta,splits,yolo,bop]"]
+
+
+def test_the_same_command_on_a_finished_dataset_remakes_it_identically_and_its_lost_exports(small_dataset, tmp_path):
+    """Nothing left to render: annotations.json and the exports are made again, the same bytes; a kill -9 between
+    annotations.json and the exports (exports missing, their hidden staging folders left) is repaired so."""
+    root = small_dataset(*EXPORTS, frames=2)
+    reference = dataset_bytes(root)
+    assert {"bop/train/000000/scene_gt.json", "annotations_train.json", "yolo/detect/data.yaml"} <= set(reference)
+    again = run_simgen([f"output_dir={root}", "num_frames=2", *SMALL, *EXPORTS], tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "simgen: 2 frames (0 rendered, 2 already on disk)" in again.stdout
+    assert dataset_bytes(root) == reference
+    for lost in ("bop", "yolo/detect"):
+        shutil.rmtree(root / lost)
+    for split in root.glob("annotations_*.json"):
+        split.unlink()
+    stages = [root / ".bop.tmp4242", root / "yolo" / ".detect.tmp4242"]
+    for stage in stages:
+        (stage / "train").mkdir(parents=True)
+        (stage / "train" / "half.json").write_text("{")
+    repaired = run_simgen([f"output_dir={root}", "num_frames=2", *SMALL, *EXPORTS], tmp_path)
+    assert repaired.returncode == 0, repaired.stderr
+    assert not any(stage.exists() for stage in stages)
+    assert dataset_bytes(root) == reference
+
+
+def test_a_dataset_killed_before_its_first_frame_gives_way_to_another_config(small_dataset, tmp_path):
+    """What a kill -9 before the first frame leaves (config.yaml, empty folders, perhaps a half-written temporary
+    file) is discarded by the next run, whatever its config."""
+    root = small_dataset(frames=1)
+    for entry in root.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry)
+            entry.mkdir()
+        elif entry.name != "config.yaml":
+            entry.unlink()
+    (root / "rgb" / ".000000.png.tmp4242").write_bytes(b"\x89PNG half")
+    reference = small_dataset("seed=4", frames=2, name="reference")
+    done = run_simgen([f"output_dir={root}", "num_frames=2", "seed=4", *SMALL], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "simgen: 2 frames (2 rendered)" in done.stdout
+    assert dataset_bytes(root) == dataset_bytes(reference)
 
 
 @pytest.mark.parametrize("args, key", [
@@ -195,6 +247,33 @@ def test_ctrl_c_says_how_to_go_on(small_dataset, tmp_path):
 
     assert "Run the same command again to resume" in _interrupted(tmp_path)
     assert "is finished: make them with simgen-export" in _interrupted(small_dataset(frames=1))
+
+
+def test_ctrl_c_pressed_again_and_again_after_annotations_json_is_one_line_and_status_130(tmp_path):
+    """Ctrl-C from when annotations.json appears (the exports, closing the world, the summary, the exit), pressed
+    until the process ends: each time the same handler, one line and exit status 130 (or 0 had it finished), never
+    a bare 'interrupted' (meant for before the run), a traceback or a silent death by SIGINT (-2)."""
+    out = tmp_path / "ds"
+    args = [sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=2", *SMALL, "renderer=tiny", *EXPORTS]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "annotations.json").exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.002)
+    while proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.005)
+    stdout, stderr = proc.communicate()
+    assert "Traceback" not in stderr and "simgen: interrupted\n" not in stderr, stderr
+    if proc.returncode == 0:
+        assert "simgen: 2 frames (2 rendered)" in stdout
+    else:
+        assert proc.returncode == 130, (proc.returncode, stderr)
+        said = [line for line in stderr.splitlines() if line.startswith("simgen:")]
+        assert len(said) == 1 and said[0].startswith(("simgen: interrupted while making the exports",
+                                                      f"simgen: interrupted; the dataset in {out} is complete")), stderr
+    rerun = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, "renderer=tiny", *EXPORTS], tmp_path)
+    assert rerun.returncode == 0, rerun.stderr
+    assert (out / "bop" / "train" / "000000" / "scene_gt.json").is_file()
 
 
 def test_a_folder_that_is_not_a_dataset_is_refused_and_left_as_it_was(tmp_path):

@@ -1,6 +1,7 @@
 """Scenes, sweeps over experiments (serial and with the joblib launcher) and a user's own randomizer."""
 
 import json
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -101,3 +102,74 @@ def test_a_users_own_randomizer_is_enabled_from_yaml_alone(tmp_path):
     for meta in sorted((out / "meta").glob("*.json")):
         assert [f["category"] for f in json.loads(meta.read_text())["fixtures"]] == ["table"]
     check_dataset(out)
+
+
+def files_of(root: Path) -> dict:
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name not in ("simgen.log", "multirun.yaml")}
+
+
+def test_a_stopped_sweep_goes_on_when_the_same_command_runs_again(tmp_path):
+    """What Ctrl-C during job 1 leaves (job 0 finished, job 1 with some frames, job 2 not begun) is completed by the
+    same command, to the bytes an uninterrupted sweep writes; finished datasets are not refused."""
+    out = tmp_path / "sweep"
+    args = ["-m", "seed=0,1,2", f"output_dir={out}", "num_frames=2", *SMALL, "renderer=tiny"]
+    done = run_simgen(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    reference = files_of(out)
+    jobs = sorted(p for p in out.iterdir() if p.is_dir())
+    assert len(jobs) == 3
+    (jobs[1] / "annotations.json").unlink()
+    for frame in jobs[1].glob("*/000001.*"):
+        frame.unlink()
+    shutil.rmtree(jobs[2])
+    again = run_simgen(args, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("simgen: 2 frames (0 rendered, 2 already on disk)") == 1
+    assert again.stdout.count("simgen: 2 frames (1 rendered, 1 already on disk)") == 1
+    assert again.stdout.count("simgen: 2 frames (2 rendered)") == 1
+    assert files_of(out) == reference
+
+
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]])
+def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
+    out = tmp_path / "sweep"
+    done = run_simgen(["-m", "camera.fov=40,abc,200,60", f"output_dir={out}", "num_frames=1", *SMALL, "renderer=tiny",
+                       *launcher], tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    jobs = {p.name.split("_")[0]: p for p in out.iterdir() if p.is_dir()}
+    assert sorted(jobs) == ["0", "1", "2", "3"]
+    assert (jobs["0"] / "annotations.json").is_file() and (jobs["3"] / "annotations.json").is_file()
+    assert [p.name for p in jobs["1"].iterdir()] in ([], ["simgen.log"])  # nothing left of a failed job but its log
+    errors = [line for line in done.stderr.splitlines() if line.startswith("simgen: error:")]
+    assert sorted(errors[:2]) == [
+        f"simgen: error: job #1 ({jobs['1']}): camera.fov: expected a number, [low, high] or a sampler with "
+        "_target_, got 'abc'",
+        f"simgen: error: job #2 ({jobs['2']}): camera.fov: expected a number in [1, 179], got 200.0"]
+    assert errors[2:] == ["simgen: error: 2 jobs of the sweep failed (#1, #2, errors above); the other jobs' "
+                          "datasets are written"]
+
+
+def test_a_value_no_job_can_compose_stops_the_sweep_before_it_runs(tmp_path):
+    out = tmp_path / "sweep"
+    done = run_simgen(["-m", "num_frames=1,abc", f"output_dir={out}", *SMALL], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines() == [
+        "simgen: error: num_frames: Value 'abc' of type 'str' could not be converted to Integer"]
+    assert not [p for p in out.iterdir() if p.is_dir()]
+
+
+def test_a_sweep_folder_name_too_long_is_one_line_saying_what_to_do(tmp_path):
+    out = tmp_path / "sweep"
+    long = ["objects.categories=[duck,teddy,lego,jenga,soccerball,mug,blob,box,sphere,cylinder,capsule]",
+            "effects=[gaussian_noise,jpeg,vignette,blur]", "distractors=[clutter,floating]",
+            "camera.distance=[0.5,0.9]"]
+    args = ["-m", *long, "seed=1,2", f"output_dir={out}", "num_frames=1", *SMALL, "renderer=tiny"]
+    done = run_simgen(args, tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("simgen: error: output_dir: cannot create the folder '0_camera.distance=") and \
+        f"in {out}: its name is " in last and "hydra.sweep.subdir='${hydra.job.num}'" in last, last
+    numbered = run_simgen([*args, "hydra.sweep.subdir=${hydra.job.num}"], tmp_path)
+    assert numbered.returncode == 0, numbered.stderr
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,16 @@ def temporary_path(path: Path) -> Path:
 
 
 def remove_partial_files(root: Path) -> None:
-    """Delete the temporary files of writes a killed run left half done."""
-    for path in root.rglob(".*.tmp*"):
-        if TEMPORARY_NAME.fullmatch(path.name) and path.is_file():
-            path.unlink()
+    """Delete what a killed run left half done: the temporary files of its writes and the hidden folders its
+    exports were made in (simgen.export.dataset.replacing: .bop.tmpPID, yolo/.detect.tmpPID)."""
+    for folder, dirs, files in os.walk(root):
+        for name in [d for d in dirs if TEMPORARY_NAME.fullmatch(d)]:
+            dirs.remove(name)  # not walked into
+            path = Path(folder, name)
+            path.unlink() if path.is_symlink() else shutil.rmtree(path)
+        for name in files:
+            if TEMPORARY_NAME.fullmatch(name):
+                Path(folder, name).unlink()
 
 
 def write_bytes_atomic(path: Path, data: bytes) -> None:
