@@ -243,7 +243,7 @@ def test_resume_insists_on_an_unfinished_dataset(small_dataset, tmp_path):
 
 def test_ctrl_c_says_how_to_go_on(small_dataset, tmp_path):
     """Stopped while writing frames: resume; stopped while making the exports of a finished dataset: export."""
-    from simgen.__main__ import _interrupted
+    from simgen.outcome import interrupted as _interrupted
 
     assert "Run the same command again to resume" in _interrupted(tmp_path)
     assert "is finished: make them with simgen-export" in _interrupted(small_dataset(frames=1))

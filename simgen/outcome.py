@@ -1,0 +1,145 @@
+"""How a run ends, as the user reads it: an error as one line and exit status 2, a sweep that goes on past its
+failed jobs and ends with their count, and one message for Ctrl-C wherever it lands."""
+
+from __future__ import annotations
+
+import errno
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
+from hydra.types import RunMode
+from omegaconf.errors import OmegaConfBaseException
+
+from simgen import hydra_errors, output_dir
+from simgen.errors import OutputError, SimgenError
+
+
+class JobFailed(SimgenError):
+    """A job of a sweep (`simgen -m`) failed; its error is printed already. Raised instead of exiting, so that Hydra
+    records it and the sweep goes on with the other jobs; reported() then says how many failed."""
+
+    def __init__(self, job: str, message: str):
+        super().__init__(f"job #{job}: {message}")
+        self.job, self.message = job, message
+        FAILED_JOBS[job] = message  # also where a job run in another process (joblib) comes back unpickled
+
+    def __reduce__(self):
+        return (JobFailed, (self.job, self.message))
+
+
+FAILED_JOBS: dict[str, str] = {}  # the jobs of this process's sweep that failed, by job number
+# This process's run: its dataset once it began, whether it ended, whether Ctrl-C was pressed.
+RUN: dict = {"root": None, "done": False, "ctrl_c": False}
+
+
+def interrupted_run() -> str:
+    """What a Ctrl-C stopped, wherever it landed."""
+    root = RUN["root"]
+    sweep = any(arg in ("-m", "--multirun", "hydra.mode=MULTIRUN") for arg in sys.argv[1:])
+    again = "; run the same command again to go on with the sweep" if sweep else ""
+    if root is None:  # before the run began (composing, probing EGL): nothing was written
+        return "interrupted" + again
+    if RUN["done"]:  # after its summary
+        return f"interrupted; the dataset in {root} is complete" + again
+    return interrupted(root)
+
+
+def interrupted(root: Path) -> str:
+    if output_dir.finished(root):  # stopped while making the exports, after annotations.json
+        return (f"interrupted while making the exports; the dataset in {root} is finished: make them with "
+                "simgen-export DATASET --format yolo|bop|splits, or run the same command again")
+    return ("interrupted; frames written so far are kept. Run the same command again to resume "
+            f"(output_dir={root}).")
+
+
+def cannot_write(err: OSError, root: Path) -> OutputError:
+    return OutputError(f"output_dir: cannot write {err.filename or root} ({err.strerror or err}); the frames "
+                       "written so far are kept: fix it and run the same command again to resume")
+
+
+def name_too_long(err: OSError) -> str:
+    """ENAMETOOLONG from making a sweep job's folder (Hydra makes it before the job runs) as what to do."""
+    path = Path(os.fsdecode(err.filename or "?"))
+    size = len(os.fsencode(path.name))
+    name = path.name if len(path.name) <= 60 else path.name[:57] + "..."
+    what = f"its name is {size} bytes" if size > 255 else f"its path is {len(os.fsencode(str(path)))} bytes"
+    return (f"output_dir: cannot create the folder {name!r} in {path.parent}: {what}, more than the file system "
+            "allows (a sweep names each job's folder after its overrides); name them by job number with "
+            "hydra.sweep.subdir='${hydra.job.num}'")
+
+
+def multirun() -> bool:
+    return HydraConfig.initialized() and HydraConfig.get().mode == RunMode.MULTIRUN
+
+
+def job_error(err: Exception) -> None:
+    """Report an error a run raised: one line and exit status 2, or in a sweep the job's error, raised on as JobFailed
+    so that the other jobs run."""
+    if RUN["ctrl_c"] and RUN["root"] is not None:  # what a Ctrl-C broke on its way (numpy may turn it into a
+        raise KeyboardInterrupt from err           # TypeError, which an exporter reports as a malformed entry)
+    if not isinstance(err, (SimgenError, HydraException, OmegaConfBaseException)):
+        raise
+    RUN.update(root=None)  # ended: a Ctrl-C from here on interrupts nothing of it
+    message = str(err) if isinstance(err, SimgenError) else hydra_errors.one_line(err)
+    if not multirun():
+        if not isinstance(err, SimgenError):
+            raise  # reported() reports it as one line
+        print(f"simgen: error: {message}", file=sys.stderr)
+        sys.exit(2)
+    job = HydraConfig.get().job.num
+    print(f"simgen: error: job #{job} ({HydraConfig.get().runtime.output_dir}): {message}", file=sys.stderr)
+    raise JobFailed(str(job), message) from None  # the sweep goes on with the other jobs
+
+
+def on_ctrl_c(signum: int, frame: Any) -> None:
+    """SIGINT, noted (an error after it is the interruption's), then raised as Python's own handler does."""
+    RUN["ctrl_c"] = True
+    raise KeyboardInterrupt
+
+
+def reported(app: Callable[[], None]) -> None:
+    """Run the Hydra app; a config the command line cannot make is one line and exit status 2, as every other bad
+    input (HYDRA_FULL_ERROR=1 keeps Hydra's own report with its traceback). A sweep's failed jobs do not stop it:
+    each prints its error, and the sweep ends with a line saying how many failed and exit status 2."""
+    full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"
+    os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
+    FAILED_JOBS.clear()
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, on_ctrl_c)  # noted, and raises KeyboardInterrupt as Python's own handler
+    try:
+        app()
+    except JobFailed:  # Hydra's sweeper raises the first failed job's error once every job of the sweep has run
+        jobs = sorted(FAILED_JOBS, key=int)
+        print(f"simgen: error: {len(jobs)} job{'s' if len(jobs) > 1 else ''} of the sweep failed "
+              f"(#{', #'.join(jobs)}, errors above); the other jobs' datasets are written", file=sys.stderr)
+        sys.exit(2)
+    except (HydraException, OmegaConfBaseException) as err:
+        if full_errors:
+            raise
+        print(f"simgen: error: {hydra_errors.one_line(err)}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        if err.errno != errno.ENAMETOOLONG or full_errors:
+            raise
+        print(f"simgen: error: {name_too_long(err)}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        ignore_ctrl_c()  # a second press cuts this short no more
+        print(f"\nsimgen: {interrupted_run()}", file=sys.stderr)
+        sys.exit(130)
+    finally:
+        if not full_errors:
+            del os.environ["HYDRA_FULL_ERROR"]
+    ignore_ctrl_c()
+
+
+def ignore_ctrl_c() -> None:
+    """What is left is the report and the interpreter's exit (joining finished worker processes): a Ctrl-C there
+    would only print a traceback from an atexit hook, or end the process without a word (exit status -2)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
