@@ -69,8 +69,8 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
         raise ConfigError("resume", "resume=true keeps the frames on disk and overwrite=true deletes them: pass one")
     if resume and (not config_file.is_file() or finished(root)):
         raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume")
-    if entries and not config_file.is_file():
-        raise DatasetExistsError(_foreign(root))
+    if _foreign(root):
+        raise DatasetExistsError(_foreign_message(root))
     if entries and overwrite:
         log.info("overwrite=true: replacing the dataset in %s", root)
         _clear(root)
@@ -94,7 +94,12 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     return NEW
 
 
-def _foreign(root: Path) -> str:
+def _foreign(root: Path) -> bool:
+    """Whether `root` holds something (besides simgen's log) that is not a simgen dataset."""
+    return bool(_entries(root)) and not (root / CONFIG_FILE).is_file()
+
+
+def _foreign_message(root: Path) -> str:
     return f"output_dir: {root} is not empty and is not a simgen dataset; choose another output_dir"
 
 
@@ -105,8 +110,8 @@ class OutputDirCheck(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         _ensure_writable(config.hydra.run.dir)
         root = Path(config.hydra.run.dir).resolve()
-        if _entries(root) and not (root / CONFIG_FILE).is_file():
-            _fail(_foreign(root))
+        if _foreign(root):
+            _fail(_foreign_message(root))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _ensure_writable(config.hydra.sweep.dir)

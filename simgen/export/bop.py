@@ -13,7 +13,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from simgen.export.dataset import Dataset, DatasetError, decode, link, replacing, write_json
+from simgen.export.dataset import Dataset, DatasetError, decode, link, write_json
+from simgen.writers.files import replacing
 
 SCENE = "000000"
 DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres

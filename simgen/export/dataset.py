@@ -188,22 +188,6 @@ def link(source: Path, target: Path) -> None:
         shutil.copyfile(source, target)
 
 
-@contextlib.contextmanager
-def replacing(out: Path) -> Iterator[Path]:
-    """A fresh folder to export into, put in place of `out` once the export is complete: an export that fails
-    leaves `out` as it was, and no half-made one beside it."""
-    stage = out.with_name(f".{out.name}.tmp{os.getpid()}")
-    shutil.rmtree(stage, ignore_errors=True)
-    try:
-        yield stage
-        stage.mkdir(parents=True, exist_ok=True)
-        if out.exists():
-            shutil.rmtree(out)
-        stage.rename(out)
-    finally:
-        shutil.rmtree(stage, ignore_errors=True)
-
-
 def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)

@@ -16,7 +16,8 @@ import yaml
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.export.dataset import Dataset, DatasetError, decode, link, replacing, write_text
+from simgen.export.dataset import Dataset, DatasetError, decode, link, write_text
+from simgen.writers.files import replacing
 
 TASKS = ("detect", "segment")
 

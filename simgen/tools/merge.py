@@ -21,7 +21,7 @@ from simgen.errors import SimgenError
 from simgen.generate import Shard
 from simgen.output_dir import CONFIG_FILE, FINISHED_MARKER
 from simgen.tools.cli import Parser, run_command
-from simgen.writers.files import frame_stem, temporary_path, write_bytes_atomic
+from simgen.writers.files import frame_stem, replacing, write_bytes_atomic
 
 NAME = "simgen-merge"
 log = logging.getLogger("simgen.merge")
@@ -206,13 +206,8 @@ def merge(shards: list[Path], out: Path) -> int:
     target = top = Path(os.path.abspath(out))
     while not top.parent.exists():  # the folder the rename makes: --out, or its first missing parent
         top = top.parent
-    staging = temporary_path(top)
-    try:
+    with replacing(top) as staging:  # check_out made sure --out is new or empty
         write_dataset(parts, coco, staging / target.relative_to(top))
-        os.replace(staging, top)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
     log.info("merged %d shards (%d files) into %s", len(parts), sum(len(p.files) for p in parts), out)
     exports = [name for name in EXPORTS if parts[0].config["writers"].get(name)]
     if exports:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 DEPTH_SCALE_M = 0.001  # one unit of a depth PNG is one millimetre
 FINISHED_MARKER = "annotations.json"  # the COCO file, written last: its presence means the dataset is finished
@@ -23,9 +24,25 @@ def temporary_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.tmp{os.getpid()}")
 
 
+@contextlib.contextmanager
+def replacing(out: Path) -> Iterator[Path]:
+    """A fresh folder to write into (temporary_path(out)), put in place of `out` once it is complete: a build that
+    fails or is interrupted leaves `out` as it was, and no half-made one beside it."""
+    stage = temporary_path(out)
+    shutil.rmtree(stage, ignore_errors=True)
+    try:
+        yield stage
+        stage.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            shutil.rmtree(out)
+        stage.rename(out)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 def remove_partial_files(root: Path) -> None:
     """Delete what a killed run left half done: the temporary files of its writes and the hidden folders its
-    exports were made in (simgen.export.dataset.replacing: .bop.tmpPID, yolo/.detect.tmpPID)."""
+    exports were made in (replacing: .bop.tmpPID, yolo/.detect.tmpPID)."""
     for folder, dirs, files in os.walk(root):
         for name in [d for d in dirs if TEMPORARY_NAME.fullmatch(d)]:
             dirs.remove(name)  # not walked into
