@@ -19,7 +19,7 @@ config.register_schema()
 
 
 def run(cfg: DictConfig) -> None:
-    outcome.RUN.update(root=None, done=False, ctrl_c=False)
+    outcome.RUN.update(root=None, done=False, stopped_by=None)
     root = Path(HydraConfig.get().runtime.output_dir).resolve()
     pipeline = config.build_pipeline(cfg)
     try:
@@ -40,7 +40,7 @@ def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
         state = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite, cfg.resume)
     except OSError as err:
         raise outcome.cannot_write(err, root) from None
-    outcome.RUN.update(root=root)  # from here on a Ctrl-C is reported as this run's
+    outcome.RUN.update(root=root)  # from here on a Ctrl-C or SIGTERM is reported as this run's
     log.info("renderer: %s%s", renderer, " (light colour and ambient/diffuse/specular applied as an RGB gain; "
              "shadows always on)" if renderer == "egl" else "")
     if state == output_dir.UNFINISHED:

@@ -1,5 +1,6 @@
 """How a run ends, as the user reads it: an error as one line and exit status 2, a sweep that goes on past its
-failed jobs and ends with their count, and one message for Ctrl-C wherever it lands."""
+failed jobs and ends with their count, and one message for Ctrl-C or SIGTERM (a cluster's scheduler stopping the
+job) wherever it lands."""
 
 from __future__ import annotations
 
@@ -33,27 +34,32 @@ class JobFailed(SimgenError):
 
 
 FAILED_JOBS: dict[str, str] = {}  # the jobs of this process's sweep that failed, by job number
-# This process's run: its dataset once it began, whether it ended, whether Ctrl-C was pressed.
-RUN: dict = {"root": None, "done": False, "ctrl_c": False}
+# This process's run: its dataset once it began, whether it ended, the signal that stopped it (SIGINT: Ctrl-C).
+RUN: dict = {"root": None, "done": False, "stopped_by": None}
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # each stops a run the same way; the exit status is 128 + signal
 
 
 def interrupted_run() -> str:
-    """What a Ctrl-C stopped, wherever it landed."""
-    root = RUN["root"]
+    """What a Ctrl-C or SIGTERM stopped, wherever it landed."""
+    root, word = RUN["root"], stopped_word()
     sweep = any(arg in ("-m", "--multirun", "hydra.mode=MULTIRUN") for arg in sys.argv[1:])
     again = "; run the same command again to go on with the sweep" if sweep else ""
     if root is None:  # before the run began (composing, probing EGL): nothing was written
-        return "interrupted" + again
+        return word + again
     if RUN["done"]:  # after its summary
-        return f"interrupted; the dataset in {root} is complete" + again
-    return interrupted(root)
+        return f"{word}; the dataset in {root} is complete" + again
+    return interrupted(root, word)
 
 
-def interrupted(root: Path) -> str:
+def stopped_word() -> str:
+    return "terminated (SIGTERM)" if RUN["stopped_by"] == signal.SIGTERM else "interrupted"
+
+
+def interrupted(root: Path, word: str) -> str:
     if output_dir.finished(root):  # stopped while making the exports, after annotations.json
-        return (f"interrupted while making the exports; the dataset in {root} is finished: make them with "
+        return (f"{word} while making the exports; the dataset in {root} is finished: make them with "
                 "simgen-export DATASET --format yolo|bop|splits, or run the same command again")
-    return ("interrupted; frames written so far are kept. Run the same command again to resume "
+    return (f"{word}; frames written so far are kept. Run the same command again to resume "
             f"(output_dir={root}).")
 
 
@@ -80,8 +86,8 @@ def multirun() -> bool:
 def job_error(err: Exception) -> None:
     """Report an error a run raised: one line and exit status 2, or in a sweep the job's error, raised on as JobFailed
     so that the other jobs run."""
-    if RUN["ctrl_c"] and RUN["root"] is not None:  # what a Ctrl-C broke on its way (numpy may turn it into a
-        raise KeyboardInterrupt from err           # TypeError, which an exporter reports as a malformed entry)
+    if RUN["stopped_by"] and RUN["root"] is not None:  # what a stop broke on its way (numpy may turn Ctrl-C into
+        raise KeyboardInterrupt from err               # a TypeError, which an exporter reports as a malformed entry)
     if not isinstance(err, (SimgenError, HydraException, OmegaConfBaseException)):
         raise
     RUN.update(root=None)  # ended: a Ctrl-C from here on interrupts nothing of it
@@ -96,10 +102,19 @@ def job_error(err: Exception) -> None:
     raise JobFailed(str(job), message) from None  # the sweep goes on with the other jobs
 
 
-def on_ctrl_c(signum: int, frame: Any) -> None:
-    """SIGINT, noted (an error after it is the interruption's), then raised as Python's own handler does."""
-    RUN["ctrl_c"] = True
+def on_stop(signum: int, frame: Any) -> None:
+    """SIGINT or SIGTERM, noted (an error after it is the interruption's), then raised as KeyboardInterrupt, as
+    Python's own handler does for SIGINT: the run stops its workers, keeps its frames and says how to resume."""
+    RUN["stopped_by"] = RUN["stopped_by"] or signum
     raise KeyboardInterrupt
+
+
+def handle_stops() -> None:
+    """on_stop for SIGINT and SIGTERM, where Python's defaults are in place (an embedding app's own are kept)."""
+    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
+    for number in STOP_SIGNALS:
+        if signal.getsignal(number) is defaults[number]:
+            signal.signal(number, on_stop)
 
 
 def reported(app: Callable[[], None]) -> None:
@@ -109,8 +124,7 @@ def reported(app: Callable[[], None]) -> None:
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
     FAILED_JOBS.clear()
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, on_ctrl_c)  # noted, and raises KeyboardInterrupt as Python's own handler
+    handle_stops()
     try:
         app()
     except JobFailed:  # Hydra's sweeper raises the first failed job's error once every job of the sweep has run
@@ -129,17 +143,18 @@ def reported(app: Callable[[], None]) -> None:
         print(f"simgen: error: {name_too_long(err)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        ignore_ctrl_c()  # a second press cuts this short no more
+        ignore_stops()  # a second press cuts this short no more
         print(f"\nsimgen: {interrupted_run()}", file=sys.stderr)
-        sys.exit(130)
+        sys.exit(128 + (RUN["stopped_by"] or signal.SIGINT))
     finally:
         if not full_errors:
             del os.environ["HYDRA_FULL_ERROR"]
-    ignore_ctrl_c()
+    ignore_stops()
 
 
-def ignore_ctrl_c() -> None:
+def ignore_stops() -> None:
     """What is left is the report and the interpreter's exit (joining finished worker processes): a Ctrl-C there
     would only print a traceback from an atexit hook, or end the process without a word (exit status -2)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for number in STOP_SIGNALS:
+        signal.signal(number, signal.SIG_IGN)
 

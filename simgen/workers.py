@@ -27,36 +27,40 @@ _WORKER: dict = {}  # in a worker process: its pipeline, seed and views_per_scen
 WORN_OUT = ("the mesh textures a process holds, which PyBullet never frees, fill world.texture_memory_mb: "
             "going on in fresh worker processes")
 IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
+STOPS = {signal.SIGINT, signal.SIGTERM}  # what stops a run: Ctrl-C, a scheduler's (Slurm's) or kill's SIGTERM
 
 
 @contextlib.contextmanager
-def _ctrl_c_held() -> Iterator[None]:
-    """Hold Ctrl-C (SIGINT) back from this thread while it starts worker processes, which inherit the block.
+def _stops_held() -> Iterator[None]:
+    """Hold Ctrl-C (SIGINT) and SIGTERM back from this thread while it starts worker processes, which inherit the
+    block.
 
-    A terminal's Ctrl-C goes to every process of the group: a worker still importing would print a
-    KeyboardInterrupt traceback. Held, the signal reaches the parent when this ends, and the worker drops it
-    when it ignores SIGINT (_init_worker). Another thread of this process may still take the signal, and Python
-    would raise KeyboardInterrupt here mid-start, before the executor knows its new process (which _stop could
-    then not end): so in the main thread a press is only noted, and raised once the processes are known."""
+    A terminal's Ctrl-C goes to every process of the group (a scheduler's SIGTERM to every process of the job): a
+    worker still importing would print a KeyboardInterrupt traceback. Held, the signal reaches the parent when
+    this ends, and the worker drops it when it ignores SIGINT (_init_worker). Another thread of this process may
+    still take the signal, and Python would raise KeyboardInterrupt here mid-start, before the executor knows its
+    new process (which _stop could then not end): so in the main thread a signal is only noted, and raised again
+    to its own handler once the processes are known."""
     pressed: list[int] = []
     main = threading.current_thread() is threading.main_thread()
-    previous = signal.signal(signal.SIGINT, lambda number, frame: pressed.append(number)) if main else None
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    previous = {number: signal.signal(number, lambda n, frame: pressed.append(n)) for number in STOPS} if main else {}
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
     try:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        if main and previous is not None:
-            signal.signal(signal.SIGINT, previous)
-        if pressed:
-            raise KeyboardInterrupt
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(pressed):
+            signal.raise_signal(number)
 
 
 def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, temp: str) -> None:
     """temp: the run's folder for its workers' temporary files, which the parent removes, even after a worker
     was killed outright."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # held since start (_ctrl_c_held): dropped now
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # held since start (_stops_held): SIGINT dropped now, and a
+    # SIGTERM ends this worker, as the parent's does when it stops the pool
     tempfile.tempdir = temp
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(), temp), daemon=True).start()
     try:
@@ -130,7 +134,7 @@ class _Lane:
 
     def feed(self, jobs: deque[Job], owner: dict[Future, _Lane]) -> None:
         """Queue scenes to this worker until it has IN_FLIGHT_PER_WORKER (none once it is worn out)."""
-        with _ctrl_c_held():  # the executor starts its worker process as the first scene is submitted
+        with _stops_held():  # the executor starts its worker process as the first scene is submitted
             while jobs and not self.worn_out and len(self.running) < IN_FLIGHT_PER_WORKER:
                 future = self.pool.submit(_work, jobs.popleft())
                 self.running.add(future)

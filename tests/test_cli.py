@@ -245,8 +245,10 @@ def test_ctrl_c_says_how_to_go_on(small_dataset, tmp_path):
     """Stopped while writing frames: resume; stopped while making the exports of a finished dataset: export."""
     from simgen.outcome import interrupted as _interrupted
 
-    assert "Run the same command again to resume" in _interrupted(tmp_path)
-    assert "is finished: make them with simgen-export" in _interrupted(small_dataset(frames=1))
+    assert "interrupted; frames written so far are kept. Run the same command again to resume" in \
+        _interrupted(tmp_path, "interrupted")
+    assert "terminated (SIGTERM) while making the exports; the dataset in" in \
+        _interrupted(small_dataset(frames=1), "terminated (SIGTERM)")
 
 
 def test_ctrl_c_pressed_again_and_again_after_annotations_json_is_one_line_and_status_130(tmp_path):

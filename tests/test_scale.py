@@ -157,6 +157,24 @@ def test_workers_end_when_the_run_is_killed_outright(tmp_path):
     assert texture_folders() == before
 
 
+def test_sigterm_stops_like_ctrl_c_and_the_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
+    """A scheduler (Slurm at its time limit, Kubernetes) sends SIGTERM to every process of the job."""
+    reference = small_dataset(frames=30, name="reference")
+    before = texture_folders()
+    out = tmp_path / "terminated"
+    proc, args, workers = start_two_workers(out, tmp_path, "num_frames=30", stdout=subprocess.PIPE,
+                                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    os.killpg(proc.pid, signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1] == ("simgen: terminated (SIGTERM); frames written so far are kept. Run the "
+                                            f"same command again to resume (output_dir={out}).")
+    assert not any(map(running, workers)) and texture_folders() == before
+    assert not (out / "annotations.json").exists()
+    done = run_simgen(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
+
 @pytest.mark.skipif(not egl_available(), reason="no EGL here: only EGL holds mesh textures")
 def test_processes_that_hold_too_many_textures_are_replaced_and_the_dataset_is_the_same(small_dataset):
     """PyBullet keeps the pixels of every mesh texture until its process ends: simgen replaces worn-out
