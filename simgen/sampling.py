@@ -206,6 +206,20 @@ def _sampler(key: str, value: Any) -> Sampler:
     raise ConfigError(key, f"expected a number, [low, high] or a sampler with _target_, got {value!r}")
 
 
+def vector_sampler(key: str, value: Any, size: int) -> Sampler:
+    """A config value for a vector of `size` numbers as a Sampler: a sampler as is, [x, y, ...] -> Constant,
+    [[low...], [high...]] -> Uniform (each coordinate on its own)."""
+    if isinstance(value, Sampler) and not isinstance(value, (Real, str)):
+        return value
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        if len(value) == size and all(isinstance(v, Real) and not isinstance(v, bool) for v in value):
+            return Constant(tuple(validate.vector(key, value, size)))
+        if len(value) == 2 and all(isinstance(v, Sequence) and len(v) == size for v in value):
+            return as_sampler(key, value)
+    raise ConfigError(key, f"expected {size} numbers, a pair [low, high] of such lists, or a sampler with "
+                           f"_target_, got {value!r}")
+
+
 class Bounded:
     """A config value's sampler of numbers in [low, high] (or (low, high] when low_open): its range is checked when
     the config is read where it is known (a number, [low, high], Uniform, Choice, ...), else each draw is."""

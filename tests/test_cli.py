@@ -158,6 +158,8 @@ def test_a_dataset_killed_before_its_first_frame_gives_way_to_another_config(sma
     (["camera.fovv=40"], "camera.fovv: unknown key, did you mean camera.fov?"),
     (["scene=kitchen"], "scene: no option 'kitchen' (expected one of: bin, floor, shelf, tabletop)"),
     (["camera.fov=[40,"], "cannot read the override 'camera.fov=[40,'"),
+    (["light=random", "light.direction=5"], "light.direction: expected 3 numbers, a pair [low, high] of such lists"),
+    (["light=random", "~light.direction", "+light.direction=[0,0,0]"], "light.direction: expected a direction"),
 ])
 def test_bad_input_is_a_short_error_and_no_dataset(tmp_path, args, key):
     out = tmp_path / "bad"

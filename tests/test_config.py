@@ -189,6 +189,15 @@ def test_setting_an_option_that_is_not_selected_says_how_to_select_it():
                                   "effects=[...,jpeg]"
 
 
+def test_a_list_given_for_a_sampler_of_the_config_says_how_to_replace_it():
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_config(["light=random", "light.direction=[1,1,1]"])
+    assert one_line(err.value) == ("light.direction: the config gives a mapping here (a sampler with _target_), which "
+                                   "a value on the command line cannot replace; delete it and add yours: "
+                                   "'~light.direction' '+light.direction=VALUE'")
+    build_pipeline(compose_config(["light=random", "~light.direction", "+light.direction=[0,0,2]"]))
+
+
 def test_experiment_values_override_config_and_the_command_line_overrides_them():
     cfg = compose_config(["experiment=dr_strong", "randomizers.texture.probability=0.1"])
     assert cfg.randomizers.texture.probability == 0.1 and cfg.light.shadow_probability == 0.5

@@ -118,6 +118,25 @@ def test_light_samples_every_setting():
     assert len({l.direction for l in lights}) == 10
 
 
+def test_a_light_direction_and_colour_may_be_vectors_or_ranges_of_vectors():
+    rand = LightRandomizer(direction=[0, 0, 2], color=[[0.2, 0.5, 0.9], [0.3, 0.5, 1.0]])
+    lights = [randomized(rand, seed).light for seed in range(10)]
+    assert all(l.direction == (0.0, 0.0, 1.0) for l in lights)
+    assert all(0.2 <= l.color[0] <= 0.3 and l.color[1] == 0.5 and 0.9 <= l.color[2] <= 1.0 for l in lights)
+    assert len({l.color for l in lights}) == 10
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"direction": 5}, "direction: expected 3 numbers, a pair [low, high] of such lists, or a sampler"),
+    ({"direction": [0, 0, 0]}, "direction: expected a direction, got the zero vector"),
+    ({"color": [1, 1]}, "color: expected 3 numbers"),
+])
+def test_bad_light_vectors_name_the_key(kwargs, message):
+    with pytest.raises(ConfigError) as err:
+        LightRandomizer(**kwargs)
+    assert str(err.value).startswith(message)
+
+
 def test_color_probability_one_recolours_every_labeled_object():
     scene = randomized(ObjectsRandomizer(CATALOG, count=[6, 6]))
     ColorRandomizer(probability=1.0)(scene, np.random.default_rng(1))

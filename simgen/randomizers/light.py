@@ -7,7 +7,8 @@ from typing import Any
 import numpy as np
 
 from simgen import validate
-from simgen.sampling import Bounded, OnSphere, as_sampler
+from simgen.errors import ConfigError
+from simgen.sampling import Bounded, Constant, OnSphere, vector_sampler
 from simgen.scene import LightSpec, Scene
 
 
@@ -15,20 +16,31 @@ class LightRandomizer:
     def __init__(self, direction: Any = None, color: Any = ((0.85, 0.85, 0.85), (1.0, 1.0, 1.0)),
                  distance: Any = 2.0, ambient: Any = (0.45, 0.7), diffuse: Any = (0.25, 0.5),
                  specular: Any = (0.0, 0.2), shadow_probability: float = 0.0):
-        self.direction = direction if direction is not None else OnSphere(elevation=(35, 85))
-        self.color = as_sampler("color", color)
+        self.direction = vector_sampler("direction", OnSphere(elevation=(35, 85)) if direction is None
+                                        else direction, 3)
+        self.color = vector_sampler("color", color, 3)
         self.distance = Bounded("distance", distance, low=0, low_open=True)
         self.coefficients = {k: Bounded(k, v, 0, 10) for k, v in
                              (("ambient", ambient), ("diffuse", diffuse), ("specular", specular))}
         self.shadow_probability = validate.number("shadow_probability", shadow_probability, 0, 1)
+        if isinstance(self.direction, Constant):
+            _unit("direction", self.direction.value)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
-        direction = np.asarray(validate.vector("light.direction", self.direction.sample(rng), 3))
+        direction = _unit("light.direction", validate.vector("light.direction", self.direction.sample(rng), 3))
         color = validate.vector("light.color", self.color.sample(rng), 3)
         scene.light = LightSpec(
-            direction=tuple(float(v) for v in direction / max(np.linalg.norm(direction), 1e-9)),
+            direction=direction,
             color=tuple(float(np.clip(c, 0, 1)) for c in color),
             distance=self.distance.sample(rng),
             **{k: s.sample(rng) for k, s in self.coefficients.items()},
             shadow=bool(rng.uniform() < self.shadow_probability),
         )
+
+
+def _unit(key: str, vector: Any) -> tuple[float, ...]:
+    """`vector` scaled to length 1; a zero vector, which points nowhere, is a ConfigError."""
+    length = float(np.linalg.norm(vector))
+    if length < 1e-9:
+        raise ConfigError(key, f"expected a direction, got the zero vector {list(vector)}")
+    return tuple(float(v) / length for v in vector)
