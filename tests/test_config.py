@@ -1,3 +1,4 @@
+import dataclasses
 import inspect
 from importlib import resources
 from typing import Iterator
@@ -11,6 +12,8 @@ from omegaconf.errors import ValidationError
 from simgen.config import build_pipeline, dataset_config_yaml, run_settings
 from simgen.errors import ConfigError, SimgenError
 from simgen.hydra_errors import one_line
+from simgen.world import World
+from simgen.world.settle import Physics
 
 from conftest import SMALL, compose_config, run_simgen
 
@@ -55,6 +58,8 @@ def test_every_option_lists_every_argument_of_its_class(group, option):
     for where, node in _targets(yaml.safe_load(text), f"{group}/{option}"):
         params = inspect.signature(get_object(node["_target_"])).parameters
         wanted = {name for name, param in params.items() if param.kind == param.POSITIONAL_OR_KEYWORD} - {"catalog"}
+        if get_object(node["_target_"]) is World:  # and the engine settings it takes as **physics
+            wanted |= {f.name for f in dataclasses.fields(Physics)}
         assert wanted <= node.keys(), f"{where} lacks {sorted(wanted - node.keys())}"
 
 
