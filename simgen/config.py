@@ -141,6 +141,17 @@ def _check_targets(scene: Scene, group: str, parts: dict[str, Any]) -> None:
             select(scene, part.targets, key=f"{group}.{name}.targets")
 
 
+def _distinct_from_targets(distractors: dict[str, Any], labeled_kinds: set[str]) -> None:
+    """No distractor takes the shape of a labeled primitive category: it would be a target left unlabeled."""
+    for name, part in distractors.items():
+        if not hasattr(part, "leave_out"):  # a user's own distractors class
+            continue
+        try:
+            part.leave_out(labeled_kinds)
+        except ConfigError as err:
+            raise err.under(f"distractors.{name}") from None
+
+
 def build_pipeline(cfg: DictConfig) -> Pipeline:
     """Instantiate every part of a run from its composed config."""
     for key in ("scene", "catalog", "objects", "light", "camera", "world", "annotator"):
@@ -150,8 +161,9 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
     extra, distractors = _selected(cfg, "randomizers"), _selected(cfg, "distractors")
     _check_targets(scene, "randomizers", extra)
     _check_targets(scene, "distractors", distractors)
-    randomizers = [build("objects", cfg.objects, catalog=catalog), *extra.values(), build("light", cfg.light), camera,
-                   *distractors.values()]
+    objects = build("objects", cfg.objects, catalog=catalog)
+    _distinct_from_targets(distractors, {catalog[name].primitive for name in objects.categories} - {None})
+    randomizers = [objects, *extra.values(), build("light", cfg.light), camera, *distractors.values()]
     selected = _selected(cfg, "writers")
     writers = list(selected.values())
     if not any(getattr(writer, "marks_finished", False) for writer in writers):

@@ -3,10 +3,14 @@ import pytest
 
 from simgen import camera
 from simgen.annotate import Annotator
+from simgen.config import build_pipeline
 from simgen.errors import ConfigError
+from simgen.pipeline import frame_scene
 from simgen.randomizers.distractors import ClutterDistractors, FloatingDistractors
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World
+
+from conftest import compose_config
 
 
 def target_scene() -> Scene:
@@ -97,3 +101,25 @@ def test_bad_distractor_settings_name_the_key(kwargs, key):
     with pytest.raises(ConfigError) as err:
         ClutterDistractors(**kwargs)
     assert err.value.key == key
+
+
+@pytest.mark.parametrize("categories, kinds", [
+    (None, {"mesh"}),  # every built-in category: box, sphere, cylinder and capsule are labeled
+    (["duck", "sphere"], {"box", "cylinder", "capsule", "mesh"}),
+    (["duck", "mug"], {"box", "sphere", "cylinder", "capsule", "mesh"}),
+])
+def test_distractors_never_take_the_shape_of_a_labeled_primitive(categories, kinds):
+    """A sphere distractor beside labeled spheres would be a target without its label."""
+    overrides = ["distractors=[clutter,floating]", "distractors.clutter.count=[30,30]"]
+    if categories:
+        overrides.append(f"objects.categories=[{','.join(categories)}]")
+    pipeline = build_pipeline(compose_config(overrides))
+    scenes = [frame_scene(pipeline, np.random.default_rng(seed)) for seed in range(3)]
+    assert {o.asset.kind for scene in scenes for o in scene.objects if not o.labeled} == kinds
+
+
+def test_distractors_of_labeled_shapes_only_are_refused():
+    with pytest.raises(ConfigError) as err:
+        build_pipeline(compose_config(["distractors=[clutter]", "distractors.clutter.shapes=[box,sphere]"]))
+    assert str(err.value).startswith("distractors.clutter.shapes: every shape (box, sphere) is that of a labeled "
+                                     "category (objects.categories)")

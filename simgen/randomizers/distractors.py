@@ -8,7 +8,7 @@ from __future__ import annotations
 import colorsys
 import functools
 import glob
-from typing import Any, Sequence, Union
+from typing import Any, Collection, Sequence, Union
 
 import numpy as np
 
@@ -57,6 +57,16 @@ class Distractors:
         self.size = Bounded("size", size, 1e-3, 10.0)
         self.files = mesh_files("files", files) if "mesh" in shapes else []
         self.texture = TextureRandomizer(probability=validate.number("texture_probability", texture_probability, 0, 1))
+
+    def leave_out(self, labeled_kinds: Collection[str]) -> None:
+        """Draw no primitive of a kind that a labeled category of the run is (a sphere distractor beside labeled
+        spheres would be an unlabeled target); a ConfigError where no shape is left."""
+        kept = [s for s in self.shapes.values if s not in labeled_kinds]
+        if not kept:
+            raise ConfigError("shapes", f"every shape ({', '.join(self.shapes.values)}) is that of a labeled "
+                              "category (objects.categories), and a distractor must not look like a target: add "
+                              "mesh, or leave those categories out")
+        self.shapes = Choice(kept)
 
     def asset(self, rng: np.random.Generator) -> tuple[Asset, float]:
         """A random asset and the scale that gives it a largest side of `size`."""
