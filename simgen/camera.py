@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Optional
 
 import numpy as np
 
@@ -48,14 +49,20 @@ def view_matrix(cam: CameraSpec) -> list[float]:
     return view.T.ravel().tolist()
 
 
-def projection_matrix(cam: CameraSpec) -> list[float]:
-    """PyBullet's projection matrix (OpenGL, column-major, 16 floats), matching intrinsics()."""
-    f = 1.0 / np.tan(np.radians(cam.fov) / 2.0)
-    n, fa = cam.near, cam.far
+def projection_matrix(cam: CameraSpec, region: Optional[tuple[int, int, int, int]] = None,
+                      shift: tuple[float, float] = (0.0, 0.0)) -> list[float]:
+    """PyBullet's projection matrix (OpenGL, column-major, 16 floats), matching intrinsics(), for the pixels
+    `region` (x0, y0, x1, y1; the whole image by default) at the image's scale; `shift` moves the image by
+    (right, down) pixels."""
+    x0, y0, x1, y1 = region or (0, 0, cam.width, cam.height)
+    w, h = x1 - x0, y1 - y0
+    k = intrinsics(cam)
+    cx, cy = k[0, 2] - x0 + shift[0], k[1, 2] - y0 + shift[1]
+    n, f = cam.near, cam.far
     proj = np.array([
-        [f * cam.height / cam.width, 0, 0, 0],
-        [0, f, 0, 0],
-        [0, 0, (fa + n) / (n - fa), 2 * fa * n / (n - fa)],
+        [2 * k[0, 0] / w, 0, 1 - 2 * cx / w, 0],
+        [0, 2 * k[1, 1] / h, 2 * cy / h - 1, 0],
+        [0, 0, (f + n) / (n - f), 2 * f * n / (n - f)],
         [0, 0, -1, 0],
     ])
     return proj.T.ravel().tolist()

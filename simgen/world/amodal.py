@@ -12,6 +12,7 @@ from simgen import camera as cam_math
 from simgen import geometry
 from simgen.scene import CameraSpec, ObjectSpec
 from simgen.world.quiet import c_output_silenced
+from simgen.world.renderer import PYBULLET_RENDERER, SHIFT
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1: pixel columns x0..x1-1 and rows y0..y1-1
 Crop = tuple[int, int, np.ndarray]  # x0, y0 and a boolean mask whose top-left pixel is (x0, y0)
@@ -32,29 +33,13 @@ def object_region(obj: ObjectSpec, cam: CameraSpec) -> Region:
     return max(x0, 0), max(y0, 0), min(x1, cam.width), min(y1, cam.height)
 
 
-def cropped_projection(cam: CameraSpec, region: Region) -> list[float]:
-    """PyBullet's projection matrix (column-major) for the sub-image `region` at the full image's pixel scale."""
-    x0, y0, x1, y1 = region
-    w, h = x1 - x0, y1 - y0
-    k = cam_math.intrinsics(cam)
-    cx, cy = k[0, 2] - x0, k[1, 2] - y0
-    n, f = cam.near, cam.far
-    proj = np.array([
-        [2 * k[0, 0] / w, 0, 1 - 2 * cx / w, 0],
-        [0, 2 * k[1, 1] / h, 2 * cy / h - 1, 0],
-        [0, 0, (f + n) / (n - f), 2 * f * n / (n - f)],
-        [0, 0, -1, 0],
-    ])
-    return proj.T.ravel().tolist()
-
-
-def render_segmentation(cam: CameraSpec, region: Region, renderer: int, client: int) -> np.ndarray:
+def render_segmentation(cam: CameraSpec, region: Region, renderer: str, client: int) -> np.ndarray:
     """The body uid at each pixel of `region` (-1 for none), rendered at the full image's pixel scale."""
     x0, y0, x1, y1 = region
     with c_output_silenced():
         _, _, _, _, seg = p.getCameraImage(
-            x1 - x0, y1 - y0, cam_math.view_matrix(cam), cropped_projection(cam, region), shadow=0,
-            renderer=renderer, physicsClientId=client)
+            x1 - x0, y1 - y0, cam_math.view_matrix(cam), cam_math.projection_matrix(cam, region, SHIFT[renderer]),
+            shadow=0, renderer=PYBULLET_RENDERER[renderer], physicsClientId=client)
     return np.asarray(seg, dtype=np.int32).reshape(y1 - y0, x1 - x0)
 
 
@@ -105,7 +90,7 @@ def seen_clashes(instance: np.ndarray, regions: dict[int, Region]) -> set[frozen
     return clashes
 
 
-def amodal_masks(objects: dict[int, tuple[int, ObjectSpec]], cam: CameraSpec, renderer: int, client: int,
+def amodal_masks(objects: dict[int, tuple[int, ObjectSpec]], cam: CameraSpec, renderer: str, client: int,
                  strategy: str = "adaptive", instance: Optional[np.ndarray] = None) -> dict[int, Crop]:
     """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each as if alone in the world.
 

@@ -177,8 +177,7 @@ class World:
         instance: the frame's instance map, whose overlaps save renders; strategy: see amodal_masks."""
         by_index = {index: body for body, index in self._bodies.items()}
         objects = {i: (by_index[i - 1], scene.objects[i - 1]) for i in instance_ids}
-        kind = p.ER_BULLET_HARDWARE_OPENGL if self._connect().kind == "egl" else p.ER_TINY_RENDERER
-        return amodal_masks(objects, scene.camera, kind, self.client, strategy, instance)
+        return amodal_masks(objects, scene.camera, self._connect().kind, self.client, strategy, instance)
 
     def _lift_until_free(self, body: int, others: list[int]) -> None:
         """Raise a just-spawned body until it overlaps nothing: spawning into contact makes bodies explode."""
