@@ -16,6 +16,8 @@ import yaml
 from pycocotools.coco import COCO
 
 from conftest import SMALL, run_simgen
+from simgen.export import dataset as export_dataset
+from simgen.tools import dataset as tools_dataset
 
 WRITERS = "writers=[images,coco,meta,yolo,bop,splits]"
 RUN = [WRITERS, "splits={train: 0.6, val: 0.2, test: 0.2}", "objects.count=[6,9]", "camera.distance=[0.45,0.7]",
@@ -448,7 +450,7 @@ def _entry(key: str, k: int, **fields) -> Callable[[Path], None]:
     (_write(b"\x89PNG\r\n\x1a\n\x00\x00"), r"not a readable JSON file \('utf-8' codec can't decode"),
     (_write(b'{"images": {}, "annotations": [], "categories": []}'), r"'images': expected a list, got \{\}$"),
     (_entry("images", 1, frame_index=None), r"images\[1\] \(id \d+\): no 'frame_index'$"),
-    (_entry("images", 0, width="160"), r"images\[0\] \(id \d+\): 'width': expected an integer, got '160'$"),
+    (_entry("images", 0, width="160"), r"images\[0\] \(id \d+\): 'width': expected a positive integer, got \"160\"$"),
     (_entry("annotations", 2, category_id=None), r"annotations\[2\] \(id \d+\): no 'category_id'$"),
     (_entry("annotations", 0, image_id=[1]), r"annotations\[0\] \(id \d+\): 'image_id': expected an integer"),
 ], ids=["list", "binary", "images not a list", "no frame_index", "width text", "no category_id", "image_id list"])
@@ -460,6 +462,62 @@ def test_a_malformed_annotations_json_is_one_line_in_export_and_check(dataset, t
         refused(tool("export", root, "--format", fmt), "simgen-export", rf"/annotations\.json: {message}")
     refused(tool("check", root), "simgen-check", rf"/annotations\.json: {message}")
     assert snapshot(root) == before
+
+
+def _tiny_coco() -> dict:
+    """A COCO instances file that both loaders accept: one image, one annotation, one category."""
+    return {"images": [{"id": 7, "file_name": "rgb/000000.png", "width": 4, "height": 3, "frame_index": 0}],
+            "annotations": [{"id": 12, "image_id": 7, "category_id": 1, "bbox": [0, 0, 2, 2], "area": 4,
+                             "segmentation": [[0, 0, 2, 0, 2, 2, 0, 2]]}],
+            "categories": [{"id": 1, "name": "duck"}]}
+
+
+REMOVE = object()
+
+
+@pytest.mark.parametrize("kind, field, value, message", [
+    ("images", None, 5, "images[0]: expected an object, got 5"),
+    ("images", "id", "seven", "images[0] (id \"seven\"): 'id': expected an integer, got \"seven\""),
+    ("images", "file_name", REMOVE, "images[0] (id 7): no 'file_name'"),
+    ("images", "file_name", "", "images[0] (id 7): 'file_name': expected a file name, got \"\""),
+    ("images", "width", "160", "images[0] (id 7): 'width': expected a positive integer, got \"160\""),
+    ("images", "height", 0, "images[0] (id 7): 'height': expected a positive integer, got 0"),
+    ("images", "frame_index", -1, "images[0] (id 7): 'frame_index': expected an integer >= 0, got -1"),
+    ("annotations", "id", 1.5, "annotations[0] (id 1.5): 'id': expected an integer, got 1.5"),
+    ("annotations", "image_id", [7], "annotations[0] (id 12): 'image_id': expected an integer, got [7]"),
+    ("annotations", "category_id", REMOVE, "annotations[0] (id 12): no 'category_id'"),
+    ("annotations", "category_id", True, "annotations[0] (id 12): 'category_id': expected an integer, got true"),
+    ("categories", "id", REMOVE, "categories[0]: no 'id'"),
+    ("categories", "name", 3, "categories[0] (id 1): 'name': expected a string, got 3"),
+])
+def test_a_malformed_entry_is_the_same_message_for_exporters_and_viewing_tools(tmp_path, kind, field, value,
+                                                                              message):
+    coco = _tiny_coco()
+    if field is None:
+        coco[kind][0] = value
+    elif value is REMOVE:
+        del coco[kind][0][field]
+    else:
+        coco[kind][0][field] = value
+    (tmp_path / "annotations.json").write_text(json.dumps(coco))
+    errors = []
+    for load in (export_dataset.load, tools_dataset.load):
+        with pytest.raises(export_dataset.DatasetError) as refusal:
+            load(tmp_path)
+        errors.append(str(refusal.value))
+    assert errors == [f"{tmp_path / 'annotations.json'}: {message}"] * 2
+
+
+@pytest.mark.parametrize("kind, field, where", [("images", "frame_index", "images[0] (id 7)"),
+                                               ("annotations", "id", "annotations[0]")])
+def test_frame_index_and_annotation_ids_are_required_by_the_exporters_only(tmp_path, kind, field, where):
+    coco = _tiny_coco()
+    del coco[kind][0][field]
+    (tmp_path / "annotations.json").write_text(json.dumps(coco))
+    assert tools_dataset.load(tmp_path).annotations_of(coco["images"][0]) == coco["annotations"]
+    with pytest.raises(export_dataset.DatasetError) as refusal:
+        export_dataset.load(tmp_path)
+    assert str(refusal.value) == f"{tmp_path / 'annotations.json'}: {where}: no {field!r}"
 
 
 def _segmentation_broken(root: Path) -> None:

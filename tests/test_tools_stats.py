@@ -169,13 +169,19 @@ def broken_annotations(tmp_path: Path, text: str) -> Path:
     return tmp_path / "bad"
 
 
+IMAGE = {"id": 1, "file_name": "rgb/000000.png", "width": 4, "height": 4}
+
+
 @pytest.mark.parametrize("args, expected", [
     (["{missing}"], ["missing", "no such dataset directory"]),
-    (["{empty}"], ["empty", "no annotations.json"]),
+    (["{empty}"], ["empty/annotations.json: missing; not a finished simgen dataset"]),
     (["{not_json}"], ["annotations.json", "not a readable JSON file"]),
-    (["{not_coco}"], ["annotations.json", "not a COCO instances file", "images"]),
-    (["{no_file_name}"], ["annotations.json", "images[0] has no 'file_name'"]),
-    (["{orphan}"], ["annotations.json", "annotations[0] refers to image_id 7"]),
+    (["{not_coco}"], ["annotations.json: no 'images' list; not a COCO instances file"]),
+    (["{no_file_name}"], ["annotations.json: images[0] (id 1): no 'file_name'"]),
+    (["{orphan}"], ["annotations.json: annotations[0]: 'image_id': expected the id of one of the images, got 7"]),
+    (["{twice}"], ["annotations.json: images[1] (id 1): 'id': expected an id no earlier image has, got 1"]),
+    (["{short_rle}"], ["annotations.json: annotations[0]: 'segmentation': expected RLE counts as a string or as run "
+                       "lengths adding up to 16, got [1, 2]"]),
     (["{good}", "{missing}"], ["missing", "no such dataset directory"]),
     (["{good}", "--samples", "-1"], ["--samples"]),
     (["{good}", "--samples", "101"], ["--samples", "from 0 to 100, got 101"]),
@@ -191,6 +197,12 @@ def test_bad_input_is_one_line(datasets, tmp_path, args, expected):
              "orphan": broken_annotations(tmp_path / "d", json.dumps(
                  {"images": [], "annotations": [{"image_id": 7, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1,
                                                  "segmentation": [[0, 0, 1, 0, 1, 1]]}],
+                  "categories": []})),
+             "twice": broken_annotations(tmp_path / "e", json.dumps(
+                 {"images": [IMAGE, IMAGE], "annotations": [], "categories": []})),
+             "short_rle": broken_annotations(tmp_path / "f", json.dumps(
+                 {"images": [IMAGE], "annotations": [{"image_id": 1, "category_id": 1, "bbox": [0, 0, 1, 1], "area": 1,
+                                                      "segmentation": {"size": [4, 4], "counts": [1, 2]}}],
                   "categories": []}))}
     done = run_tool("stats", *[a.format(**paths) for a in args], "--out", tmp_path / "out")
     assert_one_line_error(done, "simgen-stats: error:", *expected)
@@ -226,15 +238,22 @@ def set_field(kind: str, index: int, key: str, value=REMOVE):
 
 
 @pytest.mark.parametrize("damage, expected", [
-    (set_field("annotations", 0, "area"), ["annotations.json: annotations[0] has no 'area'"]),
-    (set_field("annotations", 1, "bbox", [1, 2]), ["annotations.json: annotations[1] has a bad 'bbox' ([1, 2])"]),
-    (set_field("annotations", 1, "bbox", [1, 2, 3, float("inf")]), ["annotations[1] has a bad 'bbox'"]),
-    (set_field("annotations", 2, "area", "big"), ["annotations[2] has a bad 'area' (\"big\")"]),
-    (set_field("annotations", 0, "visible_fraction", "half"), ["annotations[0] has a bad 'visible"]),
-    (set_field("images", 0, "width", 0), ["annotations.json: images[0] has a bad 'width' (0)"]),
-    (set_field("images", 1, "height", -4), ["annotations.json: images[1] has a bad 'height' (-4)"]),
-    (set_field("images", 0, "depth_scale", 0), ["annotations.json: images[0] has a bad 'depth_scale' (0)"]),
-    (set_field("categories", 0, "name", 3), ["annotations.json: categories[0] has a bad 'name' (3)"]),
+    (set_field("annotations", 0, "area"), ["annotations.json: annotations[0] (id 1): no 'area'"]),
+    (set_field("annotations", 1, "bbox", [1, 2]),
+     ["annotations.json: annotations[1] (id 2): 'bbox': expected [x, y, width, height]", "got [1, 2]"]),
+    (set_field("annotations", 1, "bbox", [1, 2, 3, float("inf")]), ["annotations[1] (id 2): 'bbox'", "Infinity]"]),
+    (set_field("annotations", 2, "area", "big"),
+     ["annotations[2] (id 3): 'area': expected a number >= 0, got \"big\""]),
+    (set_field("annotations", 0, "visible_fraction", "half"),
+     ["annotations[0] (id 1): 'visible_fraction': expected a finite number, got \"half\""]),
+    (set_field("images", 0, "width", 0),
+     ["annotations.json: images[0] (id 1): 'width': expected a positive integer, got 0"]),
+    (set_field("images", 1, "height", -4),
+     ["annotations.json: images[1] (id 2): 'height': expected a positive integer, got -4"]),
+    (set_field("images", 0, "depth_scale", 0),
+     ["annotations.json: images[0] (id 1): 'depth_scale': expected a positive number, got 0"]),
+    (set_field("categories", 0, "name", 3),
+     ["annotations.json: categories[0] (id 1): 'name': expected a string, got 3"]),
 ], ids=["no-area", "short-bbox", "infinite-bbox", "string-area", "string-visible-fraction", "zero-width",
         "negative-height", "zero-depth-scale", "number-name"])
 def test_corrupt_annotations_are_one_line(datasets, tmp_path, damage, expected):

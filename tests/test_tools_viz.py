@@ -114,7 +114,7 @@ def test_logs_in_hydras_format_and_shows_progress(dataset, tmp_path):
 
 @pytest.mark.parametrize("args, expected", [
     (["{missing}"], ["missing", "no such dataset directory"]),
-    (["{empty}"], ["empty", "no annotations.json"]),
+    (["{empty}"], ["empty/annotations.json: missing; not a finished simgen dataset"]),
     (["{good}", "--images", "2,99"], ["--images", "frame 99"]),
     (["{good}", "--images", "a-b"], ["--images", "'a-b'"]),
     (["{good}", "--images", "4-2"], ["--images", "'4-2'"]),
@@ -168,14 +168,19 @@ def truncate(path: Path) -> None:
 
 @pytest.mark.parametrize("damage, expected", [
     (edit_annotations(lambda coco: coco["annotations"][0].pop("segmentation")),
-     ["annotations.json: annotations[0] has no 'segmentation'"]),
-    (set_field("annotations", 1, "bbox", [1, 2]), ["annotations.json: annotations[1] has a bad 'bbox' ([1, 2])"]),
-    (set_field("annotations", 2, "bbox", [float("nan"), 1, 2, 3]), ["annotations[2] has a bad 'bbox' ([NaN,"]),
+     ["annotations.json: annotations[0] (id 1): no 'segmentation'"]),
+    (set_field("annotations", 1, "bbox", [1, 2]),
+     ["annotations.json: annotations[1] (id 2): 'bbox': expected [x, y, width, height]", "got [1, 2]"]),
+    (set_field("annotations", 2, "bbox", [float("nan"), 1, 2, 3]), ["annotations[2] (id 3): 'bbox'", "got [NaN,"]),
     (set_field("annotations", 0, "segmentation", {"size": [60, 80], "counts": "PP"}),
-     ["annotations.json: annotations[0] has a bad 'segmentation'", "[120, 160]"]),
-    (set_field("annotations", 0, "keypoints", [1, 2]), ["annotations[0] has a bad 'keypoints'"]),
-    (set_field("images", 0, "width", 0), ["annotations.json: images[0] has a bad 'width' (0)"]),
-    (set_field("images", 1, "id", "two"), ["annotations.json: images[1] has a bad 'id'"]),
+     ["annotations.json: annotations[0] (id 1): 'segmentation': expected an RLE of the image's size [120, 160], "
+      "got size [60, 80]"]),
+    (set_field("annotations", 0, "keypoints", [1, 2]),
+     ["annotations[0] (id 1): 'keypoints': expected a list of [x, y, v] triples", "got [1, 2]"]),
+    (set_field("images", 0, "width", 0),
+     ["annotations.json: images[0] (id 1): 'width': expected a positive integer, got 0"]),
+    (set_field("images", 1, "id", "two"),
+     ['annotations.json: images[1] (id "two"): \'id\': expected an integer, got "two"']),
     (lambda root: (root / "rgb" / "000001.png").unlink(), ["rgb/000001.png: missing"]),
     (lambda root: truncate(root / "rgb" / "000001.png"), ["rgb/000001.png: truncated"]),
     (lambda root: (root / "rgb" / "000002.png").write_text("not a picture"), ["rgb/000002.png: not an image"]),

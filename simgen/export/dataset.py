@@ -15,22 +15,16 @@ import numpy as np
 import yaml
 from pycocotools import mask as mask_utils
 
-from simgen import splits, validate
-from simgen.errors import ConfigError, SimgenError
+from simgen import annotations_file, splits, validate
+from simgen.annotations_file import ANNOTATIONS, DatasetError, Schema, first_line, short
+from simgen.errors import ConfigError
 
-ANNOTATIONS, CONFIG = "annotations.json", "config.yaml"
-# What load() requires of each entry: (field, type, least value); ints are JSON integers (not booleans).
-REQUIRED = {
-    "images": (("id", int, None), ("file_name", str, None), ("width", int, 1), ("height", int, 1),
-               ("frame_index", int, 0)),
-    "annotations": (("id", int, None), ("image_id", int, None), ("category_id", int, None)),
-    "categories": (("id", int, None), ("name", str, None)),
-}
+CONFIG = "config.yaml"
+# What the exporters and simgen-check require of each entry; simgen-check reports what else is wrong.
+SCHEMA = Schema(required={"images": ("id", "file_name", "width", "height", "frame_index"),
+                          "annotations": ("id", "image_id", "category_id"),
+                          "categories": ("id", "name")})
 T = TypeVar("T")
-
-
-class DatasetError(SimgenError):
-    """The folder is not a finished simgen dataset, or lacks what an export needs."""
 
 
 @dataclass
@@ -101,70 +95,22 @@ class Dataset:
             raise DatasetError(f"{self.annotations_file}: {what}: malformed ({detail})") from None
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-def _check_entries(path: Path, key: str, entries: list) -> None:
-    """Raise a DatasetError naming the first entry of coco[key] that lacks a required field or has one of the
-    wrong type; a plain loop, fast enough for 100k images."""
-    fields = REQUIRED[key]
-    for k, entry in enumerate(entries):
-        if type(entry) is dict and all(type(entry.get(name)) is kind and (least is None or entry[name] >= least)
-                                       for name, kind, least in fields):
-            continue
-        where = f"{key}[{k}]" + (f" (id {entry['id']!r})" if type(entry) is dict and "id" in entry else "")
-        if type(entry) is not dict:
-            raise DatasetError(f"{path}: {where}: expected an object, got {_short(entry)}")
-        for name, kind, least in fields:
-            if name not in entry:
-                raise DatasetError(f"{path}: {where}: no {name!r}")
-            value = entry[name]
-            noun = "an integer" if kind is int else "a string"
-            if type(value) is not kind:
-                raise DatasetError(f"{path}: {where}: {name!r}: expected {noun}, got {_short(value)}")
-            if least is not None and value < least:
-                raise DatasetError(f"{path}: {where}: {name!r}: expected an integer >= {least}, got {value!r}")
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_bytes())
-    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
-        raise DatasetError(f"{path}: not a readable JSON file ({str(err).splitlines()[0]})") from None
-
-
 def _read_yaml(path: Path) -> dict:
     if not path.is_file():
         return {}
     try:
         config = yaml.safe_load(path.read_bytes())
     except (yaml.YAMLError, ValueError, RecursionError) as err:
-        raise DatasetError(f"{path}: not a readable YAML file ({str(err).splitlines()[0]})") from None
+        raise DatasetError(f"{path}: not a readable YAML file ({first_line(err)})") from None
     if config is not None and not isinstance(config, dict):
-        raise DatasetError(f"{path}: expected a mapping of settings, got {_short(config)}")
+        raise DatasetError(f"{path}: expected a mapping of settings, got {short(config)}")
     return config or {}
 
 
 def load(root: Path | str) -> Dataset:
     """Read a finished dataset; a DatasetError names what is missing or the first malformed entry."""
     root = Path(root)
-    path = root / ANNOTATIONS
-    if not root.is_dir():
-        raise DatasetError(f"{root}: no such dataset folder")
-    if not path.is_file():
-        raise DatasetError(f"{path}: missing; not a finished simgen dataset")
-    coco = _read_json(path)
-    if not isinstance(coco, dict):
-        raise DatasetError(f"{path}: expected a COCO object with images, annotations and categories, "
-                           f"got {_short(coco)}")
-    for key in REQUIRED:
-        if not isinstance(coco.get(key), list):
-            raise DatasetError(f"{path}: '{key}': expected a list, got {_short(coco.get(key))}")
-    for key in REQUIRED:
-        _check_entries(path, key, coco[key])
-    return Dataset(root=root, coco=coco, config=_read_yaml(root / CONFIG))
+    return Dataset(root=root, coco=annotations_file.read(root, SCHEMA), config=_read_yaml(root / CONFIG))
 
 
 def decode(segmentation: Any, height: int, width: int) -> np.ndarray:

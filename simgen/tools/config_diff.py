@@ -7,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from simgen.tools.dataset import DatasetError
+from simgen.annotations_file import DatasetError
 
 CONFIG = "config.yaml"
 

@@ -3,32 +3,27 @@
 from __future__ import annotations
 
 import contextlib
-import json
-import math
 import os
 import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Iterator
 
 import cv2
 import numpy as np
 
-from simgen.errors import SimgenError
+from simgen import annotations_file
+from simgen.annotations_file import ANNOTATIONS, DatasetError, Schema
 
-ANNOTATIONS = "annotations.json"
-REQUIRED_KEYS = ("images", "annotations", "categories")
-ENTRY_KEYS = {"images": ("id", "file_name", "width", "height"),
-              "annotations": ("image_id", "category_id", "bbox", "area", "segmentation"),
-              "categories": ("id", "name")}
+# What the viewing tools require of each entry; any other field RULES knows is checked where present, so any COCO
+# instances file (frame_index optional) can be drawn and counted.
+SCHEMA = Schema(required={"images": ("id", "file_name", "width", "height"),
+                          "annotations": ("image_id", "category_id", "bbox", "area", "segmentation"),
+                          "categories": ("id", "name")},
+                check_present=True)
 PNG_SIGNATURE, PNG_END = b"\x89PNG\r\n\x1a\n", b"IEND\xaeB`\x82"  # the IEND chunk's type and CRC end a PNG
 JPEG_START, JPEG_SCAN, JPEG_END = b"\xff\xd8", b"\xff\xda", b"\xff\xd9"
-MAX_COORDINATE = 1e7  # pixels: boxes and keypoints beyond this are not coordinates of an image
-
-
-class DatasetError(SimgenError):
-    """A dataset directory is missing, unreadable or not a COCO instances dataset."""
 
 
 @dataclass
@@ -128,132 +123,13 @@ def _read(path: Path, flags: int) -> np.ndarray:
     return image
 
 
-def _load_json(path: Path) -> dict:
-    try:
-        data = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as err:
-        raise DatasetError(f"{path}: not a readable JSON file ({err.__class__.__name__})") from None
-    missing = [k for k in REQUIRED_KEYS if not isinstance(data, dict) or not isinstance(data.get(k), list)]
-    if missing:
-        raise DatasetError(f"{path}: not a COCO instances file (no {', '.join(missing)} list)")
-    return data
-
-
-# ---- what the tools read of each entry, and what it must be ----
-
-def _number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
-
-
-def _integer(value: Any, low: int | None = None) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and (low is None or value >= low)
-
-
-def _coordinate(value: Any) -> bool:
-    """A finite pixel coordinate that drawing can take (OpenCV's are 32-bit)."""
-    return _number(value) and abs(value) <= MAX_COORDINATE
-
-
-def _box(value: Any) -> bool:
-    return isinstance(value, list) and len(value) == 4 and all(map(_coordinate, value)) and min(value[2:]) >= 0
-
-
-def _numbers(value: Any, multiple: int, valid: Callable[[Any], bool] = _number) -> bool:
-    return isinstance(value, list) and len(value) % multiple == 0 and all(map(valid, value))
-
-
-def _skeleton(value: Any) -> bool:
-    return isinstance(value, list) and all(isinstance(e, list) and len(e) == 2 and all(_integer(v) for v in e)
-                                           for e in value)
-
-
-Rule = tuple[Callable[[Any], bool], str]
-RULES: dict[str, dict[str, Rule]] = {
-    "images": {
-        "id": (_integer, "an integer"),
-        "file_name": (lambda v: isinstance(v, str) and bool(v), "a file name"),
-        "width": (lambda v: _integer(v, 1), "a positive integer"),
-        "height": (lambda v: _integer(v, 1), "a positive integer"),
-        "frame_index": (lambda v: _integer(v, 0), "an integer >= 0"),
-        "depth_scale": (lambda v: _number(v) and v > 0, "a positive number"),
-    },
-    "annotations": {
-        "image_id": (_integer, "an integer"),
-        "category_id": (_integer, "an integer"),
-        "bbox": (_box, "[x, y, width, height] in pixels (finite, width and height >= 0)"),
-        "area": (lambda v: _number(v) and v >= 0, "a number >= 0"),
-        "keypoints": (lambda v: _numbers(v, 3, _coordinate), "a list of [x, y, v] triples of finite numbers"),
-        "visible_fraction": (_number, "a finite number"),
-    },
-    "categories": {
-        "id": (_integer, "an integer"),
-        "name": (lambda v: isinstance(v, str), "a string"),
-        "skeleton": (_skeleton, "a list of [a, b] keypoint numbers"),
-    },
-}
-
-
-def _short(value: Any, limit: int = 60) -> str:
-    text = json.dumps(value)
-    return text if len(text) <= limit else text[:limit - 3] + "..."
-
-
-def segmentation_problem(segmentation: Any, height: int, width: int) -> str | None:
-    """Why a COCO segmentation cannot be a mask of a `height` x `width` image; None when it can."""
-    if isinstance(segmentation, list):
-        if all(_numbers(p, 2, _coordinate) and len(p) >= 6 for p in segmentation):
-            return None
-        return "expected polygons [x1, y1, x2, y2, x3, y3, ...] of at least 3 points of finite numbers"
-    if not isinstance(segmentation, dict) or "counts" not in segmentation:
-        return "expected polygons or an RLE {size, counts}"
-    if segmentation.get("size") != [height, width]:
-        return f"RLE size {_short(segmentation.get('size'))} is not the image's [{height}, {width}]"
-    counts = segmentation["counts"]
-    if isinstance(counts, str) and counts:
-        return None
-    if isinstance(counts, list) and all(_integer(c, 0) for c in counts) and sum(counts) == height * width:
-        return None
-    return "RLE counts are neither an RLE string nor run lengths adding up to the image's pixels"
-
-
-def _check_entries(path: Path, data: dict) -> None:
-    """Every entry has the keys the tools read, each of the type they need, and every annotation names an image
-    of the file; a DatasetError names the file and the entry."""
-    for kind, keys in ENTRY_KEYS.items():
-        for k, entry in enumerate(data[kind]):
-            missing = [key for key in keys if not isinstance(entry, dict) or key not in entry]
-            if missing:
-                raise DatasetError(f"{path}: {kind}[{k}] has no {missing[0]!r}")
-            for key, (valid, expected) in RULES[kind].items():
-                if key in entry and not valid(entry[key]):
-                    raise DatasetError(f"{path}: {kind}[{k}] has a bad {key!r} ({_short(entry[key])}): "
-                                       f"expected {expected}")
-    images: dict[int, dict] = {}
-    for k, image in enumerate(data["images"]):
-        if image["id"] in images:
-            raise DatasetError(f"{path}: images[{k}] repeats image id {image['id']}")
-        images[image["id"]] = image
-    for k, ann in enumerate(data["annotations"]):
-        image = images.get(ann["image_id"])
-        if image is None:
-            raise DatasetError(f"{path}: annotations[{k}] refers to image_id {ann['image_id']}, which is not in images")
-        problem = segmentation_problem(ann["segmentation"], image["height"], image["width"])
-        if problem:
-            raise DatasetError(f"{path}: annotations[{k}] has a bad 'segmentation': {problem}")
-
-
 def load(root: Path | str) -> Dataset:
-    """The dataset in `root`; DatasetError with one line naming the path when it is not one."""
+    """The dataset in `root`; DatasetError with one line naming the file and the entry when it is not one."""
     root = Path(root)
-    if not root.is_dir():
-        raise DatasetError(f"{root}: no such dataset directory")
-    path = root / ANNOTATIONS
-    if not path.is_file():
-        raise DatasetError(f"{root}: not a finished simgen dataset (no {ANNOTATIONS})")
-    data = _load_json(path)
-    _check_entries(path, data)
+    coco = annotations_file.read(root, SCHEMA)
+    annotations_file.check_references(root / ANNOTATIONS, coco)
     by_image: dict[int, list[dict]] = defaultdict(list)
-    for ann in data["annotations"]:
+    for ann in coco["annotations"]:
         by_image[ann["image_id"]].append(ann)
-    images = sorted(data["images"], key=lambda im: (im.get("frame_index", im["id"]), im["id"]))
-    return Dataset(root, images, data["annotations"], data["categories"], dict(by_image))
+    images = sorted(coco["images"], key=lambda im: (im.get("frame_index", im["id"]), im["id"]))
+    return Dataset(root, images, coco["annotations"], coco["categories"], dict(by_image))

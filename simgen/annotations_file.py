@@ -1,0 +1,212 @@
+"""A finished dataset's annotations.json: read, and each entry checked against the fields its reader needs.
+
+The one reader behind the exporters and simgen-check (simgen.export.dataset) and the viewing tools
+(simgen.tools.dataset). Each names the fields it requires in a Schema; RULES says what a field must be wherever it
+is checked, so a malformed entry is the same one-line DatasetError in every tool: the file, the entry
+(`annotations[3] (id 12)`), the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+from simgen.errors import SimgenError
+
+ANNOTATIONS = "annotations.json"
+KINDS = ("images", "annotations", "categories")
+MAX_COORDINATE = 1e7  # pixels: boxes, keypoints and polygons beyond this are not coordinates of an image
+
+
+class DatasetError(SimgenError):
+    """A dataset folder is missing, or a file in it is unreadable or not what the tools read."""
+
+
+# ---- what each field of an entry must be ----
+
+def _integer(value: Any, low: float = -math.inf) -> bool:
+    return type(value) is int and value >= low
+
+
+def _number(value: Any) -> bool:
+    """A finite JSON number (not a boolean)."""
+    return type(value) is int or (type(value) is float and math.isfinite(value))
+
+
+def _coordinate(value: Any) -> bool:
+    """A finite pixel coordinate that drawing can take (OpenCV's are 32-bit)."""
+    return _number(value) and abs(value) <= MAX_COORDINATE
+
+
+def _box(value: Any) -> bool:
+    return type(value) is list and len(value) == 4 and all(map(_coordinate, value)) and min(value[2:]) >= 0
+
+
+def _points(value: Any, size: int) -> bool:
+    """A flat list of `size`-tuples of coordinates: keypoints [x, y, v, ...] or a polygon [x, y, ...]."""
+    return type(value) is list and len(value) % size == 0 and all(map(_coordinate, value))
+
+
+def _segmentation(value: Any) -> bool:
+    """Polygons of at least 3 points, or an RLE; whether an RLE fits its image is check_references' concern."""
+    if type(value) is list:
+        return all(_points(polygon, 2) and len(polygon) >= 6 for polygon in value)
+    return type(value) is dict and "counts" in value
+
+
+def _skeleton(value: Any) -> bool:
+    return type(value) is list and all(type(e) is list and len(e) == 2 and all(map(_integer, e)) for e in value)
+
+
+Rule = tuple[Callable[[Any], bool], str]  # whether a value is fit, and the fit values as "expected ..." names them
+RULES: dict[str, dict[str, Rule]] = {
+    "images": {
+        "id": (_integer, "an integer"),
+        "file_name": (lambda v: type(v) is str and bool(v), "a file name"),
+        "width": (lambda v: _integer(v, 1), "a positive integer"),
+        "height": (lambda v: _integer(v, 1), "a positive integer"),
+        "frame_index": (lambda v: _integer(v, 0), "an integer >= 0"),
+        "depth_scale": (lambda v: _number(v) and v > 0, "a positive number"),
+    },
+    "annotations": {
+        "id": (_integer, "an integer"),
+        "image_id": (_integer, "an integer"),
+        "category_id": (_integer, "an integer"),
+        "bbox": (_box, "[x, y, width, height] in pixels (finite, width and height >= 0)"),
+        "area": (lambda v: _number(v) and v >= 0, "a number >= 0"),
+        "segmentation": (_segmentation, "polygons [x1, y1, x2, y2, x3, y3, ...] of at least 3 points of finite "
+                                        "numbers, or an RLE {size, counts}"),
+        "keypoints": (lambda v: _points(v, 3), "a list of [x, y, v] triples of finite numbers"),
+        "visible_fraction": (_number, "a finite number"),
+    },
+    "categories": {
+        "id": (_integer, "an integer"),
+        "name": (lambda v: type(v) is str, "a string"),
+        "skeleton": (_skeleton, "a list of [a, b] keypoint numbers"),
+    },
+}
+
+
+Check = tuple[str, Rule, bool]  # a field, its rule, and whether the entry must have it
+
+
+@dataclass(frozen=True)
+class Schema:
+    """What a reader needs of each kind of entry: the fields it requires (each checked by its rule); where
+    `check_present`, also every other field of RULES, where an entry has it."""
+
+    required: dict[str, tuple[str, ...]]
+    check_present: bool = False
+
+    def checks(self, kind: str) -> list[Check]:
+        """(field, rule, required) for each field checked in coco[kind], the required first."""
+        required = self.required[kind]
+        present = [name for name in RULES[kind] if name not in required] if self.check_present else []
+        return [(name, RULES[kind][name], name in required) for name in (*required, *present)]
+
+
+# ---- reading ----
+
+def short(value: Any, limit: int = 60) -> str:
+    """The value as JSON (as the file has it), cut to `limit` characters."""
+    text = json.dumps(value, default=str)
+    return text if len(text) <= limit else text[:limit - 3] + "..."
+
+
+def first_line(err: BaseException) -> str:
+    return (str(err).splitlines() or [type(err).__name__])[0]
+
+
+def read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_bytes())
+    except OSError as err:
+        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+    except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
+        raise DatasetError(f"{path}: not a readable JSON file ({first_line(err)})") from None
+
+
+def read(root: Path, schema: Schema) -> dict:
+    """The COCO object in `root`/annotations.json, every entry checked against `schema`; a DatasetError names
+    what is missing or the first malformed entry."""
+    path = root / ANNOTATIONS
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such dataset directory")
+    if not path.is_file():
+        raise DatasetError(f"{path}: missing; not a finished simgen dataset")
+    coco = read_json(path)
+    if type(coco) is not dict:
+        raise DatasetError(f"{path}: expected a COCO object with images, annotations and categories, "
+                           f"got {short(coco)}")
+    for kind in KINDS:
+        if kind not in coco:
+            raise DatasetError(f"{path}: no {kind!r} list; not a COCO instances file")
+        if type(coco[kind]) is not list:
+            raise DatasetError(f"{path}: {kind!r}: expected a list, got {short(coco[kind])}")
+    for kind in KINDS:
+        check_entries(path, kind, coco[kind], schema)
+    return coco
+
+
+# ---- checking ----
+
+def where(kind: str, k: int, entry: Any) -> str:
+    """An entry as messages name it: `images[0] (id 7)`, or `annotations[3]` where it has no id."""
+    return f"{kind}[{k}]" + (f" (id {short(entry['id'])})" if type(entry) is dict and "id" in entry else "")
+
+
+def check_entries(path: Path, kind: str, entries: list, schema: Schema) -> None:
+    """A DatasetError at the first entry of coco[kind] that is not an object, lacks a required field or has one
+    its rule refuses; a plain loop, fast enough for 100k images."""
+    checks = schema.checks(kind)
+    for k, entry in enumerate(entries):
+        if type(entry) is not dict or not all(valid(entry[name]) if name in entry else not needed
+                                              for name, (valid, _), needed in checks):
+            raise DatasetError(f"{path}: {where(kind, k, entry)}: {_problem(entry, checks)}")
+
+
+def _problem(entry: Any, checks: list[Check]) -> str:
+    if type(entry) is not dict:
+        return f"expected an object, got {short(entry)}"
+    for name, (valid, expected), needed in checks:
+        if name not in entry and needed:
+            return f"no {name!r}"
+        if name in entry and not valid(entry[name]):
+            return f"{name!r}: expected {expected}, got {short(entry[name])}"
+    raise AssertionError("an entry that fails a check has a problem")
+
+
+def check_references(path: Path, coco: dict) -> None:
+    """Image ids are unique, and every annotation names an image, whose size its segmentation fits; for a file
+    read with a schema that requires images' id, width and height and annotations' image_id."""
+    images: dict[int, dict] = {}
+    for k, image in enumerate(coco["images"]):
+        if images.setdefault(image["id"], image) is not image:
+            raise DatasetError(f"{path}: {where('images', k, image)}: 'id': expected an id no earlier image has, "
+                               f"got {image['id']}")
+    for k, ann in enumerate(coco["annotations"]):
+        image = images.get(ann["image_id"])
+        if image is None:
+            problem = f"'image_id': expected the id of one of the images, got {short(ann['image_id'])}"
+        else:
+            problem = rle_problem(ann.get("segmentation"), image["height"], image["width"])
+        if problem:
+            raise DatasetError(f"{path}: {where('annotations', k, ann)}: {problem}")
+
+
+def rle_problem(segmentation: Any, height: int, width: int) -> str | None:
+    """Why a COCO segmentation, where it is an RLE, is no mask of a `height` x `width` image; None when it is."""
+    if type(segmentation) is not dict:
+        return None
+    if segmentation.get("size") != [height, width]:
+        return f"'segmentation': expected an RLE of the image's size [{height}, {width}], " \
+               f"got size {short(segmentation.get('size'))}"
+    counts = segmentation["counts"]
+    if (type(counts) is str and counts) or (type(counts) is list and all(_integer(c, 0) for c in counts)
+                                            and sum(counts) == height * width):
+        return None
+    return f"'segmentation': expected RLE counts as a string or as run lengths adding up to {height * width}, " \
+           f"got {short(counts)}"
