@@ -163,7 +163,8 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
     _check_targets(scene, "distractors", distractors)
     objects = build("objects", cfg.objects, catalog=catalog)
     _distinct_from_targets(distractors, {catalog[name].primitive for name in objects.categories} - {None})
-    randomizers = [objects, *extra.values(), build("light", cfg.light), camera, *distractors.values()]
+    # the further randomizers come last, so that those whose targets include distractors find them
+    randomizers = [objects, build("light", cfg.light), camera, *distractors.values(), *extra.values()]
     selected = _selected(cfg, "writers")
     writers = list(selected.values())
     if not any(getattr(writer, "marks_finished", False) for writer in writers):

@@ -67,7 +67,7 @@ def test_defaults_build_a_full_pipeline():
     cfg = compose_config()
     pipeline = build_pipeline(cfg)
     names = [type(r).__name__ for r in pipeline.randomizers]
-    assert names == ["ObjectsRandomizer", "ColorRandomizer", "LightRandomizer", "CameraRandomizer"]
+    assert names == ["ObjectsRandomizer", "LightRandomizer", "CameraRandomizer", "ColorRandomizer"]
     assert [type(r).__name__ for r in pipeline.view_randomizers] == ["CameraRandomizer"]
     assert [type(w).__name__ for w in pipeline.writers] == ["ImageWriter", "CocoWriter", "SceneWriter"]
     assert cfg.num_frames == 100 and cfg.camera.width == 640 and cfg.camera.height == 480
@@ -156,12 +156,12 @@ def test_top_level_typos_and_types_fail_at_compose(override):
 
 @pytest.mark.parametrize("experiment, randomizers, effects", [
     ("dr_none", ["ObjectsRandomizer", "LightRandomizer", "CameraRandomizer"], []),
-    ("dr_light", ["ObjectsRandomizer", "ColorRandomizer", "TextureRandomizer", "ColorRandomizer", "TextureRandomizer",
-                  "LightRandomizer", "CameraRandomizer", "ClutterDistractors"],
+    ("dr_light", ["ObjectsRandomizer", "LightRandomizer", "CameraRandomizer", "ClutterDistractors", "ColorRandomizer",
+                  "TextureRandomizer", "ColorRandomizer", "TextureRandomizer"],
      ["GaussianNoise", "ColorJitter", "Blur"]),
-    ("dr_strong", ["ObjectsRandomizer", "ColorRandomizer", "TextureRandomizer", "ColorRandomizer", "TextureRandomizer",
-                   "PhysicsRandomizer", "PileRandomizer", "LightRandomizer", "CameraRandomizer", "ClutterDistractors",
-                   "FloatingDistractors"],
+    ("dr_strong", ["ObjectsRandomizer", "LightRandomizer", "CameraRandomizer", "ClutterDistractors",
+                   "FloatingDistractors", "ColorRandomizer", "TextureRandomizer", "ColorRandomizer", "TextureRandomizer",
+                   "PhysicsRandomizer", "PileRandomizer"],
      ["BackgroundImage", "MotionBlur", "Blur", "ColorJitter", "Gamma", "Vignette", "PoissonNoise", "GaussianNoise",
       "JpegArtifacts"]),
 ])

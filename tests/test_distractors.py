@@ -123,3 +123,16 @@ def test_distractors_of_labeled_shapes_only_are_refused():
         build_pipeline(compose_config(["distractors=[clutter]", "distractors.clutter.shapes=[box,sphere]"]))
     assert str(err.value).startswith("distractors.clutter.shapes: every shape (box, sphere) is that of a labeled "
                                      "category (objects.categories)")
+
+
+def test_randomizers_that_target_distractors_reach_them():
+    """The further randomizers run after the distractors are placed (physics.yaml targets them by default)."""
+    pipeline = build_pipeline(compose_config([
+        "objects.categories=[duck,mug]", "distractors=[clutter,floating]", "distractors.clutter.count=[4,4]",
+        "randomizers=[color,physics]", "randomizers.color.targets=[distractors]", "randomizers.color.probability=1",
+        "randomizers.color.value=[0,0]"]))
+    scene = frame_scene(pipeline, np.random.default_rng(0))
+    distractors = [o for o in scene.objects if not o.labeled]
+    assert len(distractors) >= 4
+    assert all(o.friction is not None and o.rgba[:3] == (0.0, 0.0, 0.0) for o in distractors)
+    assert all(o.rgba is None or o.rgba[:3] != (0.0, 0.0, 0.0) for o in scene.objects if o.labeled)
