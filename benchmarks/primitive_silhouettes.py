@@ -30,7 +30,7 @@ EXACT = {"sphere": math.pi * (FOCAL * R / math.sqrt(D**2 - R**2)) ** 2,
 def world(renderer: str, own: bool) -> World:
     made = World(renderer=renderer)
     if own:
-        made.unit_meshes = {"tiny": None, "egl": None}  # spawn() then draws PyBullet's own primitive visual shapes
+        made.unit_meshes = None  # spawn() then draws PyBullet's own primitive visual shapes
     return made
 
 

@@ -1,12 +1,13 @@
-"""Primitives drawn from unit meshes scaled to each body's size: round ones always, boxes under EGL.
+"""Primitives drawn from unit meshes scaled to each body's size, under both renderers.
 
 PyBullet draws its own spheres as a dozen-sided ball and capsules with pointed ends: their silhouettes are 6-11%
 off the shapes that collide. simgen draws them from meshes of 32 slices (primitive_meshes) written once per
 process: a unit sphere scaled to the radius, a unit cylinder scaled to radius and length, and a capsule as that
 cylinder with a unit sphere at each end. Scaling unit meshes, instead of writing a mesh per size, keeps the
 meshes PyBullet caches for the life of the process to a few (one per spelling of each file, see ShapePaths).
-The EGL plugin shades its own boxes wrongly (half of a face darker along its diagonal, a stray highlight), so
-under EGL boxes are drawn from a unit cube; TinyRenderer draws its own boxes right."""
+Boxes are drawn from a unit cube too: the EGL plugin shades its own boxes wrongly (half of a face darker along its
+diagonal, a stray highlight), and TinyRenderer stretches a texture over its own boxes at a scale of its own (a
+table's pattern a quarter as many cells across as under EGL)."""
 
 from __future__ import annotations
 

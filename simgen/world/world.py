@@ -50,10 +50,10 @@ class World:
         self._fixtures: list[int] = []
         self.textures = TextureFiles()
         self.mesh_textures = MeshTextures(self.textures)
-        self.unit_meshes = {"tiny": UnitMeshes(self.textures, ROUND), "egl": UnitMeshes(self.textures, (*ROUND, "box"))}
+        self.unit_meshes = UnitMeshes(self.textures, (*ROUND, "box"))
         max_texture_size = validate.integer("max_texture_size", max_texture_size, low=0)
-        self.asset_copies = {"tiny": AssetCopies(self.textures, 0, self.unit_meshes["tiny"]),
-                             "egl": AssetCopies(self.textures, max_texture_size, self.unit_meshes["egl"])}
+        self.asset_copies = {"tiny": AssetCopies(self.textures, 0, self.unit_meshes),
+                             "egl": AssetCopies(self.textures, max_texture_size, self.unit_meshes)}
 
     @property
     def renderer_kind(self) -> str:
@@ -102,7 +102,7 @@ class World:
             self.texture_memory.add(specs, kind)
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
             loads = [t or self.asset_copies[kind].stand_in(s) for s, t in zip(specs, stand_ins)]
-            units = self.unit_meshes[kind]
+            units = self.unit_meshes
             paths = ShapePaths()
             self._fixtures = [spawn(f, c, paths, load, units) for f, load in zip(scene.fixtures, loads)]
             for body, spec in zip(self._fixtures, scene.fixtures):
