@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from simgen.writers.coco import CocoWriter, mask_polygons
+from simgen.polygons import mask_polygons
+from simgen.writers.coco import CocoWriter
 from simgen.writers.files import frame_stem
 
 

@@ -1,7 +1,8 @@
 """BOP (bop.felk.cvut.cz) scenes: one per split, `bop/{split}/000000/`, image ids = frame indices.
 
 scene_camera.json, scene_gt.json, scene_gt_info.json, rgb/, depth/ (depth * depth_scale = mm),
-mask/ (amodal) and mask_visib/ (visible) per instance as `{im_id:06d}_{gt_id:06d}.png`. A BOP obj_id is
+mask/ (amodal, from the RLE `amodal_segmentation`) and mask_visib/ (visible, from instance/ or else an RLE
+`segmentation`: never a simplified polygon) per instance as `{im_id:06d}_{gt_id:06d}.png`. A BOP obj_id is
 a simgen category id. Needs the amodal masks (annotator.amodal=true).
 """
 
@@ -13,7 +14,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from simgen.export.dataset import Dataset, DatasetError, decode, link, write_json
+from simgen.export.dataset import Dataset, DatasetError, decode, link, read_png, write_json
 from simgen.writers.files import replacing
 
 SCENE = "000000"
@@ -52,26 +53,23 @@ def write_mask(path: Path, mask: np.ndarray) -> None:
 
 def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, list]:
     """Links the image's RGB and depth, writes its masks; returns its scene_gt and scene_gt_info lists."""
-    im_id, (h, w) = image["frame_index"], (image["height"], image["width"])
+    im_id, shape, stem = image["frame_index"], (image["height"], image["width"]), Path(image["file_name"]).stem
     rgb = data.root / image["file_name"]
-    depth_file = data.root / "depth" / f"{Path(image['file_name']).stem}.png"
+    depth_file = data.root / "depth" / f"{stem}.png"
     if not depth_file.is_file():
         raise DatasetError(f"{depth_file}: missing; BOP needs the depth images (writers.images.depth=true)")
     link(rgb, scene_dir / "rgb" / f"{im_id:06d}{rgb.suffix}")
     link(depth_file, scene_dir / "depth" / f"{im_id:06d}.png")
-    depth = cv2.imread(str(depth_file), cv2.IMREAD_UNCHANGED)
-    if depth is None:
-        raise DatasetError(f"{depth_file}: unreadable; not a PNG image, or a truncated one")
-    if depth.shape != (h, w):
-        raise DatasetError(f"{depth_file}: an image of shape {depth.shape}, expected a {w}x{h} single-channel "
-                           "depth image")
+    depth = read_png(depth_file, shape, "depth")
+    instance = data.instance_image(image)
     gts, infos = [], []
     for gt_id, ann in enumerate(data.annotations_of(image["id"])):
         if "amodal_segmentation" not in ann or "cam_R_m2c" not in ann:
             raise DatasetError(f"{data.root}: annotation {ann['id']} has no amodal mask or pose; BOP needs "
                                "a dataset made with annotator.amodal=true")
         with data.entry(f"annotation {ann['id']}"):
-            visible, amodal = decode(ann["segmentation"], h, w), decode(ann["amodal_segmentation"], h, w)
+            visible = data.visible_mask(ann, image, instance, exact_for="BOP")
+            amodal = decode(ann["amodal_segmentation"], *shape)
             gt, info = gt_entry(ann), gt_info(visible, amodal, depth)
         write_mask(scene_dir / "mask" / f"{im_id:06d}_{gt_id:06d}.png", amodal)
         write_mask(scene_dir / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png", visible)

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional, TypeVar
 
+import cv2
 import numpy as np
 import yaml
 from pycocotools import mask as mask_utils
@@ -82,6 +83,22 @@ class Dataset:
                                    f"frame_index {img['frame_index']}")
         return {name: [by_frame[i] for i in frames] for name, frames in self.split_frames(ratios, seed).items()}
 
+    def instance_image(self, image: dict) -> Optional[np.ndarray]:
+        """The image's instance PNG (an annotation's `instance_id` at its pixels), None where the dataset has none."""
+        path = self.root / "instance" / f"{Path(image['file_name']).stem}.png"
+        return read_png(path, (image["height"], image["width"]), "instance") if path.is_file() else None
+
+    def visible_mask(self, ann: dict, image: dict, instance: Optional[np.ndarray], exact_for: str = "") -> np.ndarray:
+        """The annotation's visible pixels: its id in the image's `instance` map where there is one, else its
+        segmentation; `exact_for` names a format that takes no simplified polygon, refused then."""
+        if instance is not None:
+            return instance == ann["instance_id"]
+        if exact_for and isinstance(ann["segmentation"], list):
+            raise DatasetError(f"{self.annotations_file}: annotation {ann['id']}: a polygon segmentation and no "
+                               f"instance image; {exact_for} needs the exact visible masks: the instance images "
+                               "(writers.images.masks=true) or RLE segmentations (writers.coco.segmentation=rle)")
+        return decode(ann["segmentation"], image["height"], image["width"])
+
     @contextlib.contextmanager
     def entry(self, what: str) -> Iterator[None]:
         """A malformed field of an annotations.json entry (missing, of the wrong type or shape) as a DatasetError
@@ -121,6 +138,17 @@ def decode(segmentation: Any, height: int, width: int) -> np.ndarray:
         counts = segmentation["counts"]
         rle = dict(segmentation, counts=counts.encode("ascii") if isinstance(counts, str) else counts)
     return mask_utils.decode(rle).astype(bool)
+
+
+def read_png(path: Path, shape: tuple[int, int], what: str) -> np.ndarray:
+    """A single-channel PNG of the image's size, as stored; a DatasetError names the file otherwise."""
+    image = cv2.imread(str(path), cv2.IMREAD_UNCHANGED)
+    if image is None:
+        raise DatasetError(f"{path}: unreadable; not a PNG image, or a truncated one")
+    if image.shape != shape:
+        raise DatasetError(f"{path}: an image of shape {image.shape}, expected a {shape[1]}x{shape[0]} "
+                           f"single-channel {what} image")
+    return image
 
 
 def link(source: Path, target: Path) -> None:

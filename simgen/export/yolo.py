@@ -16,7 +16,8 @@ import yaml
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.export.dataset import Dataset, DatasetError, decode, link, write_text
+from simgen.export.dataset import Dataset, DatasetError, link, write_text
+from simgen.polygons import mask_polygons
 from simgen.writers.files import replacing
 
 TASKS = ("detect", "segment")
@@ -39,27 +40,24 @@ def bridge(pieces: list[np.ndarray]) -> np.ndarray:
 
 
 def mask_polygon(mask: np.ndarray, tolerance: float) -> np.ndarray:
-    """(N >= 3, 2) outline of a mask through its boundary pixels' centres, pieces largest first and bridged,
-    simplified by `tolerance` pixels; a mask too thin for that gives its box's corners."""
-    contours, _ = cv2.findContours(mask.astype(np.uint8), cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    contours = sorted(contours, key=cv2.contourArea, reverse=True)
-    pieces = [(cv2.approxPolyDP(c, tolerance, True) if tolerance > 0 else c).reshape(-1, 2) for c in contours]
-    outline = bridge([p.astype(float) + 0.5 for p in pieces])
-    if len(outline) >= 3:
-        return outline
+    """(N >= 3, 2) outline of a non-empty mask along its pixels' edges: the COCO writer's polygons, simplified by
+    `tolerance` pixels, largest first and bridged; a mask whose pieces all simplify away gives its box's corners."""
+    pieces = [np.reshape(p, (-1, 2)) for p in mask_polygons(mask, tolerance)]
+    if pieces:
+        return bridge(sorted(pieces, key=lambda p: -cv2.contourArea(p.astype(np.float32))))
     ys, xs = np.nonzero(mask)
     x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
     return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float)
 
 
-def label_line(ann: dict, image: dict, cls: int, task: str, tolerance: float) -> str:
+def label_line(ann: dict, image: dict, cls: int, mask: Optional[np.ndarray], tolerance: float) -> str:
+    """A detect label (box) where `mask` is None, else a segment label (the mask's outline)."""
     w, h = image["width"], image["height"]
-    if task == "detect":
+    if mask is None:
         x, y, bw, bh = ann["bbox"]
         values = [(x + bw / 2) / w, (y + bh / 2) / h, bw / w, bh / h]
     else:
-        poly = mask_polygon(decode(ann["segmentation"], h, w), tolerance)
-        values = (np.clip(poly / [w, h], 0.0, 1.0)).ravel().tolist()
+        values = (np.clip(mask_polygon(mask, tolerance) / [w, h], 0.0, 1.0)).ravel().tolist()
     return " ".join([str(cls), *(f"{v:.6f}" for v in values)])
 
 
@@ -83,10 +81,12 @@ def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[st
             stem = Path(image["file_name"]).stem
             link(source, stage / "images" / split / source.name)
             lines = []
+            instance = data.instance_image(image) if task == "segment" else None
             for ann in data.annotations_of(image["id"]):
                 if not ann.get("iscrowd"):
                     with data.entry(f"annotation {ann['id']}"):
-                        lines.append(label_line(ann, image, classes[ann["category_id"]], task, tolerance))
+                        mask = data.visible_mask(ann, image, instance) if task == "segment" else None
+                        lines.append(label_line(ann, image, classes[ann["category_id"]], mask, tolerance))
             write_text(stage / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
     write_text(stage / "data.yaml", data_yaml(out, [c["name"] for c in data.categories], parts))
 

@@ -5,39 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import cv2
-import numpy as np
-
 import simgen
 from simgen import camera as cam_math
 from simgen import geometry, validate
 from simgen.annotate import Instance
 from simgen.frame import Frame
+from simgen.polygons import mask_polygons
 from simgen.scene import Scene
 from simgen.writers.files import DEPTH_SCALE_M, FINISHED_MARKER, frame_stem, write_json_atomic
-
-
-POLYGON_UPSAMPLE = 4  # contours traced on the mask scaled up 4x run within 1/8 pixel of its pixels' edges
-
-
-def mask_polygons(mask: np.ndarray, tolerance: float) -> list[list[float]]:
-    """Outer contours of a binary mask as COCO polygons along its pixels' edges (pixel (x, y) spans [x, x + 1] x
-    [y, y + 1], as pycocotools draws polygons), simplified by `tolerance` pixels."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return []
-    x0, y0, k = xs.min(), ys.min(), POLYGON_UPSAMPLE
-    crop = mask[y0:ys.max() + 1, x0:xs.max() + 1].astype(np.uint8)
-    scaled = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
-    contours, _ = cv2.findContours(scaled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-    polygons = []
-    for contour in contours:
-        if tolerance > 0:
-            contour = cv2.approxPolyDP(contour, tolerance * k, True)
-        if len(contour) >= 3:
-            points = (contour.reshape(-1, 2) + 0.5) / k + (x0, y0)
-            polygons.append([float(v) for v in points.reshape(-1)])
-    return polygons
 
 
 def image_entry(index: int, scene: Scene, file_name: str) -> dict:

@@ -26,7 +26,7 @@ class _Export(ABC):
 
     def __init__(self, fractions: Optional[dict], seed: int):
         self.ratios = splits.ratios(fractions)
-        self.seed = validate.integer("seed", seed)
+        self.seed = validate.integer("seed", seed, low=0)
         self.root = Path(".")
 
     def open(self, root: Path, categories: list[dict]) -> None:
