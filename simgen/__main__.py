@@ -58,6 +58,9 @@ def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
         raise
     print(f"simgen: dataset in {root}")
     print(f"simgen: {summary.line()}")
+    warning = summary.unsettled_line()
+    if warning:
+        log.warning(warning)
     outcome.RUN.update(done=True)
 
 

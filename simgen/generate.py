@@ -28,6 +28,7 @@ class RunSummary:
     seconds: float
     renderer: str
     categories_seen: set = field(default_factory=set)
+    unsettled: int = 0  # rendered frames whose objects were still moving
 
     def line(self) -> str:
         rate = self.rendered / self.seconds if self.seconds > 0 else float("inf")
@@ -36,6 +37,14 @@ class RunSummary:
         return (f"{self.frames} frames ({self.rendered} rendered{resumed}), {self.instances} instances, "
                 f"{len(self.categories_seen)} categories{of} in {self.seconds:.1f} s ({rate:.1f} frames/s, "
                 f"{self.renderer} renderer)")
+
+    def unsettled_line(self) -> Optional[str]:
+        """A warning where frames were drawn before their objects came to rest."""
+        if not self.unsettled:
+            return None
+        return (f"{self.unsettled} of {self.rendered} frames were drawn with objects still moving: settling stopped "
+                "at world.max_steps (too many or too large objects for the support? fewer objects.count, smaller "
+                "objects.scale, or a higher world.max_steps)")
 
 
 @dataclass(frozen=True)
@@ -69,7 +78,7 @@ def _run_serial(pipeline: Pipeline, seed: int, jobs: deque[Job], views_per_scene
                 if pending is not None:
                     pending.result()
                 pending = io.submit(write_frame, pipeline, index, frame, scene, instances)
-                yield [FrameResult.of(index, instances)]
+                yield [FrameResult.of(index, instances, scene)]
         if pending is not None:
             pending.result()
 
@@ -110,6 +119,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
             for result in batch:
                 summary.instances += result.instances
                 summary.categories_seen.update(result.categories)
+                summary.unsettled += result.unsettled
             bar.update(len(batch))
     for writer in sorted(pipeline.writers, key=lambda w: getattr(w, "reads_dataset", False)):
         writer.close()  # exporters (reads_dataset) last: they read the finished dataset the others wrote

@@ -43,10 +43,12 @@ class FrameResult:
     index: int
     instances: int
     categories: frozenset
+    unsettled: bool = False  # objects still moving when drawn: settling hit world.max_steps
 
     @staticmethod
-    def of(index: int, instances: list[Instance]) -> "FrameResult":
-        return FrameResult(index, len(instances), frozenset(i.category_id for i in instances))
+    def of(index: int, instances: list[Instance], scene: Scene) -> "FrameResult":
+        return FrameResult(index, len(instances), frozenset(i.category_id for i in instances),
+                           any(obj.state == "moving" for obj in scene.objects))
 
 
 def scene_rng(seed: int, scene_index: int) -> np.random.Generator:

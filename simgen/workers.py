@@ -95,7 +95,7 @@ def _work(job: Job) -> tuple[list[FrameResult], bool]:
     pipeline, results = _WORKER["pipeline"], []
     for index, frame, scene, instances in make_frames(pipeline, _WORKER["seed"], *job, _WORKER["views_per_scene"]):
         write_frame(pipeline, index, frame, scene, instances)
-        results.append(FrameResult.of(index, instances))
+        results.append(FrameResult.of(index, instances, scene))
     return results, pipeline.world.worn_out
 
 

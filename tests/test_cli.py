@@ -84,6 +84,15 @@ def test_bin_scene_and_tiny_renderer(small_dataset):
     check_dataset(small_dataset("scene=bin", "renderer=tiny", frames=2))
 
 
+@pytest.mark.parametrize("workers", [1, 2])
+def test_frames_drawn_before_their_objects_came_to_rest_are_counted_in_a_warning(small_dataset, workers):
+    """A scene too crowded for its support never comes to rest: the run says so instead of passing silently."""
+    out = small_dataset("world.max_steps=5", f"workers={workers}", frames=3, name=f"unsettled{workers}")
+    assert "3 of 3 frames were drawn with objects still moving" in (out / "simgen.log").read_text()
+    calm = small_dataset(frames=3, name=f"settled{workers}")
+    assert "still moving" not in (calm / "simgen.log").read_text()
+
+
 def test_existing_dataset_is_not_overwritten_unless_asked(small_dataset, tmp_path):
     root = small_dataset()
     before = (root / "annotations.json").read_bytes()
