@@ -58,8 +58,7 @@ def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
         raise
     print(f"simgen: dataset in {root}")
     print(f"simgen: {summary.line()}")
-    warning = summary.unsettled_line()
-    if warning:
+    for warning in summary.warnings():
         log.warning(warning)
     outcome.RUN.update(done=True)
 

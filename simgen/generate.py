@@ -29,6 +29,7 @@ class RunSummary:
     renderer: str
     categories_seen: set = field(default_factory=set)
     unsettled: int = 0  # rendered frames whose objects were still moving
+    empty: int = 0  # rendered frames without an annotation
 
     def line(self) -> str:
         rate = self.rendered / self.seconds if self.seconds > 0 else float("inf")
@@ -38,13 +39,18 @@ class RunSummary:
                 f"{len(self.categories_seen)} categories{of} in {self.seconds:.1f} s ({rate:.1f} frames/s, "
                 f"{self.renderer} renderer)")
 
-    def unsettled_line(self) -> Optional[str]:
-        """A warning where frames were drawn before their objects came to rest."""
-        if not self.unsettled:
-            return None
-        return (f"{self.unsettled} of {self.rendered} frames were drawn with objects still moving: settling stopped "
-                "at world.max_steps (too many or too large objects for the support? fewer objects.count, smaller "
-                "objects.scale, or a higher world.max_steps)")
+    def warnings(self) -> list[str]:
+        """What looks wrong in the rendered frames: objects drawn still moving, or most frames without labels."""
+        found = []
+        if self.unsettled:
+            found.append(f"{self.unsettled} of {self.rendered} frames were drawn with objects still moving: settling "
+                         "stopped at world.max_steps (too many or too large objects for the support? fewer "
+                         "objects.count, smaller objects.scale, or a higher world.max_steps)")
+        if self.empty > self.rendered / 2:
+            found.append(f"{self.empty} of {self.rendered} frames have no annotation: does the camera see the "
+                         "objects (camera.elevation, camera.distance; camera=shelf for scene=shelf), and are they "
+                         "above annotator.min_visible_pixels?")
+        return found
 
 
 @dataclass(frozen=True)
@@ -120,6 +126,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
                 summary.instances += result.instances
                 summary.categories_seen.update(result.categories)
                 summary.unsettled += result.unsettled
+                summary.empty += result.instances == 0
             bar.update(len(batch))
     for writer in sorted(pipeline.writers, key=lambda w: getattr(w, "reads_dataset", False)):
         writer.close()  # exporters (reads_dataset) last: they read the finished dataset the others wrote
