@@ -9,8 +9,6 @@ import functools
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 import threading
 import weakref
 from collections import OrderedDict
@@ -21,6 +19,7 @@ from typing import Callable, Optional
 import cv2
 import numpy as np
 
+from simgen import temp_folders
 from simgen.errors import ConfigError, OutputError
 from simgen.scene import TextureSpec
 
@@ -198,8 +197,8 @@ class TextureFiles:
             return self._files[name][0]
         with self._lock:
             if self._dir is None:
-                self._dir = tempfile.mkdtemp(prefix="simgen-textures-")
-                weakref.finalize(self, shutil.rmtree, self._dir, True)  # also removed if close() is never called
+                self._dir = temp_folders.make("simgen-textures-")
+                weakref.finalize(self, temp_folders.remove, self._dir)  # also removed if close() is never called
             path = os.path.join(self._dir, name)
             try:
                 write(path)
@@ -233,10 +232,10 @@ class TextureFiles:
         is done, no further file or folder is made (a call that would make one waits until the process ends)."""
         self._lock.acquire()
         if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            temp_folders.remove(self._dir)
 
     def close(self) -> None:
         if self._dir is not None:
-            shutil.rmtree(self._dir, ignore_errors=True)
+            temp_folders.remove(self._dir)
         self._files.clear()
         self._dir = None

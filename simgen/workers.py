@@ -8,7 +8,6 @@ import logging
 import multiprocessing
 import multiprocessing.util
 import os
-import shutil
 import signal
 import tempfile
 import threading
@@ -18,6 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterator
 
+from simgen import temp_folders
 from simgen.errors import WorkerError
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
 
@@ -164,7 +164,7 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
     whose world wears out gets no further scene and is replaced by a fresh process once its queued scenes are
     done, while the others go on. A worker that dies (a crash in PyBullet, the out-of-memory killer) stops
     the run with a WorkerError; so does any error, or Ctrl-C, ending every worker before this returns."""
-    context, temp = _worker_context(), tempfile.mkdtemp(prefix="simgen-workers-")
+    context, temp = _worker_context(), temp_folders.make("simgen-workers-")
 
     def start() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,
@@ -199,7 +199,7 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
             for lane in lanes:  # on Ctrl-C or an error: no further scene, and no worker left to write once the
                 _stop(lane.pool)  # caller has cleaned up (one still starting would make the dataset's folders)
         finally:
-            shutil.rmtree(temp, ignore_errors=True)  # with the files of a worker that was killed
+            temp_folders.remove(temp)  # with the files of a worker that was killed
         raise
     # Done: wait for every worker to exit. A process that ends through multiprocessing's own exit (joblib's
     # loky workers) joins its children before a pool's manager thread has told them to.
@@ -207,6 +207,6 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
         lane.pool.shutdown()
     for thread in retiring:
         thread.join()
-    shutil.rmtree(temp, ignore_errors=True)
+    temp_folders.remove(temp)
 
 

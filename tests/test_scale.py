@@ -127,7 +127,7 @@ def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path)
     os.kill(workers[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2 and "Traceback" not in err
-    assert texture_folders() == before  # the killed worker's files too
+    assert texture_folders() <= before  # the killed worker's files too
     assert err.strip().splitlines()[-1].startswith("simgen: error: a worker process died")
     assert not (out / "annotations.json").exists()
     done = run_simgen(args, tmp_path)
@@ -139,7 +139,7 @@ def test_workers_leave_no_temporary_files(small_dataset):
     """Each worker keeps textures, meshes and URDF copies in a temporary folder, removed as it exits."""
     before = texture_folders()
     small_dataset("workers=2", "randomizers=[color,texture]", "randomizers.texture.probability=1", frames=6)
-    assert texture_folders() == before
+    assert texture_folders() <= before
 
 
 def test_workers_end_when_the_run_is_killed_outright(tmp_path):
@@ -154,7 +154,7 @@ def test_workers_end_when_the_run_is_killed_outright(tmp_path):
     while any(map(running, workers)) and time.time() < deadline:
         time.sleep(0.1)
     assert not any(map(running, workers))
-    assert texture_folders() == before
+    assert texture_folders() <= before
 
 
 def test_sigterm_stops_like_ctrl_c_and_the_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
@@ -169,7 +169,7 @@ def test_sigterm_stops_like_ctrl_c_and_the_run_resumes_to_the_same_dataset(small
     assert proc.returncode == 128 + signal.SIGTERM and "Traceback" not in err, err
     assert err.strip().splitlines()[-1] == ("simgen: terminated (SIGTERM); frames written so far are kept. Run the "
                                             f"same command again to resume (output_dir={out}).")
-    assert not any(map(running, workers)) and texture_folders() == before
+    assert not any(map(running, workers)) and texture_folders() <= before
     assert not (out / "annotations.json").exists()
     done = run_simgen(args, tmp_path)
     assert done.returncode == 0, done.stderr

@@ -1,0 +1,57 @@
+"""Private temporary folders that no killed process leaves behind for long.
+
+A folder's process holds a lock on it for as long as it lives; the kernel drops the lock when the process ends,
+however it ends. Making a new folder removes the folders of the same kind that nobody holds: those of processes
+killed outright (SIGKILL, the out-of-memory killer), which had no chance to remove their own.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import glob
+import os
+import shutil
+import tempfile
+
+_HELD: dict[str, int] = {}  # folder -> its open descriptor, which holds the lock for the life of the process
+
+
+def make(prefix: str) -> str:
+    """A new folder `prefix`XXXXXXXX in the temporary directory, locked by this process; the abandoned ones of
+    the same prefix there are removed first."""
+    remove_abandoned(prefix)
+    staging = tempfile.mkdtemp(prefix=f".{prefix}")  # out of remove_abandoned's sight until it is locked
+    fd = os.open(staging, os.O_RDONLY)
+    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    head, name = os.path.split(staging)
+    folder = os.path.join(head, name[1:])
+    os.rename(staging, folder)
+    _HELD[folder] = fd
+    return folder
+
+
+def remove(folder: str) -> None:
+    """Remove a folder made here, and let go of its lock."""
+    shutil.rmtree(folder, ignore_errors=True)
+    fd = _HELD.pop(folder, None)
+    if fd is not None:
+        os.close(fd)
+
+
+def remove_abandoned(prefix: str) -> None:
+    """Remove the folders `prefix`* of the temporary directory that no living process holds."""
+    for folder in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), glob.escape(prefix) + "*")):
+        if folder in _HELD:
+            continue
+        try:
+            fd = os.open(folder, os.O_RDONLY)
+        except OSError:  # removed meanwhile, or not a folder of ours
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its process lives
+            continue
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
+        finally:
+            os.close(fd)
