@@ -127,13 +127,13 @@ def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[s
     build = BUILDERS[spec.asset.kind]
     if units is not None and visual is None and spec.asset.kind in units.kinds:
         build = _multibody(_unit_mesh_shapes(units, paths))
+    where = spec.asset.path or f"{spec.asset.kind} {spec.asset.size}"
     try:
         body = build(spec, client, path, visual)
     except p.error as err:
-        where = spec.asset.path or f"{spec.asset.kind} {spec.asset.size}"
         raise AssetError(f"{where}: PyBullet could not load this {spec.asset.kind} asset ({err})") from None
     if body < 0:
-        raise AssetError(f"{spec.asset.path}: PyBullet could not load this {spec.asset.kind} asset")
+        raise AssetError(f"{where}: PyBullet could not load this {spec.asset.kind} asset")
     if spec.rgba is not None:
         for link in range(-1, p.getNumJoints(body, physicsClientId=client)):
             p.changeVisualShape(body, link, rgbaColor=list(spec.rgba), physicsClientId=client)

@@ -44,18 +44,13 @@ def instance_labels(inst: Instance) -> dict:
 class CocoWriter:
     """COCO instances with `segmentation` as compressed RLE (default) or polygons."""
 
-    def __init__(self, segmentation: str = "rle", image_ext: str = "png", file_name: str = "annotations.json",
-                 polygon_tolerance: float = 1.0):
+    marks_finished = True  # its annotations.json, written last, marks a finished dataset
+
+    def __init__(self, segmentation: str = "rle", image_ext: str = "png", polygon_tolerance: float = 1.0):
         self.segmentation = validate.choice("segmentation", segmentation, ("rle", "polygon"))
         self.image_ext = validate.choice("image_ext", image_ext, ("png", "jpg"))
-        self.file_name = file_name
         self.polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
         self.root, self.categories = Path("."), []
-
-    @property
-    def marks_finished(self) -> bool:
-        """Whether this writer's file is the one whose presence marks a finished dataset."""
-        return self.file_name == FINISHED_MARKER
 
     def open(self, root: Path, categories: list[dict]) -> None:
         self.root = Path(root)
@@ -101,4 +96,4 @@ class CocoWriter:
             "images": images,
             "annotations": annotations,
         }
-        write_json_atomic(self.root / self.file_name, coco)
+        write_json_atomic(self.root / FINISHED_MARKER, coco)

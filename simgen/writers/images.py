@@ -9,6 +9,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.annotate import Instance
+from simgen.errors import OutputError
 from simgen.frame import Frame
 from simgen.scene import Scene
 from simgen.writers.files import DEPTH_SCALE_M, frame_stem, write_bytes_atomic
@@ -18,10 +19,16 @@ from simgen.writers.files import DEPTH_SCALE_M, frame_stem, write_bytes_atomic
 _NO_FILTER = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE] if hasattr(cv2, "IMWRITE_PNG_FILTER") else []
 
 
-def encode_png(image: np.ndarray, compression: int) -> bytes:
-    ok, buf = cv2.imencode(".png", image, [cv2.IMWRITE_PNG_COMPRESSION, compression, *_NO_FILTER])
-    assert ok, "OpenCV failed to encode a PNG"
+def encode(image: np.ndarray, ext: str, params: list[int]) -> bytes:
+    """An image as the bytes of a `.png` or `.jpg` file (OpenCV)."""
+    ok, buf = cv2.imencode(ext, image, params)
+    if not ok:
+        raise OutputError(f"OpenCV could not encode a {image.shape} {image.dtype} image as {ext}")
     return buf.tobytes()
+
+
+def encode_png(image: np.ndarray, compression: int) -> bytes:
+    return encode(image, ".png", [cv2.IMWRITE_PNG_COMPRESSION, compression, *_NO_FILTER])
 
 
 def depth_to_mm(depth: np.ndarray) -> np.ndarray:
@@ -60,7 +67,7 @@ class ImageWriter:
         encoded = {}
         bgr = cv2.cvtColor(np.ascontiguousarray(frame.rgb), cv2.COLOR_RGB2BGR)
         if self.rgb_format == "jpg":
-            encoded["rgb"] = cv2.imencode(".jpg", bgr, [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])[1].tobytes()
+            encoded["rgb"] = encode(bgr, ".jpg", [cv2.IMWRITE_JPEG_QUALITY, self.jpeg_quality])
         else:
             encoded["rgb"] = encode_png(bgr, self.png_compression)
         if "depth" in self.kinds:
