@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 
 import hydra
 from hydra.core.hydra_config import HydraConfig
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from simgen import config, outcome, output_dir
 from simgen.generate import generate
@@ -29,13 +28,8 @@ def run(cfg: DictConfig) -> None:
 
 
 def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
-    if cfg.num_frames < 1:
-        raise config.ConfigError("num_frames", f"expected a positive integer, got {cfg.num_frames}")
     workers, shard, views = config.run_settings(cfg)
     renderer = pipeline.world.renderer_kind  # resolves `auto` and fails early if EGL was asked for and is missing
-    container = OmegaConf.to_container(cfg, resolve=True)
-    container["world"]["renderer"] = renderer  # workers skip the EGL probe
-    factory = functools.partial(config.pipeline_from_container, container)
     try:
         state = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite, cfg.resume)
     except OSError as err:
@@ -50,7 +44,8 @@ def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
                  root)
     try:
         summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress, workers=workers,
-                           shard=shard, views_per_scene=views, factory=factory)
+                           shard=shard, views_per_scene=views,
+                           factory=config.worker_factory(cfg, renderer))
     except BaseException as err:
         output_dir.discard_if_empty(root)  # a run stopped before its first frame leaves nothing but its log
         if isinstance(err, OSError):

@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from importlib import resources
-from typing import Any
+from typing import Any, Callable
 
 import yaml
 from hydra.core.config_store import ConfigStore
@@ -186,9 +186,19 @@ def pipeline_from_container(container: dict) -> Pipeline:
     return build_pipeline(OmegaConf.create(container))
 
 
+def worker_factory(cfg: DictConfig, renderer: str) -> Callable[[], Pipeline]:
+    """What builds each worker process's pipeline: the resolved config, with the renderer this process chose
+    (so that workers skip the EGL probe)."""
+    container = OmegaConf.to_container(cfg, resolve=True)
+    container["world"]["renderer"] = renderer
+    return functools.partial(pipeline_from_container, container)
+
+
 def run_settings(cfg: DictConfig) -> tuple[int, Shard, int]:
-    """The checked `workers` (0 means one per core), `shard` and `views_per_scene` settings (and `seed`, checked)."""
+    """The checked `workers` (0 means one per core), `shard` and `views_per_scene` settings (and `seed` and
+    `num_frames`, checked)."""
     validate.integer("seed", cfg.seed, low=0)  # numpy seeds its generators with non-negative integers only
+    validate.integer("num_frames", cfg.num_frames, low=1)
     workers = validate.integer("workers", cfg.workers, low=0) or os.cpu_count() or 1
     count = validate.integer("shard.count", cfg.shard.count, low=1)
     index = validate.integer("shard.index", cfg.shard.index, low=0, high=count - 1)
