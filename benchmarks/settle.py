@@ -27,7 +27,9 @@ SETTINGS = {
     # capped at 3 s of simulated time.
     "pybullet defaults": dict(time_step=1 / 240, solver_iterations=50, max_steps=720, linear_damping=0.04,
                               angular_damping=0.04, rolling_friction=0.0),
-    "simgen": {},
+    "simgen, 10 solver iterations (before)": dict(solver_iterations=10),
+    "simgen (20 solver iterations)": {},
+    "simgen, 30 solver iterations": dict(solver_iterations=30),
 }
 
 

@@ -18,6 +18,7 @@ from simgen.scene import Asset
 
 PRIMITIVE_SIZES = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2}
 FILE_KINDS = {".urdf": "urdf", ".obj": "mesh", ".stl": "mesh"}
+DEFAULT_MASS = 0.1  # kg, of a mesh or primitive category that gives none
 
 
 def resolve_path(path: str) -> str:
@@ -59,13 +60,15 @@ class Category:
     primitive: Optional[str] = None
     size: Sampler = Constant(())
     scale: float = 1.0
-    mass: float = 0.1
+    mass: Optional[float] = None  # kg; None: a URDF's own, else DEFAULT_MASS
 
     def sample(self, rng: np.random.Generator) -> Asset:
+        mass = DEFAULT_MASS if self.mass is None else self.mass
         if self.primitive:
-            return Asset(kind=self.primitive, size=tuple(np.atleast_1d(self.size.sample(rng))), mass=self.mass)
+            return Asset(kind=self.primitive, size=tuple(np.atleast_1d(self.size.sample(rng))), mass=mass)
         path = self.files[int(rng.integers(len(self.files)))]
-        return Asset(kind=FILE_KINDS[Path(path).suffix.lower()], path=path, mass=self.mass)
+        kind = FILE_KINDS[Path(path).suffix.lower()]
+        return Asset(kind=kind, path=path, mass=self.mass if kind == "urdf" else mass)
 
 
 def _category(key: str, name: str, cfg: dict) -> Category:
@@ -75,7 +78,7 @@ def _category(key: str, name: str, cfg: dict) -> Category:
         raise ConfigError(f"{key}.{sorted(unknown)[0]}", f"unknown key (expected one of {', '.join(sorted(known))})")
     cat_id = validate.integer(f"{key}.id", cfg.get("id"), low=1)
     scale = validate.number(f"{key}.scale", cfg.get("scale", 1.0), low=0, low_open=True)
-    mass = validate.number(f"{key}.mass", cfg.get("mass", 0.1), low=0, low_open=True)
+    mass = validate.number(f"{key}.mass", cfg["mass"], low=0, low_open=True) if "mass" in cfg else None
     if ("files" in cfg) == ("primitive" in cfg):
         raise ConfigError(key, "expected exactly one of 'files' (URDF/OBJ/STL path or glob) or 'primitive'")
     if "files" in cfg:

@@ -26,7 +26,7 @@ class Asset:
     kind: str
     path: Optional[str] = None
     size: tuple = ()
-    mass: float = 0.1
+    mass: Optional[float] = 0.1  # kg; None: a URDF's own
 
 
 @dataclass

@@ -5,6 +5,7 @@ import pybullet as p
 import pytest
 
 from simgen import camera
+from simgen.assets import resolve_path
 from simgen.config import build_pipeline
 from simgen.errors import AssetError, SceneError
 from simgen.pipeline import frame_spec
@@ -52,6 +53,26 @@ def test_depth_is_drawn_at_pixel_centres(renderer):
     # eye + t * R^T ray meets the floor (z = 0) at depth t
     expected = (-scene.camera.position[2] / (pose[:3, 2] @ rays)).reshape(120, 160)
     assert np.median(np.abs(depth - expected)) < 3e-4
+
+
+@pytest.mark.parametrize("mass", [None, 0.3])
+def test_a_catalog_mass_replaces_a_urdfs_own_with_its_inertia_scaled(world, mass):
+    """The soccer ball's URDF says 10 kg and the mug's 1 kg: beside 0.05-0.1 kg objects, the solver let them
+    press those into the table by up to 18 mm. The built-in catalog gives them masses of their own."""
+    duck = "pybullet_data/duck_vhacd.urdf"
+    scene = floor_scene()
+    scene.objects.append(ObjectSpec("duck", Asset("urdf", path=resolve_path(duck), mass=mass), position=(0, 0, 0.1)))
+    plain = floor_scene()
+    plain.objects.append(ObjectSpec("duck", Asset("urdf", path=resolve_path(duck), mass=None), position=(0, 0, 0.1)))
+    inertia = {}
+    for name, spec in (("own", plain), ("given", scene)):
+        world.build(spec)
+        body = next(iter(world._bodies))
+        info = p.getDynamicsInfo(body, -1, physicsClientId=world.client)
+        inertia[name] = (info[0], np.asarray(info[2]))
+    assert inertia["own"][0] == pytest.approx(0.1)
+    assert inertia["given"][0] == pytest.approx(mass or 0.1)
+    assert np.allclose(inertia["given"][1], inertia["own"][1] * (mass or 0.1) / 0.1)
 
 
 def test_known_point_reprojects_to_its_pixel(world):

@@ -17,7 +17,7 @@ class Physics:
     """Engine settings, re-applied after every resetSimulation (which drops them)."""
 
     time_step: float = 1.0 / 120.0
-    solver_iterations: int = 10
+    solver_iterations: int = 20
     max_steps: int = 600
     check_every: int = 10
     rest_linear: float = 0.02  # m/s

@@ -42,8 +42,19 @@ class ShapePaths:
 
 def _urdf(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> int:
     flags = p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
-    return p.loadURDF(path, spec.position, spec.orientation, globalScaling=spec.scale,
+    body = p.loadURDF(path, spec.position, spec.orientation, globalScaling=spec.scale,
                       useFixedBase=spec.static, flags=flags, physicsClientId=client)
+    if body >= 0 and spec.asset.mass is not None and not spec.static:
+        _set_mass(body, spec.asset.mass, client)
+    return body
+
+
+def _set_mass(body: int, mass: float, client: int) -> None:
+    """The base's mass, its inertia scaled with it (the shape's mass distribution kept)."""
+    old, _, inertia = p.getDynamicsInfo(body, -1, physicsClientId=client)[:3]
+    ratio = mass / old if old > 0 else 1.0
+    p.changeDynamics(body, -1, mass=mass, localInertiaDiagonal=[v * ratio for v in inertia],
+                     physicsClientId=client)
 
 
 def _mesh_shapes(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> tuple[int, int]:
