@@ -68,6 +68,14 @@ def choice(key: str, value: Any, options: Iterable[str]) -> str:
     return value
 
 
+def choices(key: str, values: Any, options: Iterable[str]) -> list[str]:
+    """A non-empty list of names, each one of `options` (repeats allowed: they weigh a draw)."""
+    options = list(options)
+    if isinstance(values, str) or not isinstance(values, Sequence) or not values:
+        raise ConfigError(key, f"expected a non-empty list of {', '.join(options)}, got {values!r}")
+    return [choice(f"{key}[{i}]", v, options) for i, v in enumerate(values)]
+
+
 def vector(key: str, value: Any, size: int) -> tuple:
     """A sequence of `size` real numbers, as a tuple of floats."""
     if not isinstance(value, Sequence) or isinstance(value, str) or len(value) != size:

@@ -8,7 +8,6 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from simgen import validate
-from simgen.errors import ConfigError
 from simgen.frame import Frame
 from simgen.sampling import Bounded, Choice
 from simgen.textures import PATTERNS, list_images, make_image
@@ -22,9 +21,7 @@ class BackgroundImage:
                  kinds: Sequence[str] = PATTERNS, scale: Any = (2.0, 12.0)):
         self.probability = validate.number("probability", probability, 0, 1)
         self.photos = list_images("folder", folder) if folder else []
-        if isinstance(kinds, str) or not kinds:
-            raise ConfigError("kinds", f"expected a non-empty list of {', '.join(PATTERNS)}, got {kinds!r}")
-        self.kinds = Choice([validate.choice(f"kinds[{i}]", k, PATTERNS) for i, k in enumerate(kinds)])
+        self.kinds = Choice(validate.choices("kinds", kinds, PATTERNS))
         self.scale = Bounded("scale", scale, low=0, low_open=True)
 
     def image(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:

@@ -51,9 +51,7 @@ class Distractors:
     def __init__(self, count: Any = (2, 6), shapes: Sequence[str] = SHAPES, size: Any = (0.03, 0.1),
                  files: Union[str, Sequence[str]] = DEFAULT_MESHES, texture_probability: float = 0.3):
         self.count = validate.int_range("count", count, low=0)
-        if isinstance(shapes, str) or not shapes:
-            raise ConfigError("shapes", f"expected a non-empty list of {', '.join(SHAPES)}, got {shapes!r}")
-        self.shapes = Choice([validate.choice(f"shapes[{i}]", s, SHAPES) for i, s in enumerate(shapes)])
+        self.shapes = Choice(validate.choices("shapes", shapes, SHAPES))
         self.size = Bounded("size", size, 1e-3, 10.0)
         self.files = mesh_files("files", files) if "mesh" in shapes else []
         self.texture = TextureRandomizer(probability=validate.number("texture_probability", texture_probability, 0, 1))

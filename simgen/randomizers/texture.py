@@ -7,7 +7,6 @@ from typing import Any, Optional, Sequence
 import numpy as np
 
 from simgen import validate
-from simgen.errors import ConfigError
 from simgen.randomizers.targets import check_targets, select
 from simgen.sampling import Bounded, Choice
 from simgen.scene import Scene, TextureSpec
@@ -25,9 +24,7 @@ class TextureRandomizer:
                  variants: Optional[int] = None, photos: Optional[str] = None):
         self.targets = check_targets("targets", targets)
         self.probability = validate.number("probability", probability, 0, 1)
-        if isinstance(kinds, str) or not kinds:
-            raise ConfigError("kinds", f"expected a non-empty list of {', '.join(KINDS)}, got {kinds!r}")
-        self.kinds = Choice([validate.choice(f"kinds[{i}]", k, KINDS) for i, k in enumerate(kinds)], weights)
+        self.kinds = Choice(validate.choices("kinds", kinds, KINDS), weights)
         self.scale = Bounded("scale", scale, low=0, low_open=True)
         self.size = validate.integer("size", size, low=4, high=4096)
         self.variants = 2**31 - 1 if variants is None else validate.integer("variants", variants, low=1)
