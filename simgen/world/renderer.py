@@ -108,8 +108,9 @@ class Renderer:
 
 
 def egl_light_transform(rgb: np.ndarray, light: LightSpec) -> np.ndarray:
-    """EGL honours only the light direction: apply colour and ambient+diffuse+specular as an RGB gain."""
-    gain = np.asarray(light.color) * (light.ambient + light.diffuse + light.specular) / _DEFAULT_GAIN
+    """EGL honours only the light direction: apply the coefficients and the colour as an RGB gain, the colour
+    tinting the diffuse and specular parts only, as TinyRenderer does (its ambient part stays white)."""
+    gain = (light.ambient + (light.diffuse + light.specular) * np.asarray(light.color)) / _DEFAULT_GAIN
     if np.allclose(gain, 1.0):
         return rgb
     table = np.clip(np.arange(256)[:, None] * gain[None, :] + 0.5, 0, 255).astype(np.uint8)
