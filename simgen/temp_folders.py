@@ -13,13 +13,16 @@ import os
 import shutil
 import tempfile
 
+TEXTURES, WORKERS = "simgen-textures-", "simgen-workers-"  # a process's textures and meshes; a run's workers'
+KINDS = (TEXTURES, WORKERS)
 _HELD: dict[str, int] = {}  # folder -> its open descriptor, which holds the lock for the life of the process
 
 
 def make(prefix: str) -> str:
-    """A new folder `prefix`XXXXXXXX in the temporary directory, locked by this process; the abandoned ones of
-    the same prefix there are removed first."""
-    remove_abandoned(prefix)
+    """A new folder `prefix`XXXXXXXX in the temporary directory, locked by this process; the abandoned folders
+    of every kind there are removed first (a run's main process makes only a workers' folder)."""
+    for kind in KINDS:
+        remove_abandoned(kind)
     staging = tempfile.mkdtemp(prefix=f".{prefix}")  # out of remove_abandoned's sight until it is locked
     fd = os.open(staging, os.O_RDONLY)
     fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

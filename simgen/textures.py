@@ -197,7 +197,7 @@ class TextureFiles:
             return self._files[name][0]
         with self._lock:
             if self._dir is None:
-                self._dir = temp_folders.make("simgen-textures-")
+                self._dir = temp_folders.make(temp_folders.TEXTURES)
                 weakref.finalize(self, temp_folders.remove, self._dir)  # also removed if close() is never called
             path = os.path.join(self._dir, name)
             try:

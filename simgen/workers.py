@@ -164,7 +164,7 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
     whose world wears out gets no further scene and is replaced by a fresh process once its queued scenes are
     done, while the others go on. A worker that dies (a crash in PyBullet, the out-of-memory killer) stops
     the run with a WorkerError; so does any error, or Ctrl-C, ending every worker before this returns."""
-    context, temp = _worker_context(), temp_folders.make("simgen-workers-")
+    context, temp = _worker_context(), temp_folders.make(temp_folders.WORKERS)
 
     def start() -> ProcessPoolExecutor:
         return ProcessPoolExecutor(1, mp_context=context, initializer=_init_worker,

@@ -27,3 +27,13 @@ def test_the_folders_of_processes_killed_outright_are_removed_by_the_next_one(tm
     again = start("", tmp_path)
     assert again.stdout.readline().strip() and again.wait() == 0
     assert not living.exists()
+
+
+def test_a_run_with_workers_removes_abandoned_texture_folders_too(tmp_path):
+    """The main process of a run with workers makes only the run's folder: it sweeps every kind."""
+    killed = start("import os; os.kill(os.getpid(), 9)", tmp_path)
+    dead = Path(killed.stdout.readline().strip())
+    assert killed.wait() == -9 and dead.is_dir()
+    code = "from simgen import temp_folders; temp_folders.make(temp_folders.WORKERS)"
+    run = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TMPDIR=str(tmp_path)))
+    assert run.returncode == 0 and not dead.exists()
