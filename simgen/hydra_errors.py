@@ -27,8 +27,9 @@ def one_line(err: Exception) -> str:
             return _unknown_key(cause, str(err))
         if str(cause.msg).startswith("Cannot merge DictConfig with"):
             key = cause.full_key
-            return (f"{key}: the config gives a mapping here (a sampler with _target_), which a value on the command "
-                    f"line cannot replace; delete it and add yours: '~{key}' '+{key}=VALUE'")
+            return (f"{key}: the config gives a mapping here (its fields, or a sampler's _target_ and arguments), "
+                    f"which a value on the command line cannot replace; set a field with {key}.FIELD=VALUE, or "
+                    f"delete the mapping and add yours: '~{key}' '+{key}=VALUE'")
         return f"{cause.full_key}: {_first_line(str(cause.msg))}"
     return " ".join(line.strip() for line in str(err).split("Config search path")[0].splitlines() if line.strip())
 

@@ -197,8 +197,9 @@ def test_setting_an_option_that_is_not_selected_says_how_to_select_it():
 def test_a_list_given_for_a_sampler_of_the_config_says_how_to_replace_it():
     with pytest.raises(ConfigCompositionException) as err:
         compose_config(["light=random", "light.direction=[1,1,1]"])
-    assert one_line(err.value) == ("light.direction: the config gives a mapping here (a sampler with _target_), which "
-                                   "a value on the command line cannot replace; delete it and add yours: "
+    assert one_line(err.value) == ("light.direction: the config gives a mapping here (its fields, or a sampler's "
+                                   "_target_ and arguments), which a value on the command line cannot replace; set a "
+                                   "field with light.direction.FIELD=VALUE, or delete the mapping and add yours: "
                                    "'~light.direction' '+light.direction=VALUE'")
     build_pipeline(compose_config(["light=random", "~light.direction", "+light.direction=[0,0,2]"]))
 
