@@ -29,7 +29,7 @@ class RunSummary:
     renderer: str
     categories_seen: set = field(default_factory=set)
     unsettled: int = 0  # rendered frames whose objects were still moving
-    empty: int = 0  # rendered frames without an annotation
+    empty: int = 0  # rendered frames without an annotation (but ignore regions)
 
     def line(self) -> str:
         rate = self.rendered / self.seconds if self.seconds > 0 else float("inf")
@@ -45,11 +45,12 @@ class RunSummary:
         if self.unsettled:
             found.append(f"{self.unsettled} of {self.rendered} frames were drawn with objects still moving: settling "
                          "stopped at world.max_steps (too many or too large objects for the support? fewer "
-                         "objects.count, smaller objects.scale, or a higher world.max_steps)")
+                         "objects.count, smaller objects.scale, or a higher world.max_steps; each object's state is "
+                         "in the meta)")
         if self.empty > self.rendered / 2:
-            found.append(f"{self.empty} of {self.rendered} frames have no annotation: does the camera see the "
-                         "objects (camera.elevation, camera.distance; camera=shelf for scene=shelf), and are they "
-                         "above annotator.min_visible_pixels?")
+            found.append(f"{self.empty} of {self.rendered} frames have no annotation (but ignore regions): does the "
+                         "camera see the objects (camera.elevation, camera.distance; camera=shelf for scene=shelf), "
+                         "and are they above annotator.min_visible_pixels?")
         return found
 
 
@@ -126,7 +127,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
                 summary.instances += result.instances
                 summary.categories_seen.update(result.categories)
                 summary.unsettled += result.unsettled
-                summary.empty += result.instances == 0
+                summary.empty += result.empty
             bar.update(len(batch))
     for writer in sorted(pipeline.writers, key=lambda w: getattr(w, "reads_dataset", False)):
         writer.close()  # exporters (reads_dataset) last: they read the finished dataset the others wrote

@@ -43,12 +43,14 @@ class FrameResult:
     index: int
     instances: int
     categories: frozenset
-    unsettled: bool = False  # objects still moving when drawn: settling hit world.max_steps
+    unsettled: bool = False  # labeled objects still moving when drawn: settling hit world.max_steps
+    empty: bool = False  # nothing annotated but ignore regions
 
     @staticmethod
     def of(index: int, instances: list[Instance], scene: Scene) -> "FrameResult":
         return FrameResult(index, len(instances), frozenset(i.category_id for i in instances),
-                           any(obj.state == "moving" for obj in scene.objects))
+                           unsettled=any(obj.state == "moving" and obj.labeled for obj in scene.objects),
+                           empty=all(i.ignore for i in instances))
 
 
 def scene_rng(seed: int, scene_index: int) -> np.random.Generator:

@@ -55,6 +55,20 @@ def test_depth_is_drawn_at_pixel_centres(renderer):
     assert np.median(np.abs(depth - expected)) < 3e-4
 
 
+def test_each_object_is_resting_or_still_moving_on_its_own():
+    """Settling stopped at max_steps: only the body still falling is `moving`."""
+    scene = floor_scene()
+    scene.objects += [ObjectSpec("box", Asset("box", size=(0.1, 0.1, 0.1)), position=(0.3, 0, 0.05)),
+                      ObjectSpec("box", Asset("box", size=(0.1, 0.1, 0.1)), position=(-0.3, 0, 1.0))]
+    world = World(renderer="tiny", max_steps=5)
+    try:
+        world.build(scene)
+        world.settle(scene)
+    finally:
+        world.close()
+    assert [o.state for o in scene.objects] == ["resting", "moving"]
+
+
 @pytest.mark.parametrize("mass", [None, 0.3])
 def test_a_catalog_mass_replaces_a_urdfs_own_with_its_inertia_scaled(world, mass):
     """The soccer ball's URDF says 10 kg and the mug's 1 kg: beside 0.05-0.1 kg objects, the solver let them

@@ -138,7 +138,7 @@ class World:
         """Drop the objects until at rest; write final poses back; remove objects that fell off."""
         c = self.client
         steps = self.physics.settle(list(self._bodies), c)
-        moving = not self.physics.at_rest(list(self._bodies), c)
+        resting = {body: self.physics.at_rest([body], c) for body in self._bodies}  # local_box zeroes velocities
         for body, index in list(self._bodies.items()):
             obj = scene.objects[index]
             pos, orn = p.getBasePositionAndOrientation(body, physicsClientId=c)
@@ -153,7 +153,7 @@ class World:
                 p.removeBody(body, physicsClientId=c)
                 del self._bodies[body]
             else:
-                obj.state = "moving" if moving else "resting"
+                obj.state = "resting" if resting[body] else "moving"
         return steps
 
     def render(self, scene: Scene) -> Frame:
