@@ -48,6 +48,9 @@ def interrupted_run() -> str:
         return word + again
     if RUN["done"]:  # after its summary
         return f"{word}; the dataset in {root} is complete" + again
+    if sweep:
+        return (f"{word}; frames written so far are kept. Run the same command again to go on with the sweep (the "
+                f"job in {root} resumes).")
     return interrupted(root, word)
 
 

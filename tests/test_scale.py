@@ -79,6 +79,25 @@ def test_ctrl_c_exits_cleanly_and_says_how_to_resume(small_dataset, tmp_path):
     assert (out / "annotations.json").read_bytes() == (reference / "annotations.json").read_bytes()
 
 
+def test_a_sweep_stopped_mid_job_says_to_rerun_the_sweep_and_the_rerun_finishes_it(tmp_path):
+    sweep = tmp_path / "sweep"
+    args = [sys.executable, "-m", "simgen", "-m", "seed=0,1", f"output_dir={sweep}", "num_frames=20",
+            "hydra.sweep.subdir=${hydra.job.num}", *SMALL]
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (sweep / "0" / "coco" / "000001.json").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert err.strip().splitlines()[-1] == ("simgen: terminated (SIGTERM); frames written so far are kept. Run the "
+                                            f"same command again to go on with the sweep (the job in {sweep / '0'} "
+                                            "resumes).")
+    done = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr
+    assert all(len(json.loads((sweep / job / "annotations.json").read_text())["images"]) == 20 for job in "01")
+
+
 def stat_fields(pid: int) -> list[str]:
     """The fields of /proc/PID/stat after the command name: state, parent pid, ..."""
     return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
