@@ -152,6 +152,22 @@ def _distinct_from_targets(distractors: dict[str, Any], labeled_kinds: set[str])
             raise err.under(f"distractors.{name}") from None
 
 
+def _check_writers_needs(writers: dict[str, Any], annotator: Any) -> None:
+    """What an export needs of the dataset, checked before the first frame rather than after the last."""
+    has = {
+        "amodal": (annotator.amodal, "the amodal masks: add annotator.amodal=true"),
+        "depth": (any(getattr(w, "writes_depth", False) for w in writers.values()),
+                  "the depth images: writers.images.depth=true"),
+        "exact_masks": (any(getattr(w, "writes_exact_masks", False) for w in writers.values()),
+                        "the exact visible masks: the instance images (writers.images.masks=true) or RLE "
+                        "segmentations (writers.coco.segmentation=rle)"),
+    }
+    for name, writer in writers.items():
+        for need, (met, what) in has.items():
+            if getattr(writer, f"needs_{need}", False) and not met:
+                raise ConfigError(f"writers.{name}", f"needs {what}")
+
+
 def build_pipeline(cfg: DictConfig) -> Pipeline:
     """Instantiate every part of a run from its composed config."""
     for key in ("scene", "catalog", "objects", "light", "camera", "world", "annotator"):
@@ -171,9 +187,7 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
         raise ConfigError("writers", "expected coco among them, writing annotations.json: that file marks the "
                           "dataset finished, and resuming, the exports and the tools read it")
     annotator = build("annotator", cfg.annotator)
-    for name, writer in selected.items():
-        if getattr(writer, "needs_amodal", False) and not annotator.amodal:
-            raise ConfigError(f"writers.{name}", "needs the amodal masks: add annotator.amodal=true")
+    _check_writers_needs(selected, annotator)
     return Pipeline(
         scene=scene, randomizers=randomizers, view_randomizers=[camera],
         world=build("world", cfg.world), annotator=annotator, writers=writers,

@@ -33,7 +33,8 @@ def test_every_group_has_options():
 
 @pytest.mark.parametrize("group, option", group_options())
 def test_every_option_composes_and_instantiates(group, option):
-    selected = sorted({option, "coco"}) if group == "writers" else [option]  # coco is always needed
+    selected = sorted({option, "coco", "images"}) if group == "writers" else [option]  # coco is needed; images
+    # hold what exports read (bop: depth)
     override = f"{group}=[{','.join(selected)}]" if group in MULTI_SELECT else f"{group}={option}"
     pipeline = build_pipeline(compose_config([override]))
     assert pipeline.randomizers and pipeline.view_randomizers and pipeline.writers and pipeline.categories

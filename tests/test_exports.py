@@ -378,6 +378,9 @@ def test_simgen_check_passes_on_other_settings(small_dataset, overrides):
     (["writers=[images,coco,yolo]", "writers.yolo.seed=-1"], "writers.yolo.seed: expected an integer >= 0, got -1"),
     (["annotator.min_visible_fraction=0.5"], "annotator.min_visible_fraction: needs amodal=true"),
     (["annotator.below=hide"], "annotator.below: expected one of drop, ignore"),
+    (["writers=[images,coco,bop]", "writers.images.depth=false"], "writers.bop: needs the depth images"),
+    (["writers=[images,coco,bop]", "writers.images.masks=false", "writers.coco.segmentation=polygon"],
+     "writers.bop: needs the exact visible masks"),
 ])
 def test_bad_label_settings_stop_the_run_with_one_line(tmp_path, args, message):
     done = run_simgen([f"output_dir={tmp_path / 'x'}", "num_frames=1", *SMALL, *args], tmp_path)

@@ -52,6 +52,11 @@ class CocoWriter:
         self.polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
         self.root, self.categories = Path("."), []
 
+    @property
+    def writes_exact_masks(self) -> bool:
+        """Whether segmentations are exact (RLE), not simplified polygons."""
+        return self.segmentation == "rle"
+
     def open(self, root: Path, categories: list[dict]) -> None:
         self.root = Path(root)
         self.categories = [{**c, "keypoints": geometry.KEYPOINT_NAMES, "skeleton": geometry.SKELETON}

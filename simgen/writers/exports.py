@@ -60,9 +60,10 @@ class YoloWriter(_Export):
 
 
 class BopWriter(_Export):
-    """bop/{split}/000000/: BOP scenes for 6D pose toolkits; needs annotator.amodal=true."""
+    """bop/{split}/000000/: BOP scenes for 6D pose toolkits; needs annotator.amodal=true, the depth images and
+    exact visible masks."""
 
-    needs_amodal = True
+    needs_amodal = needs_depth = needs_exact_masks = True
 
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
         super().__init__(splits, seed)

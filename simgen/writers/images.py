@@ -54,6 +54,15 @@ class ImageWriter:
             + (["instance", "semantic"] if validate.boolean("masks", masks) else [])
         self.root = Path(".")
 
+    @property
+    def writes_depth(self) -> bool:
+        return "depth" in self.kinds
+
+    @property
+    def writes_exact_masks(self) -> bool:
+        """Whether the instance images, each annotation's visible pixels exactly, are written."""
+        return "instance" in self.kinds
+
     def open(self, root: Path, categories: list[dict]) -> None:
         self.root = Path(root)
         for kind in self.kinds:
