@@ -366,6 +366,7 @@ def test_amodal_run_is_byte_identical_run_to_run(small_dataset):
 @pytest.mark.parametrize("overrides", [
     ["writers.coco.segmentation=polygon", "writers=[images,coco,meta,yolo]"],
     ["renderer=tiny", "scene=bin", "annotator.amodal=true"],
+    ["writers.coco.segmentation=polygon", "writers.images.masks=false", "annotator.amodal=true"],
 ])
 def test_simgen_check_passes_on_other_settings(small_dataset, overrides):
     done = tool("check", small_dataset(*overrides, frames=2))

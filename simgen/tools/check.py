@@ -76,10 +76,11 @@ def check_images(data: Dataset, report: Report) -> dict[int, dict[str, np.ndarra
     return maps
 
 
-def check_amodal(ann: dict, visible: np.ndarray, report: Report) -> None:
+def check_amodal(ann: dict, visible: np.ndarray, exact: bool, report: Report) -> None:
+    """exact: whether `visible` is the annotation's visible pixels exactly (else a simplified polygon's)."""
     name, h, w = "annotations", *visible.shape
     amodal = decode(ann["amodal_segmentation"], h, w)
-    if np.any(visible & ~amodal):
+    if exact and np.any(visible & ~amodal):
         report.problem(name, f"annotation {ann['id']}: visible pixels outside its amodal mask")
     if ann.get("amodal_area") != int(amodal.sum()) or ann.get("amodal_bbox") != mask_box(amodal):
         report.problem(name, f"annotation {ann['id']}: amodal_area or amodal_bbox disagrees with amodal_segmentation")
@@ -101,25 +102,39 @@ def check_keypoints(ann: dict, image: dict, report: Report) -> None:
         report.problem(name, f"annotation {ann['id']}: keypoints disagree with the pose, 3D box and intrinsics")
 
 
+def overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over union of two boolean masks."""
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def box_mask(box: list[float], h: int, w: int) -> np.ndarray:
+    """The pixels of an [x, y, width, height] box."""
+    x, y, bw, bh = (int(round(v)) for v in box)
+    mask = np.zeros((h, w), dtype=bool)
+    mask[max(y, 0):y + bh, max(x, 0):x + bw] = True
+    return mask
+
+
 def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report: Report) -> None:
     name, h, w = "annotations", image["height"], image["width"]
     mask = decode(ann["segmentation"], h, w)
+    exact = isinstance(ann["segmentation"], dict)  # an RLE; polygons are simplified outlines
     if "instance" in maps:
         truth = maps["instance"] == ann["instance_id"]
-        exact = isinstance(ann["segmentation"], dict)
-        iou = (mask & truth).sum() / max((mask | truth).sum(), 1)
-        if (exact and not np.array_equal(mask, truth)) or iou < 0.5:
+        if (exact and not np.array_equal(mask, truth)) or overlap(mask, truth) < 0.5:
             report.problem(name, f"annotation {ann['id']}: segmentation disagrees with instance mask "
                                  f"{ann['instance_id']}")
-        mask = truth
-    if ann["bbox"] != mask_box(mask) or ann["area"] != int(mask.sum()):
+        mask, exact = truth, True
+    if exact and (ann["bbox"] != mask_box(mask) or ann["area"] != int(mask.sum())):
         report.problem(name, f"annotation {ann['id']}: bbox or area disagrees with its mask")
+    if not exact and overlap(box_mask(ann["bbox"], h, w), box_mask(mask_box(mask), h, w)) < 0.5:
+        report.problem(name, f"annotation {ann['id']}: bbox far from its polygon's")
     if "semantic" in maps and np.any(maps["semantic"][mask] != ann["category_id"]):
         report.problem(name, f"annotation {ann['id']}: semantic mask disagrees with category {ann['category_id']}")
     if ann.get("iscrowd") not in (0, 1):
         report.problem(name, f"annotation {ann['id']}: iscrowd must be 0 or 1")
     if "amodal_segmentation" in ann:
-        check_amodal(ann, mask, report)
+        check_amodal(ann, mask, exact, report)
     if "keypoints" in ann:
         check_keypoints(ann, image, report)
 
