@@ -8,7 +8,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.sampling import Bounded, Constant, OnSphere, vector_sampler
+from simgen.sampling import Bounded, Constant, OnSphere, Uniform, vector_sampler
 from simgen.scene import LightSpec, Scene
 
 
@@ -25,13 +25,15 @@ class LightRandomizer:
         self.shadow_probability = validate.number("shadow_probability", shadow_probability, 0, 1)
         if isinstance(self.direction, Constant):
             _unit("direction", self.direction.value)
+        for corner in _known_values(self.color):
+            _rgb("color", corner)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         direction = _unit("light.direction", validate.vector("light.direction", self.direction.sample(rng), 3))
-        color = validate.vector("light.color", self.color.sample(rng), 3)
+        color = _rgb("light.color", validate.vector("light.color", self.color.sample(rng), 3))
         scene.light = LightSpec(
             direction=direction,
-            color=tuple(float(np.clip(c, 0, 1)) for c in color),
+            color=color,
             distance=self.distance.sample(rng),
             **{k: s.sample(rng) for k, s in self.coefficients.items()},
             shadow=bool(rng.uniform() < self.shadow_probability),
@@ -44,3 +46,17 @@ def _unit(key: str, vector: Any) -> tuple[float, ...]:
     if length < 1e-9:
         raise ConfigError(key, f"expected a direction, got the zero vector {list(vector)}")
     return tuple(float(v) / length for v in vector)
+
+
+def _rgb(key: str, color: Any) -> tuple[float, ...]:
+    """A colour of three values in [0, 1]."""
+    return tuple(validate.number(f"{key}[{i}]", c, 0, 1) for i, c in enumerate(color))
+
+
+def _known_values(sampler: Any) -> list:
+    """The vectors a Constant or Uniform sampler draws between (its value, or its low and high), else none."""
+    if isinstance(sampler, Constant):
+        return [sampler.value]
+    if isinstance(sampler, Uniform):
+        return [sampler.low, sampler.high]
+    return []
