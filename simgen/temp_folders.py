@@ -7,6 +7,7 @@ killed outright (SIGKILL, the out-of-memory killer), which had no chance to remo
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import glob
 import os
@@ -25,7 +26,8 @@ def make(prefix: str) -> str:
         remove_abandoned(kind)
     staging = tempfile.mkdtemp(prefix=f".{prefix}")  # out of remove_abandoned's sight until it is locked
     fd = os.open(staging, os.O_RDONLY)
-    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    with contextlib.suppress(OSError):  # a file system without locks: then no process can take it either
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     head, name = os.path.split(staging)
     folder = os.path.join(head, name[1:])
     os.rename(staging, folder)
