@@ -69,6 +69,27 @@ def test_each_object_is_resting_or_still_moving_on_its_own():
     assert [o.state for o in scene.objects] == ["resting", "moving"]
 
 
+def test_a_mesh_modelled_away_from_its_origin_rests_where_it_was_dropped(world, tmp_path):
+    """A mesh's centre of mass and object frame sit at its bounding box's centre: modelled half a metre off its
+    origin, a cube fell half a metre from its drop point and tumbled about a centre of mass outside itself."""
+    mesh = tmp_path / "cube.obj"
+    corners = [(x, y, z) for x in (0.45, 0.55) for y in (-0.05, 0.05) for z in (-0.05, 0.05)]
+    faces = [(1, 2, 4, 3), (5, 7, 8, 6), (1, 5, 6, 2), (3, 4, 8, 7), (1, 3, 7, 5), (2, 6, 8, 4)]
+    mesh.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in corners) +
+                    "".join(f"f {' '.join(map(str, f))}\n" for f in faces))
+    scene = floor_scene(position=(0.8, 0.0, 0.6), target=(0.0, 0.0, 0.05), width=160, height=120)
+    tilted = (0.0, 0.2588, 0.0, 0.9659)  # 30 degrees about y: it must fall and settle
+    scene.objects.append(ObjectSpec("cube", Asset("mesh", path=str(mesh)), position=(0, 0, 0.15), orientation=tilted))
+    world.build(scene)
+    world.settle(scene)
+    cube = scene.objects[0]
+    assert np.allclose(cube.position[:2], (0, 0), atol=0.1) and cube.position[2] == pytest.approx(0.05, abs=0.005)
+    assert np.allclose(cube.bbox_3d, [(-0.05,) * 3, (0.05,) * 3], atol=3e-3)  # centred (and the collision margin)
+    ys, xs = np.nonzero(world.render(scene).instance == 1)
+    u, v = camera.project([cube.position], scene.camera)[0]
+    assert xs.mean() == pytest.approx(u, abs=3) and ys.mean() == pytest.approx(v, abs=3)
+
+
 @pytest.mark.parametrize("mass", [None, 0.3])
 def test_a_catalog_mass_replaces_a_urdfs_own_with_its_inertia_scaled(world, mass):
     """The soccer ball's URDF says 10 kg and the mug's 1 kg: beside 0.05-0.1 kg objects, the solver let them

@@ -6,7 +6,6 @@ Distractor groups run after the camera is placed, so floating distractors can si
 from __future__ import annotations
 
 import colorsys
-import functools
 import glob
 from typing import Any, Collection, Sequence, Union
 
@@ -16,7 +15,7 @@ from simgen import camera as cam_math
 from simgen import validate
 from simgen.assets import resolve_path
 from simgen.errors import ConfigError
-from simgen.mesh_check import check_asset, obj_vertices
+from simgen.mesh_check import check_asset, mesh_bounds
 from simgen.randomizers.objects import random_quaternion
 from simgen.randomizers.texture import TextureRandomizer
 from simgen.sampling import Bounded, Choice
@@ -27,12 +26,11 @@ DEFAULT_MESHES = ("pybullet_data/random_urdfs/5[0-4]?/*.obj", "pybullet_data/tor
                   "pybullet_data/toys/prism.obj")
 
 
-@functools.lru_cache(maxsize=256)
 def mesh_extent(path: str) -> float:
     """The largest side of an OBJ mesh's bounding box, in its own units; a broken mesh is an AssetError."""
     check_asset(path)
-    vertices = obj_vertices(path)
-    return float(np.ptp(vertices, axis=0).max()) if len(vertices) else 1.0
+    lo, hi = mesh_bounds(path)
+    return float((hi - lo).max()) or 1.0
 
 
 def mesh_files(key: str, patterns: Union[str, Sequence[str]]) -> list[str]:

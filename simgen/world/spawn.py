@@ -9,7 +9,8 @@ import numpy as np
 import pybullet as p
 
 from simgen.errors import AssetError
-from simgen.mesh_check import check_asset
+from simgen.geometry import quaternion_matrix
+from simgen.mesh_check import check_asset, mesh_bounds
 from simgen.scene import ObjectSpec
 from simgen.world.primitive_visuals import UnitMeshes
 
@@ -108,8 +109,21 @@ def _multibody(shapes: Shapes) -> Callable[[ObjectSpec, int, str, Optional[str]]
     def build(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> int:
         col, vis = shapes(spec, client, path, visual)
         mass = 0.0 if spec.static else spec.asset.mass
-        return p.createMultiBody(mass, col, vis, spec.position, spec.orientation, physicsClientId=client)
+        centre = _centre(spec)
+        origin = np.asarray(spec.position) - quaternion_matrix(spec.orientation) @ centre
+        return p.createMultiBody(mass, col, vis, origin.tolist(), spec.orientation,
+                                 baseInertialFramePosition=centre.tolist(), physicsClientId=client)
     return build
+
+
+def _centre(spec: ObjectSpec) -> np.ndarray:
+    """Where a body's centre of mass, and the frame PyBullet reports its pose in, sit in its shape's frame: the
+    centre of a mesh's bounding box (a mesh modelled away from its origin would tumble like a weighted toy), the
+    origin of a primitive."""
+    if spec.asset.kind != "mesh":
+        return np.zeros(3)
+    lo, hi = mesh_bounds(spec.asset.path)
+    return (lo + hi) / 2 * spec.scale
 
 
 BUILDERS = {
