@@ -15,8 +15,9 @@ from pathlib import Path
 from typing import Any, Callable
 
 from simgen.errors import SimgenError
+from simgen.writers.files import FINISHED_MARKER
 
-ANNOTATIONS = "annotations.json"
+ANNOTATIONS = FINISHED_MARKER
 KINDS = ("images", "annotations", "categories")
 MAX_COORDINATE = 1e7  # pixels: boxes, keypoints and polygons beyond this are not coordinates of an image
 

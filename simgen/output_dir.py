@@ -14,11 +14,10 @@ from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
 from simgen.errors import ConfigError, DatasetExistsError
-from simgen.writers.files import FINISHED_MARKER, TEMPORARY_NAME, remove_partial_files, write_bytes_atomic
+from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, TEMPORARY_NAME, remove_partial_files, write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
-CONFIG_FILE = "config.yaml"
 LOG_FILE = "simgen.log"  # Hydra's job log, which may already be open in the directory
 
 

@@ -19,8 +19,8 @@ from pycocotools import mask as mask_utils
 from simgen import annotations_file, splits, validate
 from simgen.annotations_file import ANNOTATIONS, DatasetError, Schema, first_line, short
 from simgen.errors import ConfigError
+from simgen.writers.files import CONFIG_FILE
 
-CONFIG = "config.yaml"
 # What the exporters and simgen-check require of each entry; simgen-check reports what else is wrong.
 SCHEMA = Schema(required={"images": ("id", "file_name", "width", "height", "frame_index"),
                           "annotations": ("id", "image_id", "category_id"),
@@ -72,7 +72,7 @@ class Dataset:
         try:
             return check(self.config.get(key))
         except ConfigError as err:
-            raise DatasetError(f"{self.root / CONFIG}: {err}") from None
+            raise DatasetError(f"{self.root / CONFIG_FILE}: {err}") from None
 
     def split_images(self, ratios: Optional[dict] = None, seed: Optional[int] = None) -> dict[str, list[dict]]:
         by_frame: dict[int, dict] = {}
@@ -127,7 +127,7 @@ def _read_yaml(path: Path) -> dict:
 def load(root: Path | str) -> Dataset:
     """Read a finished dataset; a DatasetError names what is missing or the first malformed entry."""
     root = Path(root)
-    return Dataset(root=root, coco=annotations_file.read(root, SCHEMA), config=_read_yaml(root / CONFIG))
+    return Dataset(root=root, coco=annotations_file.read(root, SCHEMA), config=_read_yaml(root / CONFIG_FILE))
 
 
 def decode(segmentation: Any, height: int, width: int) -> np.ndarray:

@@ -8,8 +8,7 @@ from typing import Any
 import yaml
 
 from simgen.annotations_file import DatasetError
-
-CONFIG = "config.yaml"
+from simgen.writers.files import CONFIG_FILE
 
 
 def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
@@ -24,7 +23,7 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
 
 def load_config(root: Path) -> dict[str, Any] | None:
     """The dataset's flattened config, or None where the dataset has no config.yaml."""
-    path = root / CONFIG
+    path = root / CONFIG_FILE
     if not path.is_file():
         return None
     try:

@@ -19,9 +19,8 @@ from tqdm import tqdm
 from simgen.config import build
 from simgen.errors import SimgenError
 from simgen.generate import Shard
-from simgen.output_dir import CONFIG_FILE, FINISHED_MARKER
 from simgen.tools.cli import Parser, run_command
-from simgen.writers.files import frame_stem, replacing, write_bytes_atomic
+from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, frame_stem, replacing, write_bytes_atomic
 
 NAME = "simgen-merge"
 log = logging.getLogger("simgen.merge")

@@ -12,6 +12,7 @@ from typing import Any, Iterator
 
 DEPTH_SCALE_M = 0.001  # one unit of a depth PNG is one millimetre
 FINISHED_MARKER = "annotations.json"  # the COCO file, written last: its presence means the dataset is finished
+CONFIG_FILE = "config.yaml"  # the run's composed config, saved beside the data
 TEMPORARY_NAME = re.compile(r"\..+\.tmp\d+")  # what temporary_path names: .NAME.tmpPID
 
 
