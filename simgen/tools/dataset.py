@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import contextlib
-import os
-import sys
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterator
 
 import cv2
 import numpy as np
 
 from simgen import annotations_file
 from simgen.annotations_file import ANNOTATIONS, DatasetError, Schema
+from simgen.quiet import c_output_silenced
 
 # What the viewing tools require of each entry; any other field RULES knows is checked where present, so any COCO
 # instances file (frame_index optional) can be drawn and counted.
@@ -74,20 +72,6 @@ class Dataset:
         return float(image.get("depth_scale", 0.001))
 
 
-@contextlib.contextmanager
-def quiet_stderr() -> Iterator[None]:
-    """Silence what C libraries (libpng, libjpeg, OpenCV's log) write to stderr meanwhile."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 2)
-        yield
-    finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-
-
 def truncated(data: bytes) -> bool:
     """A PNG without its IEND chunk, or a JPEG whose last scan has no end-of-image marker after it."""
     if data.startswith(PNG_SIGNATURE):
@@ -110,7 +94,7 @@ def decode_file(path: Path, flags: int = cv2.IMREAD_UNCHANGED) -> tuple[np.ndarr
         return None, "truncated"
     image = None
     if data:
-        with quiet_stderr():
+        with c_output_silenced((2,)):  # libpng and libjpeg complain of a broken file
             with contextlib.suppress(cv2.error):
                 image = cv2.imdecode(np.frombuffer(data, np.uint8), flags)
     return (image, "") if image is not None else (None, "not an image")

@@ -1,6 +1,6 @@
 """PyBullet behind one small interface; the only package that imports pybullet."""
 
-from simgen.world.quiet import c_output_silenced
+from simgen.quiet import c_output_silenced
 
 with c_output_silenced():  # pybullet prints its build time on import
     import pybullet  # noqa: F401

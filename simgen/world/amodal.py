@@ -11,7 +11,7 @@ import pybullet as p
 from simgen import camera as cam_math
 from simgen import geometry
 from simgen.scene import CameraSpec, ObjectSpec
-from simgen.world.quiet import c_output_silenced
+from simgen.quiet import c_output_silenced
 from simgen.world.renderer import PYBULLET_RENDERER, SHIFT
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1: pixel columns x0..x1-1 and rows y0..y1-1

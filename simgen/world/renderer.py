@@ -15,7 +15,7 @@ import pybullet as p
 from simgen import camera as cam_math
 from simgen.errors import ConfigError
 from simgen.scene import CameraSpec, LightSpec
-from simgen.world.quiet import c_output_silenced
+from simgen.quiet import c_output_silenced
 
 RENDERERS = ("auto", "egl", "tiny")
 # TinyRenderer's defaults; EGL ignores the coefficients, so simgen applies them to its RGB relative to these.

@@ -21,7 +21,7 @@ from simgen.world.dynamics import apply_contact
 from simgen.world.egl_budget import check_egl_budget
 from simgen.world.mesh_textures import MeshTextures
 from simgen.world.primitive_visuals import ROUND, UnitMeshes
-from simgen.world.quiet import c_output_silenced
+from simgen.quiet import c_output_silenced
 from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
 from simgen.world.spawn import ShapePaths, spawn
