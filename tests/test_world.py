@@ -90,6 +90,21 @@ def test_a_mesh_modelled_away_from_its_origin_rests_where_it_was_dropped(world, 
     assert xs.mean() == pytest.approx(u, abs=3) and ys.mean() == pytest.approx(v, abs=3)
 
 
+def test_a_fixture_mesh_stands_where_its_config_places_its_origin(world, tmp_path):
+    """A fixture's position places its mesh's origin, as modelled (only objects' meshes are centred)."""
+    mesh = tmp_path / "slab.obj"
+    corners = [(x, y, z) for x in (0.45, 0.55) for y in (-0.05, 0.05) for z in (-0.01, 0.0)]
+    faces = [(1, 2, 4, 3), (5, 7, 8, 6), (1, 5, 6, 2), (3, 4, 8, 7), (1, 3, 7, 5), (2, 6, 8, 4)]
+    mesh.write_text("".join(f"v {x} {y} {z}\n" for x, y, z in corners) +
+                    "".join(f"f {' '.join(map(str, f))}\n" for f in faces))
+    scene = floor_scene()
+    scene.fixtures.append(ObjectSpec("slab", Asset("mesh", path=str(mesh)), position=(0, 0, 0.3), labeled=False,
+                                     static=True))
+    world.build(scene)
+    lo, hi = p.getAABB(world._fixtures[-1], physicsClientId=world.client)
+    assert lo[0] == pytest.approx(0.45, abs=3e-3) and hi[2] == pytest.approx(0.3, abs=3e-3)
+
+
 @pytest.mark.parametrize("mass", [None, 0.3])
 def test_a_catalog_mass_replaces_a_urdfs_own_with_its_inertia_scaled(world, mass):
     """The soccer ball's URDF says 10 kg and the mug's 1 kg: beside 0.05-0.1 kg objects, the solver let them

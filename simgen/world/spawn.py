@@ -41,7 +41,8 @@ class ShapePaths:
         return f"{head or '.'}/{separators}{name}"
 
 
-def _urdf(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> int:
+def _urdf(spec: ObjectSpec, client: int, path: str, visual: Optional[str], centre: np.ndarray) -> int:
+    """A URDF's body (`centre` unused: a URDF gives its own inertial frame)."""
     flags = p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
     body = p.loadURDF(path, spec.position, spec.orientation, globalScaling=spec.scale,
                       useFixedBase=spec.static, flags=flags, physicsClientId=client)
@@ -105,28 +106,32 @@ def _unit_mesh_shapes(units: UnitMeshes, paths: ShapePaths) -> Shapes:
     return shapes
 
 
-def _multibody(shapes: Shapes) -> Callable[[ObjectSpec, int, str, Optional[str]], int]:
-    def build(spec: ObjectSpec, client: int, path: str, visual: Optional[str]) -> int:
+Builder = Callable[[ObjectSpec, int, str, Optional[str], np.ndarray], int]
+
+
+def _multibody(shapes: Shapes) -> Builder:
+    """A body of one link made of `shapes`, its centre of mass and reported pose at `centre` in the shapes' frame."""
+    def build(spec: ObjectSpec, client: int, path: str, visual: Optional[str], centre: np.ndarray) -> int:
         col, vis = shapes(spec, client, path, visual)
         mass = 0.0 if spec.static else spec.asset.mass
-        centre = _centre(spec)
         origin = np.asarray(spec.position) - quaternion_matrix(spec.orientation) @ centre
         return p.createMultiBody(mass, col, vis, origin.tolist(), spec.orientation,
                                  baseInertialFramePosition=centre.tolist(), physicsClientId=client)
     return build
 
 
-def _centre(spec: ObjectSpec) -> np.ndarray:
-    """Where a body's centre of mass, and the frame PyBullet reports its pose in, sit in its shape's frame: the
-    centre of a mesh's bounding box (a mesh modelled away from its origin would tumble like a weighted toy), the
-    origin of a primitive."""
-    if spec.asset.kind != "mesh":
+def _centre(spec: ObjectSpec, fixture: bool) -> np.ndarray:
+    """Where a body's centre of mass, and the frame PyBullet reports its pose in, sit in its shape's frame: for an
+    object's mesh, the centre of its bounding box (one modelled away from its origin would tumble like a weighted
+    toy, and land beside its drop point); else the shape's origin, so that a fixture stands where its scene config
+    places its origin."""
+    if spec.asset.kind != "mesh" or fixture:
         return np.zeros(3)
     lo, hi = mesh_bounds(spec.asset.path)
     return (lo + hi) / 2 * spec.scale
 
 
-BUILDERS = {
+BUILDERS: dict[str, Builder] = {
     "urdf": _urdf,
     "mesh": _multibody(_mesh_shapes),
     "box": _multibody(_primitive_shapes),
@@ -137,12 +142,13 @@ BUILDERS = {
 
 
 def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[str] = None,
-          units: Optional[UnitMeshes] = None) -> int:
+          units: Optional[UnitMeshes] = None, fixture: bool = False) -> int:
     """Create the body for `spec` and apply its colour; a file PyBullet cannot read is an AssetError.
 
     paths: the build's ShapePaths, which spells file names for this body. stand_in: a textured copy of the
     asset (see mesh_textures): a URDF loaded instead of a URDF asset, else the mesh the body is drawn with.
-    units: the unit meshes that primitives of its kinds without a stand-in are drawn from (else PyBullet's own)."""
+    units: the unit meshes that primitives of its kinds without a stand-in are drawn from (else PyBullet's own).
+    fixture: a body of the scene's own, whose mesh is placed by its origin (see _centre)."""
     if spec.asset.path:
         check_asset(spec.asset.path)
     path = paths(spec.asset.path) if spec.asset.path else ""
@@ -154,7 +160,7 @@ def spawn(spec: ObjectSpec, client: int, paths: ShapePaths, stand_in: Optional[s
         build = _multibody(_unit_mesh_shapes(units, paths))
     where = spec.asset.path or f"{spec.asset.kind} {spec.asset.size}"
     try:
-        body = build(spec, client, path, visual)
+        body = build(spec, client, path, visual, _centre(spec, fixture))
     except p.error as err:
         raise AssetError(f"{where}: PyBullet could not load this {spec.asset.kind} asset ({err})") from None
     if body < 0:

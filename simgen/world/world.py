@@ -104,7 +104,7 @@ class World:
             loads = [t or self.asset_copies[kind].stand_in(s) for s, t in zip(specs, stand_ins)]
             units = self.unit_meshes
             paths = ShapePaths()
-            self._fixtures = [spawn(f, c, paths, load, units) for f, load in zip(scene.fixtures, loads)]
+            self._fixtures = [spawn(f, c, paths, load, units, fixture=True) for f, load in zip(scene.fixtures, loads)]
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
             self._bodies = {}
