@@ -2,6 +2,7 @@
 line with nothing left at --out."""
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -65,7 +66,7 @@ def test_a_shard_missing_a_file_of_a_frame_does_not_merge(shards, lost):
     assert not (b.parent / "out").exists()
 
 
-def test_only_the_frames_are_merged_not_exports_or_tool_outputs(runs, shards):
+def test_the_shards_own_exports_and_tool_outputs_are_not_merged(runs, shards):
     a, b = shards
     for shard in shards:
         for extra in ("viz/contact_sheet.png", "report/index.html", "yolo/detect/data.yaml", "bop/train/x.json",
@@ -142,6 +143,59 @@ def test_a_merge_failing_while_writing_leaves_nothing_and_the_rerun_works(runs, 
     shutil.copy(runs["1/2"] / "semantic" / "000003.png", lost)
     assert merge(a, b, "--out", out).returncode == 0
     assert (out / "annotations.json").read_bytes() == (runs["whole"] / "annotations.json").read_bytes()
+
+
+EXPORT_WRITERS = "writers=[images,coco,meta,yolo,bop,splits]"
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory) -> dict:
+    """Shards 0 and 1 of 2 and the unsharded run, all of 4 frames, with every export writer."""
+    root = tmp_path_factory.mktemp("merge-exports")
+    for name, args in (("two", ["-m", "shard.index=0,1", "shard.count=2"]), ("whole", [])):
+        done = run_simgen([*args, f"output_dir={root / name}", "num_frames=4", EXPORT_WRITERS, *SMALL], root)
+        assert done.returncode == 0, done.stderr
+    return {"shards": sorted(p for p in (root / "two").iterdir() if p.is_dir()), "whole": root / "whole"}
+
+
+def test_the_merged_dataset_gets_the_runs_exports(exported, tmp_path):
+    out = tmp_path / "out"
+    done = merge(*exported["shards"], "--out", out)
+    assert done.returncode == 0, done.stderr
+    whole = tree(exported["whole"])
+    whole.pop("simgen.log")
+    merged = tree(out)
+    for task in ("detect", "segment"):  # data.yaml names the folder it lies in
+        name = f"yolo/{task}/data.yaml"
+        assert merged.pop(name) == whole.pop(name).replace(str(exported["whole"]).encode(), str(out).encode())
+    assert merged == whole
+    assert any(name.startswith("bop/") for name in merged) and "annotations_train.json" in merged
+
+
+USERS_EXPORT = """
+from simgen.errors import SimgenError
+from simgen.writers.exports import SplitsWriter
+
+
+class Failing(SplitsWriter):
+    def export(self, data):
+        raise SimgenError(f"{data.root}: this export fails")
+"""
+
+
+def test_an_export_failing_leaves_out_as_it_was(exported, tmp_path):
+    """A user's export writer that fails on the merged dataset: one line, and --out as it was (an empty folder)."""
+    shards = [shutil.copytree(shard, tmp_path / shard.name[0]) for shard in exported["shards"]]
+    for shard in shards:
+        text = (shard / "config.yaml").read_text()
+        (shard / "config.yaml").write_text(text.replace("simgen.writers.exports.SplitsWriter", "users_export.Failing"))
+    (tmp_path / "users_export.py").write_text(USERS_EXPORT)
+    out = tmp_path / "out"
+    out.mkdir()
+    done = subprocess.run([sys.executable, "-m", "simgen.tools.merge", *map(str, shards), "--out", str(out)],
+                          capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    assert_refused(done, "this export fails")
+    assert list(out.iterdir()) == []
 
 
 @pytest.mark.parametrize("args", [[], ["--bogus"], ["a", "--out"], ["a"], ["a", "--out", "o", "--bogus"]])

@@ -27,9 +27,9 @@ log = logging.getLogger("simgen.merge")
 
 # The folders of one file per frame that simgen/writers/ write (images.py: rgb, depth, instance, semantic; meta.py;
 # coco.py) and their files' suffix (rgb's is the one annotations.json names). Nothing else is merged: a shard's
-# exports (yolo/, bop/, annotations_*.json) hold its own frames only, and tool outputs (report/, viz/) are no data.
+# exports (yolo/, bop/, annotations_*.json) hold its own frames only and are made anew for the merged dataset, and
+# tool outputs (report/, viz/) are no data.
 FRAME_FOLDERS = {"rgb": "", "depth": ".png", "instance": ".png", "semantic": ".png", "meta": ".json", "coco": ".json"}
-EXPORTS = ("yolo", "bop", "splits")  # the export writers, which `simgen-export --format NAME` runs on a dataset
 
 
 @dataclass
@@ -131,16 +131,29 @@ def frame_files(part: Part, folders: list[str]) -> tuple[Path, ...]:
     return tuple(files)
 
 
+def _writer(part: Part, name: str, node: dict) -> Any:
+    """The run's writer `name`, built from the shard's config; a bad entry is an error naming the config file."""
+    try:
+        return build(f"writers.{name}", node)
+    except SimgenError as err:
+        raise SimgenError(f"{part.root / CONFIG_FILE}: {err}") from None
+
+
 def coco_writer(part: Part) -> Any:
     """The run's COCO writer, which assembles annotations.json from the frames' records."""
     writers = part.config.get("writers")
     node = writers.get("coco") if isinstance(writers, dict) else None
     if not isinstance(node, dict):
         raise SimgenError(f"{part.root / CONFIG_FILE}: writers.coco: missing; simgen datasets have one")
-    try:
-        return build("writers.coco", node)
-    except SimgenError as err:
-        raise SimgenError(f"{part.root / CONFIG_FILE}: {err}") from None
+    return _writer(part, "coco", node)
+
+
+def export_writers(part: Part) -> dict[str, Any]:
+    """The run's export writers (YOLO, BOP, COCO splits, a user's own): those that read the finished dataset."""
+    writers = part.config.get("writers") or {}
+    built = {name: _writer(part, name, node) for name, node in writers.items()
+             if isinstance(node, dict) and "_target_" in node}
+    return {name: writer for name, writer in built.items() if getattr(writer, "reads_dataset", False)}
 
 
 def check_shards(shards: list[Path]) -> list[Part]:
@@ -186,34 +199,50 @@ def _link_or_copy(src: Path, dst: Path) -> None:
 
 def write_dataset(parts: list[Part], coco: Any, root: Path) -> None:
     """Hard-link (or copy) every shard's frame files into `root`, then write config.yaml and annotations.json."""
-    categories = json.loads((parts[0].root / FINISHED_MARKER).read_text())["categories"]
     files = [(part.root, rel) for part in parts for rel in part.files]
     for src_root, rel in tqdm(files, unit="file", desc="merging"):
         (root / rel.parent).mkdir(parents=True, exist_ok=True)
         _link_or_copy(src_root / rel, root / rel)
     whole = {**parts[0].config, "shard": {"index": 0, "count": 1}}  # in its place: reads as an unsharded run's
     write_bytes_atomic(root / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.create(whole)).encode())
-    coco.open(root, categories)
+    coco.open(root, _categories(parts[0]))
     coco.close()
 
 
+def _categories(part: Part) -> list[dict]:
+    """The run's categories, as its annotations.json lists them."""
+    return json.loads((part.root / FINISHED_MARKER).read_text())["categories"]
+
+
 def merge(shards: list[Path], out: Path) -> int:
-    """Check every shard and --out, build the merged dataset in a hidden folder and rename it to --out."""
+    """Check every shard and --out, build the merged dataset in a hidden folder, rename it to --out, and make the
+    run's exports in it; a failure leaves --out as it was."""
     check_out(out, shards)
     parts = check_shards(shards)
-    coco = coco_writer(parts[0])
+    coco, exports = coco_writer(parts[0]), export_writers(parts[0])
     target = top = Path(os.path.abspath(out))
     while not top.parent.exists():  # the folder the rename makes: --out, or its first missing parent
         top = top.parent
-    with replacing(top) as staging:  # check_out made sure --out is new or empty
+    was_empty_folder = top.is_dir()  # check_out made sure --out is new or empty
+    with replacing(top) as staging:
         write_dataset(parts, coco, staging / target.relative_to(top))
+    try:
+        make_exports(exports, target, _categories(parts[0]))
+    except BaseException:  # all or nothing: --out as it was
+        shutil.rmtree(top)
+        if was_empty_folder:
+            top.mkdir()
+        raise
     log.info("merged %d shards (%d files) into %s", len(parts), sum(len(p.files) for p in parts), out)
-    exports = [name for name in EXPORTS if parts[0].config["writers"].get(name)]
-    if exports:
-        log.info("the shards' exports (%s) hold their own frames only and were left out; make them for the merged "
-                 "dataset with: %s", ", ".join(exports),
-                 "; ".join(f"simgen-export {out} --format {name}" for name in exports))
     return 0
+
+
+def make_exports(exports: dict[str, Any], root: Path, categories: list[dict]) -> None:
+    """The run's exports of the merged dataset, made in place: YOLO's data.yaml names the folder it lies in."""
+    for name, writer in exports.items():
+        log.info("making the %s export of the merged dataset", name)
+        writer.open(root, categories)
+        writer.close()
 
 
 def parser() -> argparse.ArgumentParser:
