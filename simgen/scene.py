@@ -60,6 +60,8 @@ class ObjectSpec:
     collides: bool = True  # False: drawn and seen by the camera, but nothing touches it
     state: str = "placed"  # after settling: resting, moving, fell (fell objects are removed)
     bbox_3d: Optional[tuple] = None  # set by the world: ((xmin, ymin, zmin), (xmax, ymax, zmax)), m, object frame
+    # set by the world: (position, orientation) of the object frame in the asset's own frame, scaled, m
+    frame_in_asset: Optional[tuple] = None
 
 
 @dataclass
@@ -139,7 +141,8 @@ def _asset(key: str, cfg: dict) -> Asset:
 def _fixture(key: str, cfg: dict) -> ObjectSpec:
     unknown = set(cfg) - {"asset", "position", "orientation", "rgba", "scale"}
     if unknown:
-        raise ConfigError(f"{key}.{sorted(unknown)[0]}", "unknown key (expected asset, position, orientation, rgba, scale)")
+        raise ConfigError(f"{key}.{sorted(unknown)[0]}",
+                          "unknown key (expected asset, position, orientation, rgba, scale)")
     if "asset" not in cfg:
         raise ConfigError(f"{key}.asset", "missing")
     return ObjectSpec(

@@ -8,6 +8,7 @@ from simgen import camera
 from simgen.assets import resolve_path
 from simgen.config import build_pipeline
 from simgen.errors import AssetError, SceneError
+from simgen.geometry import quaternion_matrix
 from simgen.pipeline import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World, egl_available
@@ -69,6 +70,13 @@ def test_each_object_is_resting_or_still_moving_on_its_own():
     assert [o.state for o in scene.objects] == ["resting", "moving"]
 
 
+def asset_to_world(obj: ObjectSpec, points) -> np.ndarray:
+    """Points in the asset's own (scaled) frame, in the world: README's formula with the meta's frame_in_asset."""
+    (offset, turn) = obj.frame_in_asset
+    in_object = (np.asarray(points, dtype=float) - offset) @ quaternion_matrix(turn)
+    return in_object @ quaternion_matrix(obj.orientation).T + obj.position
+
+
 def test_a_mesh_modelled_away_from_its_origin_rests_where_it_was_dropped(world, tmp_path):
     """A mesh's centre of mass and object frame sit at its bounding box's centre: modelled half a metre off its
     origin, a cube fell half a metre from its drop point and tumbled about a centre of mass outside itself."""
@@ -88,6 +96,21 @@ def test_a_mesh_modelled_away_from_its_origin_rests_where_it_was_dropped(world, 
     ys, xs = np.nonzero(world.render(scene).instance == 1)
     u, v = camera.project([cube.position], scene.camera)[0]
     assert xs.mean() == pytest.approx(u, abs=3) and ys.mean() == pytest.approx(v, abs=3)
+    assert cube.frame_in_asset == ((0.5, 0.0, 0.0), (0.0, 0.0, 0.0, 1.0))
+    lo, hi = p.getAABB(next(iter(world._bodies)), physicsClientId=world.client)
+    placed = asset_to_world(cube, corners)  # the mesh file's own vertices, where the body stands
+    assert np.allclose(placed.min(axis=0), lo, atol=3e-3) and np.allclose(placed.max(axis=0), hi, atol=3e-3)
+
+
+def test_a_urdfs_object_frame_is_its_inertial_origin_in_the_link_frame(world):
+    """The teddy's URDF puts its <inertial> origin 9 cm off its link frame: frame_in_asset says where, scaled."""
+    teddy = ObjectSpec("teddy", Asset("urdf", path=resolve_path("pybullet_data/teddy_vhacd.urdf")), scale=2.0,
+                       position=(0, 0, 0.3))
+    scene = floor_scene()
+    scene.objects.append(teddy)
+    world.build(scene)
+    world.settle(scene)
+    assert teddy.frame_in_asset == ((0.14, 0.1, 0.06), (0.0, 0.0, 0.0, 1.0))  # the file's xyz="0.07 0.05 0.03"
 
 
 def test_a_fixture_mesh_stands_where_its_config_places_its_origin(world, tmp_path):

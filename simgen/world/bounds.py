@@ -1,4 +1,5 @@
-"""An object's 3D bounding box in its own frame, measured once after settling."""
+"""An object's own frame: its 3D bounding box in that frame, and where the frame sits in its asset's, measured once
+after settling."""
 
 from __future__ import annotations
 
@@ -20,3 +21,11 @@ def local_box(body: int, client: int) -> tuple[tuple[float, ...], tuple[float, .
     lo = np.min([b[0] for b in boxes], axis=0)
     hi = np.max([b[1] for b in boxes], axis=0)
     return tuple(round(float(v), 6) for v in lo), tuple(round(float(v), 6) for v in hi)
+
+
+def frame_in_asset(body: int, client: int) -> tuple[tuple[float, ...], tuple[float, ...]]:
+    """(position, orientation x, y, z, w) of the body's base frame (the one PyBullet reports poses of) in its
+    asset's own frame, scaled: a URDF's base link frame, a mesh file's axes. A URDF's `<inertial>` origin, a
+    mesh's bounding-box centre (see spawn._centre), zero for primitives."""
+    info = p.getDynamicsInfo(body, -1, physicsClientId=client)
+    return tuple(round(float(v), 6) for v in info[3]), tuple(round(float(v), 6) for v in info[4])

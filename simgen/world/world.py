@@ -15,7 +15,7 @@ from simgen.scene import Scene
 from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
 from simgen.world.appearance import apply_textures, load_textures
-from simgen.world.bounds import local_box
+from simgen.world.bounds import frame_in_asset, local_box
 from simgen.world.asset_copies import AssetCopies
 from simgen.world.dynamics import apply_contact
 from simgen.world.egl_budget import check_egl_budget
@@ -147,6 +147,7 @@ class World:
                                  "(degenerate mesh or broken mass/inertia); remove it from the catalog")
             obj.position, obj.orientation = tuple(pos), tuple(orn)
             obj.bbox_3d = local_box(body, c)
+            obj.frame_in_asset = frame_in_asset(body, c)
             top = p.getAABB(body, physicsClientId=c)[1][2]
             if top < scene.support.height - 0.005:
                 obj.state = "fell"
