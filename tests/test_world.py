@@ -12,6 +12,7 @@ from simgen.geometry import quaternion_matrix
 from simgen.pipeline import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
 from simgen.world import World, egl_available
+from simgen.world.egl_budget import file_triangles
 from simgen.world.spawn import ShapePaths
 
 from conftest import RENDERERS, compose_config, render_once
@@ -254,6 +255,28 @@ def test_a_scene_with_more_mesh_than_egl_draws_is_an_error():
     with pytest.raises(SceneError, match=r"^objects: the scene's meshes have 1,254,412 triangles, more than the "
                                          r"1,242,756 PyBullet's EGL renderer draws"):
         render_once("egl", scene)
+
+
+COLLADA = """<?xml version="1.0"?>
+<COLLADA xmlns="http://www.collada.org/2005/11/COLLADASchema" version="1.4.1">
+  <library_geometries><geometry id="g"><mesh>
+    <polylist count="2"><vcount>4 5</vcount><p>0 1 2 3 0 1 2 3 4</p></polylist>
+    <triangles count="3"><p>0 1 2 0 1 2 0 1 2</p></triangles>
+  </mesh></geometry></library_geometries>
+  <library_visual_scenes><visual_scene id="s">
+    <node><instance_geometry url="#g"/></node><node><instance_geometry url="#g"/></node>
+  </visual_scene></library_visual_scenes>
+</COLLADA>"""
+
+
+def test_the_egl_budget_counts_collada_meshes_as_pybullet_draws_them(tmp_path):
+    """A URDF's COLLADA visuals counted 0 triangles: a scene of them passed the check and lost bodies."""
+    import pybullet_data
+
+    data = pybullet_data.getDataPath()
+    assert file_triangles(f"{data}/duck.dae") == file_triangles(f"{data}/duck.obj") == 4212  # one duck, two files
+    (tmp_path / "two.dae").write_text(COLLADA)
+    assert file_triangles(str(tmp_path / "two.dae")) == 2 * ((4 - 2) + (5 - 2) + 3)  # placed twice
 
 
 def test_each_load_of_a_file_is_a_short_new_name_for_it():
