@@ -4,6 +4,7 @@ job) wherever it lands."""
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import signal
@@ -31,6 +32,22 @@ class JobFailed(SimgenError):
 
     def __reduce__(self):
         return (JobFailed, (self.job, self.message))
+
+
+class WithoutHydrasJobError:
+    """sys.stderr without the line Hydra's sweeper writes for a failed job ("Error executing job with overrides:
+    [...]"), whose error simgen has printed as one line already."""
+
+    LINE = "Error executing job with overrides: "
+
+    def __init__(self, stream: Any):
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        return len(text) if text.startswith(self.LINE) else self._stream.write(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 FAILED_JOBS: dict[str, str] = {}  # the jobs of this process's sweep that failed, by job number
@@ -129,7 +146,8 @@ def reported(app: Callable[[], None]) -> None:
     FAILED_JOBS.clear()
     handle_stops()
     try:
-        app()
+        with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)):
+            app()
     except JobFailed:  # Hydra's sweeper raises the first failed job's error once every job of the sweep has run
         jobs = sorted(FAILED_JOBS, key=int)
         print(f"simgen: error: {len(jobs)} job{'s' if len(jobs) > 1 else ''} of the sweep failed "

@@ -148,6 +148,7 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
         f"simgen: error: job #2 ({jobs['2']}): camera.fov: expected a number in [1, 179], got 200.0"]
     assert errors[2:] == ["simgen: error: 2 jobs of the sweep failed (#1, #2, errors above); the other jobs' "
                           "datasets are written"]
+    assert "Error executing job" not in done.stderr, done.stderr  # Hydra's line for each, said again
 
 
 def test_a_value_no_job_can_compose_stops_the_sweep_before_it_runs(tmp_path):
