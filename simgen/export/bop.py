@@ -14,8 +14,8 @@ from typing import Optional
 import cv2
 import numpy as np
 
-from simgen.export.dataset import Dataset, DatasetError, decode, link, read_png, write_json
-from simgen.writers.files import replacing
+from simgen.export.dataset import Dataset, DatasetError, decode, read_png, write_json
+from simgen.writers.files import link, replacing
 
 SCENE = "000000"
 DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres

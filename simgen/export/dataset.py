@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -149,17 +147,6 @@ def read_png(path: Path, shape: tuple[int, int], what: str) -> np.ndarray:
         raise DatasetError(f"{path}: an image of shape {image.shape}, expected a {shape[1]}x{shape[0]} "
                            f"single-channel {what} image")
     return image
-
-
-def link(source: Path, target: Path) -> None:
-    """Place `source` at `target` as a hard link (a copy where links are impossible), replacing what is there."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() or target.is_symlink():
-        target.unlink()
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
 
 
 def write_text(path: Path, text: str) -> None:

@@ -16,9 +16,9 @@ import yaml
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.export.dataset import Dataset, DatasetError, link, write_text
+from simgen.export.dataset import Dataset, DatasetError, write_text
 from simgen.polygons import mask_polygons
-from simgen.writers.files import replacing
+from simgen.writers.files import link, replacing
 
 TASKS = ("detect", "segment")
 

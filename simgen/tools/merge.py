@@ -20,7 +20,7 @@ from simgen.config import build
 from simgen.errors import SimgenError
 from simgen.generate import Shard
 from simgen.tools.cli import Parser, run_command
-from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, frame_stem, replacing, write_bytes_atomic
+from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, frame_stem, link, replacing, write_bytes_atomic
 
 NAME = "simgen-merge"
 log = logging.getLogger("simgen.merge")
@@ -186,23 +186,11 @@ def check_out(out: Path, shards: list[Path]) -> None:
         raise SimgenError(f"--out: {out} already exists and is not an empty folder; choose another --out")
 
 
-def _link_or_copy(src: Path, dst: Path) -> None:
-    """Hard-link the file `src` names (following symlinks), or copy it."""
-    try:
-        os.link(src.resolve(), dst)
-    except OSError:
-        try:
-            shutil.copy2(src, dst)
-        except OSError as err:
-            raise OSError(err.errno, err.strerror, str(src)) from None
-
-
 def write_dataset(parts: list[Part], coco: Any, root: Path) -> None:
     """Hard-link (or copy) every shard's frame files into `root`, then write config.yaml and annotations.json."""
     files = [(part.root, rel) for part in parts for rel in part.files]
     for src_root, rel in tqdm(files, unit="file", desc="merging"):
-        (root / rel.parent).mkdir(parents=True, exist_ok=True)
-        _link_or_copy(src_root / rel, root / rel)
+        link(src_root / rel, root / rel)
     whole = {**parts[0].config, "shard": {"index": 0, "count": 1}}  # in its place: reads as an unsharded run's
     write_bytes_atomic(root / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.create(whole)).encode())
     coco.open(root, _categories(parts[0]))

@@ -39,7 +39,8 @@ class Physics:
             if known[key] == "int":
                 validate.integer(key, value, low=0 if key == "max_steps" else 1)
             else:
-                validate.number(key, value, low=0, high=0.1 if key == "time_step" else None, low_open=key == "time_step")
+                step = key == "time_step"
+                validate.number(key, value, low=0, high=0.1 if step else None, low_open=step)
         return cls(**settings)
 
     def apply(self, client: int) -> None:

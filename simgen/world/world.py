@@ -184,7 +184,8 @@ class World:
         """Raise a just-spawned body until it overlaps nothing: spawning into contact makes bodies explode."""
         c = self.client
         for _ in range(MAX_LIFTS):
-            if not any(pt[8] < -TOUCH for other in others for pt in p.getClosestPoints(body, other, 0.0, physicsClientId=c)):
+            points = (pt for other in others for pt in p.getClosestPoints(body, other, 0.0, physicsClientId=c))
+            if not any(pt[8] < -TOUCH for pt in points):
                 return
             lo, hi = p.getAABB(body, physicsClientId=c)
             pos, orn = p.getBasePositionAndOrientation(body, physicsClientId=c)

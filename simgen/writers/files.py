@@ -54,6 +54,21 @@ def remove_partial_files(root: Path) -> None:
                 Path(folder, name).unlink()
 
 
+def link(source: Path, target: Path) -> None:
+    """Place the file `source` names (following symlinks) at `target` as a hard link, or a copy where links are
+    impossible (another file system), replacing what is there; an error names `source`."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    if target.exists() or target.is_symlink():
+        target.unlink()
+    try:
+        os.link(source.resolve(), target)
+    except OSError:
+        try:
+            shutil.copy2(source, target)
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, str(source)) from None
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     """Write through a temporary file, removed again if the write fails (a full disk keeps no half file)."""
     tmp = temporary_path(path)
