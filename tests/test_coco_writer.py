@@ -40,6 +40,26 @@ def test_simplified_polygons_stay_centred_on_the_mask(name):
     assert np.allclose(np.argwhere(back).mean(0), np.argwhere(mask).mean(0), atol=0.25)
 
 
+def thin_shapes() -> dict[str, np.ndarray]:
+    """Masks a pixel thick, which simplification flattened to lines: COCO got `segmentation: []`."""
+    pair, row, diagonal, disc_and_crumb = (np.zeros((40, 70), bool) for _ in range(4))
+    pair[10, 20:22] = True
+    row[5, 5:65] = True
+    diagonal[np.arange(35), np.arange(35) + 10] = True
+    cv2.circle(disc_and_crumb.view(np.uint8), (25, 20), 12, 1, -1)
+    disc_and_crumb[20, 50:53] = True  # a crumb beside the object
+    return {"pair": pair, "row": row, "diagonal": diagonal, "disc_and_crumb": disc_and_crumb}
+
+
+@pytest.mark.parametrize("name", thin_shapes())
+def test_a_part_too_thin_to_simplify_keeps_its_traced_outline(name):
+    mask = thin_shapes()[name]
+    back = drawn(mask_polygons(mask, 1.0), mask.shape)
+    thin = mask.copy()
+    thin[8:33, 13:38] = False  # the disc, which simplification may change
+    assert np.array_equal(back & thin, thin) and not (back & ~mask)[:, 45:].any()
+
+
 def test_an_empty_mask_has_no_polygon():
     assert mask_polygons(np.zeros((5, 5), bool), 1.0) == []
 

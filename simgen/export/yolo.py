@@ -41,13 +41,9 @@ def bridge(pieces: list[np.ndarray]) -> np.ndarray:
 
 def mask_polygon(mask: np.ndarray, tolerance: float) -> np.ndarray:
     """(N >= 3, 2) outline of a non-empty mask along its pixels' edges: the COCO writer's polygons, simplified by
-    `tolerance` pixels, largest first and bridged; a mask whose pieces all simplify away gives its box's corners."""
+    `tolerance` pixels, largest first and bridged."""
     pieces = [np.reshape(p, (-1, 2)) for p in mask_polygons(mask, tolerance)]
-    if pieces:
-        return bridge(sorted(pieces, key=lambda p: -cv2.contourArea(p.astype(np.float32))))
-    ys, xs = np.nonzero(mask)
-    x0, y0, x1, y1 = xs.min(), ys.min(), xs.max() + 1, ys.max() + 1
-    return np.array([[x0, y0], [x1, y0], [x1, y1], [x0, y1]], dtype=float)
+    return bridge(sorted(pieces, key=lambda p: -cv2.contourArea(p.astype(np.float32))))
 
 
 def label_line(ann: dict, image: dict, cls: int, mask: Optional[np.ndarray], tolerance: float) -> str:
