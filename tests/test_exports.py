@@ -74,6 +74,12 @@ def check_data_yaml(path: Path, categories: list[dict]) -> dict:
     return spec
 
 
+def bop_box(coco_box: list) -> list:
+    """A COCO bbox (pixel edges) as the BOP toolkit's calc_2d_bbox gives it (first to last pixel)."""
+    x, y, w, h = coco_box
+    return [x, y, w - 1, h - 1]
+
+
 BOP_GT_INFO_KEYS = {"bbox_obj", "bbox_visib", "px_count_all", "px_count_valid", "px_count_visib", "visib_fract"}
 
 
@@ -192,7 +198,7 @@ def test_coco_yolo_and_bop_agree_instance_by_instance(dataset):
             full = cv2.imread(str(scene / "mask" / f"{image['frame_index']:06d}_{gt_id:06d}.png"), -1) > 0
             assert np.array_equal(visib, coco.annToMask(ann).astype(bool))
             assert full.sum() == ann["amodal_area"] == info["px_count_all"] and info["px_count_visib"] == ann["area"]
-            assert info["bbox_visib"] == ann["bbox"] and info["bbox_obj"] == ann["amodal_bbox"]
+            assert info["bbox_visib"] == bop_box(ann["bbox"]) and info["bbox_obj"] == bop_box(ann["amodal_bbox"])
             assert info["visib_fract"] == pytest.approx(ann["visible_fraction"], abs=1e-6)
             checked += 1
     assert checked >= 10
@@ -240,7 +246,7 @@ def test_bop_masks_come_from_the_instance_images_when_segmentations_are_polygons
             for gt_id, (ann, info) in enumerate(zip(anns, frame_infos, strict=True)):
                 visib = cv2.imread(str(scene / "mask_visib" / f"{int(key):06d}_{gt_id:06d}.png"), -1) > 0
                 assert np.array_equal(visib, instance == ann["instance_id"])
-                assert info["px_count_visib"] == ann["area"] and info["bbox_visib"] == ann["bbox"]
+                assert info["px_count_visib"] == ann["area"] and info["bbox_visib"] == bop_box(ann["bbox"])
                 assert info["visib_fract"] <= 1 and info["visib_fract"] == pytest.approx(ann["visible_fraction"])
                 checked += 1
     assert checked >= 5

@@ -22,10 +22,12 @@ DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres
 
 
 def _bbox(mask: np.ndarray) -> list[int]:
+    """[x, y, w, h] as the BOP toolkit computes it (misc.calc_2d_bbox): from the first to the last pixel's column and
+    row, so w and h are one less than the pixels spanned (COCO's bbox spans the pixels' edges)."""
     ys, xs = np.nonzero(mask)
     if len(xs) == 0:
         return [-1, -1, -1, -1]
-    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)]
+    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())]
 
 
 def camera_entry(image: dict) -> dict:
