@@ -18,7 +18,7 @@ from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from simgen.errors import ConfigError, SimgenError
-from simgen import validate
+from simgen import splits, validate
 from simgen.generate import Shard
 from simgen.pipeline import Pipeline
 from simgen.randomizers.targets import select
@@ -121,8 +121,45 @@ def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
                                   f"{', '.join(group_entries(group))}), and no _target_ of its own")
             log.info("%s.%s: values for an option that is not selected (%s=[...]): left out", group, name, group)
         elif sub is not None:
-            parts[name] = build(f"{group}.{name}", sub)
+            parts[name] = _checked_part(f"{group}.{name}", build(f"{group}.{name}", sub), group)
     return parts
+
+
+class Keyed:
+    """A randomizer or effect whose errors while drawing name its config key (`camera.fov`, not `fov`)."""
+
+    def __init__(self, key: str, part: Any):
+        self.key, self.part = key, part
+
+    def __call__(self, *args: Any) -> None:
+        try:
+            self.part(*args)
+        except ConfigError as err:
+            raise (err if err.key.startswith(self.key) else err.under(self.key)) from None
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "part":  # not set yet (unpickling)
+            raise AttributeError(name)
+        return getattr(self.part, name)
+
+
+# What a part of each multi-select group must be: its methods, and the words that say so.
+PART_KINDS = {
+    "randomizers": (("__call__",), "a randomizer, called with (scene, rng)"),
+    "distractors": (("__call__",), "a randomizer, called with (scene, rng)"),
+    "effects": (("__call__",), "an effect, called with (frame, rng)"),
+    "writers": (("open", "write", "done", "close"), "a writer, with open, write, done and close"),
+}
+
+
+def _checked_part(key: str, part: Any, group: str) -> Any:
+    """A built part that offers what its group calls, else a ConfigError naming its _target_ (a user's own class
+    that is no randomizer failed at the first frame)."""
+    methods, kind = PART_KINDS.get(group, ((), ""))
+    missing = [m for m in methods if not callable(getattr(part, m, None))]
+    if missing:
+        raise ConfigError(f"{key}._target_", f"expected {kind}; {type(part).__name__} has no {missing[0]}()")
+    return part
 
 
 @functools.lru_cache(maxsize=None)
@@ -153,8 +190,10 @@ def _distinct_from_targets(distractors: dict[str, Any], labeled_kinds: set[str])
 
 
 def _check_writers_needs(writers: dict[str, Any], annotator: Any) -> None:
-    """What an export needs of the dataset, checked before the first frame rather than after the last."""
+    """What a writer needs of the others, checked before the first frame rather than after the last."""
+    rgb = [w for w in writers.values() if getattr(w, "writes_rgb", False)]
     has = {
+        "rgb": (bool(rgb), "the RGB images: add images to writers"),
         "amodal": (annotator.amodal, "the amodal masks: add annotator.amodal=true"),
         "depth": (any(getattr(w, "writes_depth", False) for w in writers.values()),
                   "the depth images: writers.images.depth=true"),
@@ -166,21 +205,41 @@ def _check_writers_needs(writers: dict[str, Any], annotator: Any) -> None:
         for need, (met, what) in has.items():
             if getattr(writer, f"needs_{need}", False) and not met:
                 raise ConfigError(f"writers.{name}", f"needs {what}")
+        ext = getattr(writer, "image_ext", None)
+        if ext and rgb and ext != rgb[0].rgb_format:
+            raise ConfigError(f"writers.{name}.image_ext", f"expected {rgb[0].rgb_format}, the format of the RGB "
+                              f"images (writers.images.rgb_format), got {ext}; leave it unset to follow them")
+
+
+def _check_options(cfg: DictConfig) -> None:
+    """Each single-option group holds an option: settings with the _target_ of the class they build."""
+    for key in ("scene", "catalog", "objects", "light", "camera", "world", "annotator"):
+        node = cfg.get(key)
+        if node is None:
+            raise ConfigError(key, "missing: select an option of this config group")
+        if not isinstance(node, DictConfig) or "_target_" not in node:
+            got = "a mapping without _target_" if isinstance(node, DictConfig) else node
+            raise ConfigError(key, f"expected an option's settings with the _target_ of the class they build (as in "
+                              f"conf/{key}/), got {got}")
 
 
 def build_pipeline(cfg: DictConfig) -> Pipeline:
     """Instantiate every part of a run from its composed config."""
-    for key in ("scene", "catalog", "objects", "light", "camera", "world", "annotator"):
-        if cfg.get(key) is None:
-            raise ConfigError(key, "missing: select an option of this config group")
+    _check_options(cfg)
+    splits.ratios(cfg.get("splits"))  # checked whether or not a writer uses them: simgen-export may, later
     scene, catalog, camera = build("scene", cfg.scene), build("catalog", cfg.catalog), build("camera", cfg.camera)
     extra, distractors = _selected(cfg, "randomizers"), _selected(cfg, "distractors")
     _check_targets(scene, "randomizers", extra)
     _check_targets(scene, "distractors", distractors)
     objects = build("objects", cfg.objects, catalog=catalog)
     _distinct_from_targets(distractors, {catalog[name].primitive for name in objects.categories} - {None})
+    light = build("light", cfg.light)
+    for key, part in (("objects", objects), ("light", light), ("camera", camera)):
+        _checked_part(key, part, "randomizers")
     # the further randomizers come last, so that those whose targets include distractors find them
-    randomizers = [objects, build("light", cfg.light), camera, *distractors.values(), *extra.values()]
+    randomizers = [Keyed("objects", objects), Keyed("light", light), Keyed("camera", camera),
+                   *(Keyed(f"distractors.{k}", v) for k, v in distractors.items()),
+                   *(Keyed(f"randomizers.{k}", v) for k, v in extra.items())]
     selected = _selected(cfg, "writers")
     writers = list(selected.values())
     if not any(getattr(writer, "marks_finished", False) for writer in writers):
@@ -189,9 +248,10 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
     annotator = build("annotator", cfg.annotator)
     _check_writers_needs(selected, annotator)
     return Pipeline(
-        scene=scene, randomizers=randomizers, view_randomizers=[camera],
+        scene=scene, randomizers=randomizers, view_randomizers=[randomizers[2]],
         world=build("world", cfg.world), annotator=annotator, writers=writers,
-        effects=list(_selected(cfg, "effects").values()), categories=catalog.coco_categories(),
+        effects=[Keyed(f"effects.{k}", v) for k, v in _selected(cfg, "effects").items()],
+        categories=catalog.coco_categories(),
     )
 
 
@@ -208,11 +268,14 @@ def worker_factory(cfg: DictConfig, renderer: str) -> Callable[[], Pipeline]:
     return functools.partial(pipeline_from_container, container)
 
 
+MAX_FRAMES = 10**9  # a run lists its frames (and stats their files to resume); a billion is beyond any one run
+
+
 def run_settings(cfg: DictConfig) -> tuple[int, Shard, int]:
     """The checked `workers` (0 means one per core), `shard` and `views_per_scene` settings (and `seed` and
     `num_frames`, checked)."""
     validate.integer("seed", cfg.seed, low=0)  # numpy seeds its generators with non-negative integers only
-    validate.integer("num_frames", cfg.num_frames, low=1)
+    validate.integer("num_frames", cfg.num_frames, low=1, high=MAX_FRAMES)
     workers = validate.integer("workers", cfg.workers, low=0) or os.cpu_count() or 1
     count = validate.integer("shard.count", cfg.shard.count, low=1)
     index = validate.integer("shard.index", cfg.shard.index, low=0, high=count - 1)

@@ -67,9 +67,9 @@ def test_every_option_lists_every_argument_of_its_class(group, option):
 def test_defaults_build_a_full_pipeline():
     cfg = compose_config()
     pipeline = build_pipeline(cfg)
-    names = [type(r).__name__ for r in pipeline.randomizers]
+    names = [type(r.part).__name__ for r in pipeline.randomizers]
     assert names == ["ObjectsRandomizer", "LightRandomizer", "CameraRandomizer", "ColorRandomizer"]
-    assert [type(r).__name__ for r in pipeline.view_randomizers] == ["CameraRandomizer"]
+    assert [type(r.part).__name__ for r in pipeline.view_randomizers] == ["CameraRandomizer"]
     assert [type(w).__name__ for w in pipeline.writers] == ["ImageWriter", "CocoWriter", "SceneWriter"]
     assert cfg.num_frames == 100 and cfg.camera.width == 640 and cfg.camera.height == 480
 
@@ -168,8 +168,8 @@ def test_top_level_typos_and_types_fail_at_compose(override):
 ])
 def test_experiments_select_their_randomizers_and_effects(experiment, randomizers, effects):
     pipeline = build_pipeline(compose_config([f"experiment={experiment}"]))
-    assert [type(r).__name__ for r in pipeline.randomizers] == randomizers
-    assert [type(e).__name__ for e in pipeline.effects] == effects
+    assert [type(r.part).__name__ for r in pipeline.randomizers] == randomizers
+    assert [type(e.part).__name__ for e in pipeline.effects] == effects
 
 
 @pytest.mark.parametrize("overrides, effects, distractors", [
@@ -179,8 +179,8 @@ def test_experiments_select_their_randomizers_and_effects(experiment, randomizer
 def test_a_group_selected_on_the_command_line_wins_over_an_experiments_values(overrides, effects, distractors):
     """The experiment leaves values for the options it selects; those the command line deselects are left out."""
     pipeline = build_pipeline(compose_config(overrides))
-    assert [type(e).__name__ for e in pipeline.effects] == effects
-    assert [type(r).__name__ for r in pipeline.randomizers if "Distractors" in type(r).__name__] == distractors
+    assert [type(e.part).__name__ for e in pipeline.effects] == effects
+    assert [type(r.part).__name__ for r in pipeline.randomizers if "Distractors" in type(r.part).__name__] == distractors
 
 
 def test_an_entry_that_is_no_option_of_its_group_is_an_error():

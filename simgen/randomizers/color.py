@@ -21,10 +21,10 @@ class ColorRandomizer:
                  value: Any = (0.4, 1.0), alpha: Any = 1.0, targets: Any = ("objects",)):
         self.targets = check_targets("targets", targets)
         self.probability = validate.number("probability", probability, 0, 1)
-        self.hue = as_sampler("hue", hue)
-        self.saturation = as_sampler("saturation", saturation)
-        self.value = as_sampler("value", value)
-        self.alpha = as_sampler("alpha", alpha)
+        self.hue = as_sampler("hue", hue)  # wraps around: [-0.1, 0.1] are the reds
+        self.saturation = as_sampler("saturation", saturation, 0, 1)
+        self.value = as_sampler("value", value, 0, 1)
+        self.alpha = as_sampler("alpha", alpha, 0, 1, low_open=True)  # an invisible object would still be labeled
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         for obj in select(scene, self.targets):

@@ -49,6 +49,8 @@ class _Export(ABC):
 class YoloWriter(_Export):
     """yolo/detect/ and yolo/segment/: Ultralytics datasets with data.yaml."""
 
+    needs_rgb = True
+
     def __init__(self, tasks: Sequence[str] = TASKS, splits: Optional[dict] = None, seed: int = 0,
                  polygon_tolerance: float = 1.0):
         super().__init__(splits, seed)
@@ -63,7 +65,7 @@ class BopWriter(_Export):
     """bop/{split}/000000/: BOP scenes for 6D pose toolkits; needs annotator.amodal=true, the depth images and
     exact visible masks."""
 
-    needs_amodal = needs_depth = needs_exact_masks = True
+    needs_amodal = needs_depth = needs_exact_masks = needs_rgb = True
 
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
         super().__init__(splits, seed)

@@ -45,6 +45,8 @@ def semantic_mask(instance: np.ndarray, scene: Scene) -> np.ndarray:
 class ImageWriter:
     """Writes rgb/, depth/, instance/ and semantic/ images named by frame index."""
 
+    writes_rgb = True
+
     def __init__(self, rgb_format: str = "png", jpeg_quality: int = 95, png_compression: int = 1,
                  depth: bool = True, masks: bool = True):
         self.rgb_format = validate.choice("rgb_format", rgb_format, ("png", "jpg"))
