@@ -62,7 +62,9 @@ class Shard:
     count: int = 1
 
     def frames(self, num_frames: int, views_per_scene: int = 1) -> list[int]:
-        return [i for i in range(num_frames) if (i // views_per_scene) % self.count == self.index]
+        """Its frame indices, in order (listed scene by scene: a shard of a big run need not look at the others)."""
+        scenes = range(self.index, -(-num_frames // views_per_scene), self.count)
+        return [i for s in scenes for i in range(s * views_per_scene, min((s + 1) * views_per_scene, num_frames))]
 
 
 def scene_jobs(frames: Sequence[int], views_per_scene: int) -> list[Job]:

@@ -13,6 +13,7 @@ from omegaconf.errors import OmegaConfBaseException
 from simgen.config import group_entries
 
 UNKNOWN_KEY = re.compile(r"Key '[^']+' (is not in struct|not in '\w+')")
+NULL_OPTION = "Config group override must be a string or a list. Got NoneType"  # Hydra's ValueError for GROUP=null
 
 
 def one_line(err: Exception) -> str:
@@ -57,5 +58,23 @@ def _unknown_key(cause: OmegaConfBaseException, text: str) -> str:
     close = difflib.get_close_matches(str(cause.key), known, n=1)
     prefix = cause.full_key[: -len(str(cause.key))]
     hint = f", did you mean {prefix}{close[0]}?" if close else f", expected one of: {', '.join(known)}"
-    append = re.search(r"use (\+\S+)", text)
-    return f"{cause.full_key}: unknown key{hint}" + (f" ({append.group(1)} adds it as a new key)" if append else "")
+    append = re.search(r"use (\+.+)$", text, re.MULTILINE)  # Hydra's hint, useful where it adds this very key
+    useful = append and append.group(1).startswith(f"+{cause.full_key}=")
+    return f"{cause.full_key}: unknown key{hint}" + (f" ({append.group(1)} adds it as a new key)" if useful else "")
+
+
+def null_option(argv: list[str]) -> str:
+    """The one line for `GROUP=null` on the command line, which Hydra cannot compose (a config file can say it)."""
+    named = [arg.split("=", 1)[0] for arg in argv if re.fullmatch(r"[\w/]+=(null|None|~)", arg)]
+    group = named[0] if named else "a config group"
+    if group == "experiment":
+        return "experiment: no experiment is the default; leave the override out"
+    return f"{group}: null on the command line selects no option; drop the group's option with '~{group}'"
+
+
+def yaml_error(err: Exception) -> str:
+    """A config file YAML cannot read, as `FILE: not valid YAML: what (line N)`."""
+    mark = getattr(err, "problem_mark", None)
+    where = f"{mark.name}: " if mark else ""
+    what = getattr(err, "problem", None) or _first_line(str(err))
+    return f"{where}not valid YAML: {what}" + (f" (line {mark.line + 1})" if mark else "")

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
+import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.errors import HydraException
 from hydra.types import RunMode
@@ -157,6 +158,16 @@ def reported(app: Callable[[], None]) -> None:
         if full_errors:
             raise
         print(f"simgen: error: {hydra_errors.one_line(err)}", file=sys.stderr)
+        sys.exit(2)
+    except yaml.YAMLError as err:  # a config file of the user's own
+        if full_errors:
+            raise
+        print(f"simgen: error: {hydra_errors.yaml_error(err)}", file=sys.stderr)
+        sys.exit(2)
+    except ValueError as err:
+        if not str(err).startswith(hydra_errors.NULL_OPTION) or full_errors:
+            raise
+        print(f"simgen: error: {hydra_errors.null_option(sys.argv[1:])}", file=sys.stderr)
         sys.exit(2)
     except OSError as err:
         if err.errno != errno.ENAMETOOLONG or full_errors:

@@ -83,12 +83,12 @@ def vector(key: str, value: Any, size: int) -> tuple:
     return tuple(number(f"{key}[{i}]", v) for i, v in enumerate(value))
 
 
-def int_range(key: str, value: Any, low: int = 0) -> tuple[int, int]:
-    """An inclusive integer range given as `n` or `[min, max]`, with low <= min <= max."""
+def int_range(key: str, value: Any, low: int = 0, high: Optional[int] = None) -> tuple[int, int]:
+    """An inclusive integer range given as `n` or `[min, max]`, with low <= min <= max <= high."""
     pair = [value, value] if isinstance(value, int) and not isinstance(value, bool) else value
     if not isinstance(pair, Sequence) or isinstance(pair, str) or len(pair) != 2:
         raise ConfigError(key, f"expected an integer or [min, max], got {value!r}")
-    lo, hi = (integer(f"{key}[{i}]", v, low=low) for i, v in enumerate(pair))
+    lo, hi = (integer(f"{key}[{i}]", v, low=low, high=high) for i, v in enumerate(pair))
     if lo > hi:
         raise ConfigError(key, f"expected min <= max, got {value!r}")
     return lo, hi

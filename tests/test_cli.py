@@ -176,15 +176,68 @@ def test_a_dataset_killed_before_its_first_frame_gives_way_to_another_config(sma
     (["camera.fov=[40,"], "cannot read the override 'camera.fov=[40,'"),
     (["light=random", "light.direction=5"], "light.direction: expected 3 numbers, a pair [low, high] of such lists"),
     (["light=random", "~light.direction", "+light.direction=[0,0,0]"], "light.direction: expected a direction"),
+    (["writers=[coco,meta]"], "writers.coco: needs the RGB images"),
+    (["writers.images.rgb_format=jpg", "writers.coco.image_ext=png"], "writers.coco.image_ext: expected jpg"),
+    (["splits={train: -0.5, val: 1.5}"], "splits.train: expected a number in [0, 1]"),
+    (["randomizers.color._target_=builtins.dict"], "randomizers.color._target_: expected a randomizer"),
+    (["randomizers.color.alpha=0"], "randomizers.color.alpha: expected a number in (0, 1]"),
+    (["experiment=null"], "experiment: no experiment is the default; leave the override out"),
+    (["num_frames=1000000000000"], "num_frames: expected an integer in [1, 1000000000]"),
+    (["objects.count=5000"], "objects.count[0]: expected an integer in [0, 1000]"),
+    (["splits={train: 0.8, val: 0.2, foo: 0}"], "splits.foo: unknown key, expected one of: train, val, test\n"),
 ])
 def test_bad_input_is_a_short_error_and_no_dataset(tmp_path, args, key):
     out = tmp_path / "bad"
     done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, *args], tmp_path)
     assert done.returncode == 2
-    not_logged = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    not_logged = [line + "\n" for line in done.stderr.splitlines() if not line.startswith("[")]
     assert len(not_logged) == 1 and not_logged[0].startswith(f"simgen: error: {key}"), done.stderr
     assert not (out / "annotations.json").exists()
     assert not out.exists() or not any(p.name != "simgen.log" for p in out.iterdir())
+
+
+@pytest.mark.parametrize("option, text, message", [
+    ("scene=broken", "name: x\nregion: [[0, 0], [1, 1]\n", "scene/broken.yaml: not valid YAML: expected ',' or ']'"),
+    ("scene=untargeted", "name: x\nsupport_height: 0.5\nregion: [[0, 0], [1, 1]]\ntarget: [0, 0, 0]\n",
+     "scene: expected an option's settings with the _target_ of the class they build"),
+    ("camera=listed", "- 1\n- 2\n", "camera: expected an option's settings"),
+])
+def test_a_users_broken_config_file_is_one_line(tmp_path, option, text, message):
+    """Config files of the user's own (hydra.searchpath): tracebacks before, at composing or at the first frame."""
+    group, name = option.split("=")
+    (tmp_path / "conf" / group).mkdir(parents=True)
+    (tmp_path / "conf" / group / f"{name}.yaml").write_text(text)
+    out = tmp_path / "out"
+    done = run_simgen([f"hydra.searchpath=[file://{tmp_path / 'conf'}]", option, f"output_dir={out}", "num_frames=1",
+                       "progress=false"], tmp_path)  # not SMALL: camera.width would not apply to a list
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    assert done.returncode == 2 and len(lines) == 1 and message in lines[0], done.stderr
+    assert not (out / "annotations.json").exists()
+
+
+def test_a_value_drawn_out_of_range_names_its_key(tmp_path):
+    """Caught when drawn (a Normal has no bounds), and named by its whole key: it said `fov`."""
+    done = run_simgen([f"output_dir={tmp_path / 'out'}", "num_frames=2", *SMALL,
+                       "camera.fov={_target_: simgen.sampling.Normal, mean: 50, std: 5000}"], tmp_path)
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("simgen: error: camera.fov: expected a number in [1, 179], got ")
+
+
+def test_a_damaged_frame_record_is_one_line_saying_how_to_mend_it(tmp_path):
+    out = tmp_path / "out"
+    args = [f"output_dir={out}", "num_frames=2", *SMALL, "workers=1"]
+    assert run_simgen(args, tmp_path).returncode == 0
+    whole = (out / "annotations.json").read_bytes()
+    (out / "annotations.json").unlink()
+    record = out / "coco" / "000001.json"
+    record.write_text("{")
+    done = run_simgen(args, tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
+        f"simgen: error: {record}: not a frame's COCO record (damaged?); delete it and run the same command again "
+        "to make the frame anew"), done.stderr
+    record.unlink()
+    assert run_simgen(args, tmp_path).returncode == 0 and (out / "annotations.json").read_bytes() == whole
 
 
 @pytest.mark.parametrize("multirun", [False, True])

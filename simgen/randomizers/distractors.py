@@ -16,7 +16,7 @@ from simgen import validate
 from simgen.assets import resolve_path
 from simgen.errors import ConfigError
 from simgen.mesh_check import check_asset, mesh_bounds
-from simgen.randomizers.objects import random_quaternion
+from simgen.randomizers.objects import MAX_BODIES, random_quaternion
 from simgen.randomizers.texture import TextureRandomizer
 from simgen.sampling import Bounded, Choice
 from simgen.scene import Asset, ObjectSpec, Scene
@@ -48,7 +48,7 @@ class Distractors:
 
     def __init__(self, count: Any = (2, 6), shapes: Sequence[str] = SHAPES, size: Any = (0.03, 0.1),
                  files: Union[str, Sequence[str]] = DEFAULT_MESHES, texture_probability: float = 0.3):
-        self.count = validate.int_range("count", count, low=0)
+        self.count = validate.int_range("count", count, low=0, high=MAX_BODIES)
         self.shapes = Choice(validate.choices("shapes", shapes, SHAPES))
         self.size = Bounded("size", size, 1e-3, 10.0)
         self.files = mesh_files("files", files) if "mesh" in shapes else []

@@ -12,6 +12,10 @@ from simgen.errors import ConfigError
 from simgen.sampling import as_sampler
 from simgen.scene import ObjectSpec, Scene
 
+# Bodies of one kind per frame: placing each costs more the more there are (500 objects took a minute a frame),
+# and the instance PNG holds ids up to 65535.
+MAX_BODIES = 1000
+
 
 def random_quaternion(rng: np.random.Generator) -> tuple:
     """A rotation uniform over SO(3), as (x, y, z, w)."""
@@ -47,7 +51,7 @@ class ObjectsRandomizer:
             if len(w) != len(self.categories) or w.sum() <= 0:
                 raise ConfigError("weights", f"expected {len(self.categories)} non-negative weights, not all 0")
             self.weights = w / w.sum()
-        self.count = validate.int_range("count", count, low=0)
+        self.count = validate.int_range("count", count, low=0, high=MAX_BODIES)
         if self.count[1] < 1:
             raise ConfigError("count", f"expected at least one object per frame, got {count!r}")
         self.scale = as_sampler("scale", scale, low=0, low_open=True)

@@ -9,6 +9,7 @@ import simgen
 from simgen import camera as cam_math
 from simgen import geometry, validate
 from simgen.annotate import Instance
+from simgen.errors import OutputError
 from simgen.frame import Frame
 from simgen.polygons import mask_polygons
 from simgen.scene import Scene
@@ -41,10 +42,24 @@ def instance_labels(inst: Instance) -> dict:
     return labels
 
 
+def read_record(path: Path) -> dict:
+    """A frame's COCO record; one damaged outside simgen (they are written whole) is an error saying what to do."""
+    try:
+        record = json.loads(path.read_text())
+    except (ValueError, UnicodeDecodeError) as err:
+        record = err
+    if not (isinstance(record, dict) and isinstance(record.get("image"), dict)
+            and isinstance(record.get("annotations"), list)):
+        raise OutputError(f"{path}: not a frame's COCO record (damaged?); delete it and run the same command again "
+                          "to make the frame anew")
+    return record
+
+
 class CocoWriter:
     """COCO instances with `segmentation` as compressed RLE (default) or polygons."""
 
     marks_finished = True  # its annotations.json, written last, marks a finished dataset
+    needs_rgb = True  # its images name rgb/ files
 
     def __init__(self, segmentation: str = "rle", image_ext: str = "png", polygon_tolerance: float = 1.0):
         self.segmentation = validate.choice("segmentation", segmentation, ("rle", "polygon"))
@@ -89,7 +104,7 @@ class CocoWriter:
         """Assemble every frame record, in frame order, into one COCO file; ids count from 1."""
         images, annotations = [], []
         for path in sorted((self.root / "coco").glob("*.json"), key=lambda p: int(p.stem)):  # 1000000 after 999999
-            record = json.loads(path.read_text())
+            record = read_record(path)
             images.append(record["image"])
             for ann in record["annotations"]:
                 annotations.append({"id": len(annotations) + 1, **ann})
