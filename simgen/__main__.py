@@ -25,6 +25,7 @@ def run(cfg: DictConfig) -> None:
         _generate(cfg, pipeline, root)
     finally:
         pipeline.world.close()
+        output_dir.release(root)
 
 
 def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:

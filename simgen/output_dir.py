@@ -3,6 +3,7 @@ annotations.json and exports; another config never overwrites it unless asked)."
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import shutil
@@ -41,9 +42,43 @@ def holds_frames(root: Path) -> bool:
     return False
 
 
+def clearing_order(entries: list[Path]) -> list[Path]:
+    """annotations.json first and config.yaml last: a clear cut short never leaves a folder that looks finished,
+    or frames without the config that made them."""
+    return sorted(entries, key=lambda p: (p.name != FINISHED_MARKER, p.name == CONFIG_FILE, p.name))
+
+
 def _clear(root: Path) -> None:
-    for entry in _entries(root):
+    for entry in clearing_order(_entries(root)):
         shutil.rmtree(entry) if entry.is_dir() and not entry.is_symlink() else entry.unlink()
+
+
+_CLAIMED: dict[Path, int] = {}  # dataset folder -> the open descriptor holding its lock
+
+
+def claim(root: Path) -> None:
+    """Lock `root` for this run: a second run into it at the same time is refused (both would write its frames, one
+    under the other's config). The kernel lets go of the lock when the process ends, however it ends."""
+    root.mkdir(parents=True, exist_ok=True)
+    if root in _CLAIMED:
+        return
+    fd = os.open(root, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise DatasetExistsError(f"output_dir: {root} is being written by another simgen run right now; wait for "
+                                 "it to end or choose another output_dir") from None
+    except OSError:  # a file system without locks: runs there are not kept apart
+        pass
+    _CLAIMED[root] = fd
+
+
+def release(root: Path) -> None:
+    """Let go of the lock claim() took."""
+    fd = _CLAIMED.pop(root, None)
+    if fd is not None:
+        os.close(fd)
 
 
 def discard_if_empty(root: Path) -> None:
@@ -62,10 +97,11 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
 
     A dataset of another config is refused unless `overwrite`; `resume` insists on an unfinished one.
     """
-    entries = _entries(root)
-    config_file = root / CONFIG_FILE
     if resume and overwrite:
         raise ConfigError("resume", "resume=true keeps the frames on disk and overwrite=true deletes them: pass one")
+    claim(root)
+    entries = _entries(root)
+    config_file = root / CONFIG_FILE
     if resume and (not config_file.is_file() or finished(root)):
         raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume")
     if _foreign(root):

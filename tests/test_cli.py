@@ -305,6 +305,31 @@ def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
         assert f.read_bytes() == (out / "instance" / f.name).read_bytes()
 
 
+def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
+    """Two runs of different configs into one folder at once mixed their frames under one config.yaml."""
+    out = tmp_path / "busy"
+    first = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=500", *SMALL],
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while not (out / "config.yaml").exists() and time.time() < deadline:
+        time.sleep(0.02)
+    second = run_simgen([f"output_dir={out}", "num_frames=500", "seed=1", *SMALL], tmp_path)
+    first.send_signal(signal.SIGINT)
+    assert first.wait(timeout=120) == 130, first.stderr.read()
+    assert second.returncode == 2 and second.stderr.strip().splitlines()[-1] == (
+        f"simgen: error: output_dir: {out} is being written by another simgen run right now; wait for it to end or "
+        "choose another output_dir"), second.stderr
+    assert "seed: 0" in (out / "config.yaml").read_text().splitlines()
+
+
+def test_a_dataset_is_cleared_from_its_finished_mark_to_its_config():
+    from simgen.output_dir import clearing_order
+
+    names = ["coco", "config.yaml", "depth", "annotations.json", "rgb", "annotations_train.json", "meta"]
+    order = [p.name for p in clearing_order([Path("/d", n) for n in names])]
+    assert order[0] == "annotations.json" and order[-1] == "config.yaml" and sorted(order) == sorted(names)
+
+
 def test_resume_insists_on_an_unfinished_dataset(small_dataset, tmp_path):
     finished = small_dataset(frames=2)
     for out in (finished, tmp_path / "nothing"):
