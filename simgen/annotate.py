@@ -34,6 +34,9 @@ class Instance:
     amodal_bbox: Optional[list] = None
     amodal_area: Optional[int] = None
     visible_fraction: Optional[float] = None  # area / amodal_area
+    silhouette_bbox: Optional[list] = None  # the whole silhouette's box, past the image border where it reaches
+    silhouette_area: Optional[int] = None  # the whole silhouette's pixels, in the image and past its border
+    in_frame_fraction: Optional[float] = None  # amodal_area / silhouette_area
     cam_R_m2c: Optional[list] = None  # 3x3 rotation, object frame -> camera frame (OpenCV axes)
     cam_t_m2c: Optional[list] = None  # object origin in the camera frame, metres
     bbox_3d: Optional[list] = None  # [[xmin, ymin, zmin], [xmax, ymax, zmax]], metres, object frame
@@ -59,11 +62,25 @@ def box_touches_border(box: list, width: int, height: int) -> bool:
 
 
 def paste(crop: tuple, shape: tuple) -> np.ndarray:
-    """A Frame.amodal entry (x0, y0, mask) as a full-image boolean mask."""
+    """A Frame.amodal entry (x0, y0, mask) as a full-image boolean mask: its part inside the image."""
     x0, y0, mask = crop
     out = np.zeros(shape, dtype=bool)
-    out[y0:y0 + mask.shape[0], x0:x0 + mask.shape[1]] = mask
+    top, left = max(0, -y0), max(0, -x0)  # the crop's rows and columns before the image's first
+    bottom, right = min(mask.shape[0], shape[0] - y0), min(mask.shape[1], shape[1] - x0)
+    if bottom > top and right > left:
+        out[y0 + top:y0 + bottom, x0 + left:x0 + right] = mask[top:bottom, left:right]
     return out
+
+
+def silhouette(crop: tuple, inside: np.ndarray, outside: int) -> tuple[list[float], int]:
+    """The [x, y, w, h] box and pixel count of an object's whole silhouette: `inside`, its amodal mask in the image,
+    and the `outside` pixels of its crop past the image border."""
+    x0, y0, mask = crop
+    ys, xs = np.nonzero(mask)
+    iys, ixs = np.nonzero(inside)
+    left, top = min(x0 + xs.min(initial=1 << 30), ixs.min()), min(y0 + ys.min(initial=1 << 30), iys.min())
+    right, bottom = max(x0 + xs.max(initial=-1) + 1, ixs.max() + 1), max(y0 + ys.max(initial=-1) + 1, iys.max() + 1)
+    return [float(left), float(top), float(right - left), float(bottom - top)], int(inside.sum()) + outside
 
 
 def instance_rles(instance: np.ndarray) -> dict[int, dict]:
@@ -128,8 +145,9 @@ class Annotator:
                             bbox=box, area=int(counts[inst_id]), rle=rle,
                             truncated=box_touches_border(box, width, height))
             if frame.amodal is not None and inst_id in frame.amodal:
-                amodal = paste(frame.amodal[inst_id], frame.instance.shape) | (frame.instance == inst_id)
-                self._add_amodal(inst, amodal)
+                crop = frame.amodal[inst_id]
+                pasted = paste(crop, frame.instance.shape)
+                self._add_amodal(inst, pasted | (frame.instance == inst_id), crop, int(crop[2].sum() - pasted.sum()))
             self._add_pose(inst, frame, scene)
             inst.ignore = not self.passes(inst)
             if self.below == "ignore" or not inst.ignore:
@@ -141,12 +159,15 @@ class Annotator:
         return inst.area >= self.min_visible_pixels and fraction_ok
 
     @staticmethod
-    def _add_amodal(inst: Instance, amodal: np.ndarray) -> None:
+    def _add_amodal(inst: Instance, amodal: np.ndarray, crop: tuple, outside: int) -> None:
+        """amodal: the silhouette in the image; crop: the whole one (Frame.amodal), `outside` pixels past the border."""
         rle = encode(amodal[:, :, None])[0]
         inst.amodal_rle, inst.amodal_area = rle, int(amodal.sum())
         inst.amodal_bbox = [float(v) for v in mask_utils.toBbox(rle)]
         inst.visible_fraction = round(inst.area / inst.amodal_area, 6)
         inst.truncated = touches_border(amodal)
+        inst.silhouette_bbox, inst.silhouette_area = silhouette(crop, amodal, outside)
+        inst.in_frame_fraction = round(inst.amodal_area / inst.silhouette_area, 6)
 
     @staticmethod
     def _add_pose(inst: Instance, frame: Frame, scene: Scene) -> None:

@@ -13,7 +13,8 @@ class Frame:
     """rgb: HxWx3 uint8; depth: HxW float32 metres along the optical axis, 0 where nothing was hit;
     instance: HxW int32, k+1 where scene.objects[k] is visible, 0 for background, fixtures and distractors;
     amodal (when asked for): {k+1: (x0, y0, mask)}, the object's whole silhouette as if nothing else were there,
-    a boolean crop whose top-left pixel is (x0, y0) in the image."""
+    a boolean crop whose top-left pixel is (x0, y0) in the image's pixel grid; it reaches past the image where the
+    object does (up to one image size beyond each border)."""
 
     rgb: np.ndarray
     depth: np.ndarray

@@ -1,10 +1,13 @@
 """Amodal masks and 3D boxes from the real engine: a constructed occlusion with a known visible fraction."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from simgen import camera, geometry
 from simgen.annotate import Annotator
+from simgen.annotate import paste as full_mask
 from simgen.config import build_pipeline
 from simgen.pipeline import frame_spec
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support
@@ -24,13 +27,6 @@ def stacked_boxes() -> Scene:
     cam = CameraSpec(position=(0, 0, 0.6), target=(0, 0, 0), up=(0, 1, 0), width=160, height=120)
     return Scene("stack", Support(0.0, ((-1, -1), (1, 1))), (0, 0, 0), fixtures=[floor],
                  objects=[below, above], camera=cam)
-
-
-def full_mask(crop: tuple, shape: tuple) -> np.ndarray:
-    x0, y0, mask = crop
-    out = np.zeros(shape, dtype=bool)
-    out[y0:y0 + mask.shape[0], x0:x0 + mask.shape[1]] = mask
-    return out
 
 
 @pytest.fixture(params=RENDERERS)
@@ -71,6 +67,35 @@ def test_cropped_render_matches_the_full_frame_render(rendered):
         assert np.array_equal(full_mask(amodal[inst_id], frame.instance.shape),
                               full_mask(full[inst_id], frame.instance.shape))
         assert amodal[inst_id][2].size < full[inst_id][2].size
+
+
+@pytest.mark.parametrize("renderer", RENDERERS)
+def test_a_tile_half_past_the_border_counts_its_whole_silhouette(renderer):
+    """A flat 0.2 m tile under the camera, moved so that the image's left border cuts it in half: its amodal mask is
+    the half in the image, silhouette_area both halves (as the BOP toolkit counts px_count_all), as one render of
+    the whole reach per object gives."""
+    scene = stacked_boxes()
+    fx = camera.intrinsics(scene.camera)[0, 0]
+    depth = 0.6 - 0.002
+    tile = ObjectSpec("tile", Asset("box", size=(0.2, 0.2, 0.002)), category_id=8,
+                      position=(-80 * depth / fx, 0, 0.001), static=True)  # its centre on column 0
+    scene.objects = [tile]
+    side = fx * 0.2 / depth
+    world = World(renderer=renderer)
+    try:
+        world.build(scene)
+        world.settle(scene)
+        frame = world.render(scene)
+        amodal = world.render_amodal(scene, [1], frame.instance)
+        full = world.render_amodal(scene, [1], strategy="full")
+    finally:
+        world.close()
+    inst = Annotator(min_visible_pixels=1, amodal=True)(dataclasses.replace(frame, amodal=amodal), scene)[0]
+    assert inst.amodal_area == pytest.approx(side * side / 2, rel=0.05) and inst.truncated
+    assert inst.silhouette_area == pytest.approx(side * side, rel=0.05)
+    assert inst.silhouette_area == full[1][2].sum() and inst.in_frame_fraction == pytest.approx(0.5, abs=0.02)
+    x, y, w, h = inst.silhouette_bbox
+    assert x < 0 and x + w == inst.amodal_bbox[0] + inst.amodal_bbox[2] and w == pytest.approx(side, abs=1.5)
 
 
 def test_world_is_restored_after_amodal_renders(rendered):

@@ -3,6 +3,7 @@ each is a problem in the report, never a pass and never a traceback; a bad optio
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -40,6 +41,13 @@ def bop_scene_gt(text: str):
     return damage
 
 
+def shrink_a_silhouette(root: Path) -> None:
+    """The first annotation's whole silhouette made smaller than its amodal mask."""
+    coco = json.loads((root / "annotations.json").read_text())
+    coco["annotations"][0]["silhouette_area"] = coco["annotations"][0]["amodal_area"] - 1
+    (root / "annotations.json").write_text(json.dumps(coco))
+
+
 def test_passes_as_made(dataset):
     done = run_tool("check", dataset)
     assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
@@ -52,7 +60,9 @@ def test_passes_as_made(dataset):
     (lambda root: greyscale(root / "rgb" / "000000.jpg"), "rgb/000000.jpg: 160x120 8-bit, 1 channel, expected"),
     (bop_scene_gt("[]"), "scene_gt.json not a JSON object"),
     (bop_scene_gt("7"), "scene_gt.json not a JSON object"),
-], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number"])
+    (shrink_a_silhouette, "annotation 1: silhouette_area, silhouette_bbox or in_frame_fraction disagrees"),
+], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
+        "silhouette"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)

@@ -197,9 +197,10 @@ def test_coco_yolo_and_bop_agree_instance_by_instance(dataset):
             visib = cv2.imread(str(scene / "mask_visib" / f"{image['frame_index']:06d}_{gt_id:06d}.png"), -1) > 0
             full = cv2.imread(str(scene / "mask" / f"{image['frame_index']:06d}_{gt_id:06d}.png"), -1) > 0
             assert np.array_equal(visib, coco.annToMask(ann).astype(bool))
-            assert full.sum() == ann["amodal_area"] == info["px_count_all"] and info["px_count_visib"] == ann["area"]
-            assert info["bbox_visib"] == bop_box(ann["bbox"]) and info["bbox_obj"] == bop_box(ann["amodal_bbox"])
-            assert info["visib_fract"] == pytest.approx(ann["visible_fraction"], abs=1e-6)
+            assert full.sum() == ann["amodal_area"] and info["px_count_visib"] == ann["area"]
+            assert info["px_count_all"] == ann["silhouette_area"]  # past the border too, as the BOP toolkit counts
+            assert info["bbox_visib"] == bop_box(ann["bbox"]) and info["bbox_obj"] == bop_box(ann["silhouette_bbox"])
+            assert info["visib_fract"] == pytest.approx(ann["visible_fraction"] * ann["in_frame_fraction"], abs=1e-5)
             checked += 1
     assert checked >= 10
 
@@ -247,7 +248,7 @@ def test_bop_masks_come_from_the_instance_images_when_segmentations_are_polygons
                 visib = cv2.imread(str(scene / "mask_visib" / f"{int(key):06d}_{gt_id:06d}.png"), -1) > 0
                 assert np.array_equal(visib, instance == ann["instance_id"])
                 assert info["px_count_visib"] == ann["area"] and info["bbox_visib"] == bop_box(ann["bbox"])
-                assert info["visib_fract"] <= 1 and info["visib_fract"] == pytest.approx(ann["visible_fraction"])
+                assert info["visib_fract"] <= 1 and info["visib_fract"] == pytest.approx(ann["area"] / ann["silhouette_area"])
                 checked += 1
     assert checked >= 5
     shutil.rmtree(root / "instance")
@@ -380,7 +381,7 @@ def test_simgen_check_passes_on_other_settings(small_dataset, overrides):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["writers=[images,coco,yolo]", "splits.train=0.9"], "writers.yolo.splits: expected train + val + test = 1"),
+    (["writers=[images,coco,yolo]", "splits.train=0.9"], "splits: expected train + val + test = 1"),
     (["writers=[images,coco,yolo]", "writers.yolo.tasks=[pose]"], "writers.yolo.tasks: expected one of detect"),
     (["writers=[images,coco,yolo]", "writers.yolo.seed=-1"], "writers.yolo.seed: expected an integer >= 0, got -1"),
     (["annotator.min_visible_fraction=0.5"], "annotator.min_visible_fraction: needs amodal=true"),

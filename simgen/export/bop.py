@@ -41,9 +41,14 @@ def gt_entry(ann: dict) -> dict:
             "cam_t_m2c": (np.asarray(ann["cam_t_m2c"]) * 1000.0).tolist()}
 
 
-def gt_info(visible: np.ndarray, amodal: np.ndarray, depth: np.ndarray) -> dict:
-    all_px, visib_px = int(amodal.sum()), int(visible.sum())
-    return {"bbox_obj": _bbox(amodal), "bbox_visib": _bbox(visible), "px_count_all": all_px,
+def gt_info(ann: dict, visible: np.ndarray, amodal: np.ndarray, depth: np.ndarray) -> dict:
+    """The BOP toolkit's calc_gt_info fields: px_count_all and bbox_obj count the whole silhouette, past the image
+    border too (the annotation's silhouette_area and silhouette_bbox; the amodal mask in datasets without them)."""
+    visib_px = int(visible.sum())
+    all_px = ann.get("silhouette_area", int(amodal.sum()))
+    whole = ann.get("silhouette_bbox")
+    bbox_obj = _bbox(amodal) if whole is None else [int(whole[0]), int(whole[1]), int(whole[2]) - 1, int(whole[3]) - 1]
+    return {"bbox_obj": bbox_obj, "bbox_visib": _bbox(visible), "px_count_all": all_px,
             "px_count_valid": int((amodal & (depth > 0)).sum()), "px_count_visib": visib_px,
             "visib_fract": visib_px / all_px if all_px else 0.0}
 
@@ -72,7 +77,7 @@ def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, lis
         with data.entry(f"annotation {ann['id']}"):
             visible = data.visible_mask(ann, image, instance, exact_for="BOP")
             amodal = decode(ann["amodal_segmentation"], *shape)
-            gt, info = gt_entry(ann), gt_info(visible, amodal, depth)
+            gt, info = gt_entry(ann), gt_info(ann, visible, amodal, depth)
         write_mask(scene_dir / "mask" / f"{im_id:06d}_{gt_id:06d}.png", amodal)
         write_mask(scene_dir / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png", visible)
         gts.append(gt)

@@ -12,6 +12,7 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from simgen import geometry
+from simgen.annotate import touches_border
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import check_exports
 from simgen.tools.check_report import Report, image_type, mask_box
@@ -86,6 +87,19 @@ def check_amodal(ann: dict, visible: np.ndarray, exact: bool, report: Report) ->
         report.problem(name, f"annotation {ann['id']}: amodal_area or amodal_bbox disagrees with amodal_segmentation")
     if abs(ann.get("visible_fraction", -1) - ann["area"] / max(int(amodal.sum()), 1)) > 1e-5:
         report.problem(name, f"annotation {ann['id']}: visible_fraction is not area / amodal_area")
+    if "silhouette_area" in ann and not whole_silhouette_holds(ann, amodal):
+        report.problem(name, f"annotation {ann['id']}: silhouette_area, silhouette_bbox or in_frame_fraction "
+                             "disagrees with amodal_segmentation")
+
+
+def whole_silhouette_holds(ann: dict, amodal: np.ndarray) -> bool:
+    """The whole silhouette holds the amodal mask (is it, where that does not reach the image border), and
+    in_frame_fraction is their ratio."""
+    (x, y, w, h), (ax, ay, aw, ah) = ann.get("silhouette_bbox") or (0, 0, 0, 0), mask_box(amodal)
+    area, whole = int(amodal.sum()), ann["silhouette_area"]
+    holds = x <= ax and y <= ay and x + w >= ax + aw and y + h >= ay + ah and whole >= area
+    same = touches_border(amodal) or ((x, y, w, h) == (ax, ay, aw, ah) and whole == area)
+    return holds and same and abs(ann.get("in_frame_fraction", -1) - area / max(whole, 1)) <= 1e-5
 
 
 def check_keypoints(ann: dict, image: dict, report: Report) -> None:

@@ -18,19 +18,31 @@ Region = tuple[int, int, int, int]  # x0, y0, x1, y1: pixel columns x0..x1-1 and
 Crop = tuple[int, int, np.ndarray]  # x0, y0 and a boolean mask whose top-left pixel is (x0, y0)
 
 
+def reach(cam: CameraSpec) -> Region:
+    """Where silhouettes are drawn: the image and one image size beyond each border, as the BOP toolkit's
+    calc_gt_info renders them, so that a truncated object's whole silhouette is counted."""
+    return -cam.width, -cam.height, 2 * cam.width, 2 * cam.height
+
+
+def clipped(region: Region, within: Region) -> Region:
+    return (max(region[0], within[0]), max(region[1], within[1]),
+            min(region[2], within[2]), min(region[3], within[3]))
+
+
 def object_region(obj: ObjectSpec, cam: CameraSpec) -> Region:
-    """The image pixels the object's 3D box can cover (the whole image when the box reaches behind the camera)."""
+    """The pixels of reach(cam) the object's 3D box can cover (all of them when the box reaches behind the
+    camera)."""
     if obj.bbox_3d is None:
-        return 0, 0, cam.width, cam.height
+        return reach(cam)
     corners = geometry.box_corners(obj.bbox_3d)
     rot, trans = geometry.object_to_camera(obj, cam)
     cam_pts = corners @ rot.T + trans
     if np.any(cam_pts[:, 2] <= cam.near):
-        return 0, 0, cam.width, cam.height
+        return reach(cam)
     uv = geometry.project_camera_points(cam_pts, cam_math.intrinsics(cam))
     x0, y0 = np.floor(uv.min(axis=0)).astype(int) - 1
     x1, y1 = np.ceil(uv.max(axis=0)).astype(int) + 1
-    return max(x0, 0), max(y0, 0), min(x1, cam.width), min(y1, cam.height)
+    return clipped((x0, y0, x1, y1), reach(cam))
 
 
 def render_segmentation(cam: CameraSpec, region: Region, renderer: str, client: int) -> np.ndarray:
@@ -84,7 +96,9 @@ class Poses:
 def seen_clashes(instance: np.ndarray, regions: dict[int, Region]) -> set[frozenset]:
     """Pairs of instance ids where one is visible inside the other's region in a rendered instance map."""
     clashes = set()
-    for i, (x0, y0, x1, y1) in regions.items():
+    image = (0, 0, instance.shape[1], instance.shape[0])
+    for i, region in regions.items():
+        x0, y0, x1, y1 = clipped(region, image)
         inside = np.unique(instance[y0:y1, x0:x1])
         clashes.update(frozenset((i, int(j))) for j in inside if j != i and int(j) in regions)
     return clashes
@@ -92,16 +106,16 @@ def seen_clashes(instance: np.ndarray, regions: dict[int, Region]) -> set[frozen
 
 def amodal_masks(objects: dict[int, tuple[int, ObjectSpec]], cam: CameraSpec, renderer: str, client: int,
                  strategy: str = "adaptive", instance: Optional[np.ndarray] = None) -> dict[int, Crop]:
-    """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each as if alone in the world.
+    """{instance id: (x0, y0, mask)} for `objects` ({instance id: (body, spec)}), each as if alone in the world,
+    its mask reaching past the image where the object does (see reach).
 
     Every other body, fixtures included, is parked out of view. Each render shows a group of objects over
     the union of their projected 3D boxes; an object's mask is final when no other object of its group shows
     inside its box (then none can hide any of it). adaptive: render groups that avoid the clashes known so
     far (from `instance`, the frame's instance map, and from each render), until every mask is final;
-    each: one render per object over its own box; full: one full-image render per object (the reference).
+    each: one render per object over its own box; full: one render of all of reach(cam) per object (the reference).
     """
-    whole = (0, 0, cam.width, cam.height)
-    regions = {i: whole if strategy == "full" else object_region(obj, cam) for i, (_, obj) in objects.items()}
+    regions = {i: reach(cam) if strategy == "full" else object_region(obj, cam) for i, (_, obj) in objects.items()}
     out = {i: (0, 0, np.zeros((0, 0), dtype=bool)) for i in objects}
     pending = [i for i, r in regions.items() if r[2] > r[0] and r[3] > r[1]]
     conflicts = seen_clashes(instance, regions) if instance is not None else set()

@@ -35,7 +35,9 @@ def instance_labels(inst: Instance) -> dict:
     labels = {"ignore": int(inst.ignore), "truncated": inst.truncated}
     if inst.amodal_rle is not None:
         labels.update(visible_fraction=inst.visible_fraction, amodal_bbox=inst.amodal_bbox,
-                      amodal_area=inst.amodal_area, amodal_segmentation=inst.amodal_rle)
+                      amodal_area=inst.amodal_area, amodal_segmentation=inst.amodal_rle,
+                      in_frame_fraction=inst.in_frame_fraction, silhouette_bbox=inst.silhouette_bbox,
+                      silhouette_area=inst.silhouette_area)
     labels.update(cam_R_m2c=inst.cam_R_m2c, cam_t_m2c=inst.cam_t_m2c)
     if inst.keypoints is not None:
         labels.update(bbox_3d=inst.bbox_3d, keypoints=inst.keypoints, num_keypoints=inst.num_keypoints)
