@@ -13,12 +13,14 @@ import numpy as np
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.sampling import Constant, Sampler, as_sampler
-from simgen.scene import Asset
+from simgen.sampling import Choice, Constant, Normal, Sampler, Uniform, as_sampler, bounds, vector_sampler
+from simgen.scene import PRIMITIVE_SIZES, Asset, as_mapping, known_keys, primitive_size
 
-PRIMITIVE_SIZES = {"box": 3, "sphere": 1, "cylinder": 2, "capsule": 2}
 FILE_KINDS = {".urdf": "urdf", ".obj": "mesh", ".stl": "mesh"}
 DEFAULT_MASS = 0.1  # kg, of a mesh or primitive category that gives none
+MAX_CATEGORY_ID = 65535  # the semantic masks hold category ids in 16-bit PNGs
+CATEGORY_KEYS = ("id", "files", "exclude", "primitive", "size", "scale", "mass")
+CATEGORY_SHAPE = "{id: ID, files: PATH_OR_GLOB} or {id: ID, primitive: KIND, size: ...}"
 
 
 def resolve_path(path: str) -> str:
@@ -37,7 +39,14 @@ def resolve_path(path: str) -> str:
     return os.path.abspath(os.path.expanduser(path))
 
 
-def _files(key: str, pattern: str, exclude: Sequence[str]) -> list[str]:
+def _files(key: str, pattern: Any, exclude: Any) -> list[str]:
+    """The files of category `key`'s `files` pattern, less those its `exclude` list names."""
+    if not isinstance(pattern, str) or not pattern:
+        raise ConfigError(f"{key}.files", f"expected the path or glob of URDF, OBJ or STL files (one string), got "
+                                          f"{pattern!r}")
+    if isinstance(exclude, str) or not isinstance(exclude, Sequence) or not all(isinstance(e, str) for e in exclude):
+        raise ConfigError(f"{key}.exclude", f"expected a list of paths, got {exclude!r}")
+    key = f"{key}.files"
     resolved = resolve_path(pattern)
     found = sorted(glob.glob(resolved, recursive=True)) if glob.has_magic(resolved) else [resolved]
     skip = {os.path.normpath(resolve_path(e)) for e in exclude}
@@ -65,37 +74,84 @@ class Category:
     def sample(self, rng: np.random.Generator) -> Asset:
         mass = DEFAULT_MASS if self.mass is None else self.mass
         if self.primitive:
-            return Asset(kind=self.primitive, size=tuple(np.atleast_1d(self.size.sample(rng))), mass=mass)
+            size = _drawn_size(f"catalog.categories.{self.name}.size", self.primitive, self.size, rng)
+            return Asset(kind=self.primitive, size=size, mass=mass)
         path = self.files[int(rng.integers(len(self.files)))]
         kind = FILE_KINDS[Path(path).suffix.lower()]
         return Asset(kind=kind, path=path, mass=self.mass if kind == "urdf" else mass)
 
 
-def _category(key: str, name: str, cfg: dict) -> Category:
-    known = {"id", "files", "exclude", "primitive", "size", "scale", "mass"}
-    unknown = set(cfg) - known
-    if unknown:
-        raise ConfigError(f"{key}.{sorted(unknown)[0]}", f"unknown key (expected one of {', '.join(sorted(known))})")
-    cat_id = validate.integer(f"{key}.id", cfg.get("id"), low=1)
+def _category_id(key: str, value: Any) -> int:
+    """A category's id: an integer in [1, MAX_CATEGORY_ID]."""
+    cat_id = validate.integer(key, value, low=1)
+    if cat_id > MAX_CATEGORY_ID:
+        raise ConfigError(key, f"expected an id in [1, {MAX_CATEGORY_ID}] (the semantic masks are 16-bit PNGs of "
+                               f"category ids), got {cat_id}")
+    return cat_id
+
+
+def _drawn_size(key: str, kind: str, sampler: Sampler, rng: np.random.Generator) -> tuple:
+    """A draw of a primitive's sizes, checked: as many as its kind takes, each > 0."""
+    drawn = sampler.sample(rng)
+    try:
+        sizes = np.atleast_1d(np.asarray(drawn, dtype=float)).tolist()
+    except (TypeError, ValueError):
+        names = ", ".join(PRIMITIVE_SIZES[kind])
+        raise ConfigError(key, f"expected sizes in metres [{names}], got {drawn!r}") from None
+    return primitive_size(key, kind, sizes)
+
+
+def _least(sampler: Sampler) -> Optional[np.ndarray]:
+    """The least value each size that `sampler` draws can take, where known (else None)."""
+    if isinstance(sampler, Constant):
+        return np.asarray(sampler.value, dtype=float)
+    if isinstance(sampler, (Uniform, Normal)):
+        return sampler.low
+    if isinstance(sampler, Choice):
+        try:
+            return np.min(np.asarray(sampler.values, dtype=float), axis=0)
+        except ValueError:  # values of different lengths: the draws' own check names the key
+            return None
+    known = bounds(sampler)
+    return None if known is None else np.asarray(known[0], dtype=float)
+
+
+def _size_sampler(key: str, kind: str, value: Any) -> Sampler:
+    """A primitive category's sizes, as a sampler whose draws have the kind's number of sizes and, where their range
+    is known, are all > 0."""
+    count = len(PRIMITIVE_SIZES[kind])
+    size = as_sampler(key, value) if count == 1 else vector_sampler(key, value, count)
+    _drawn_size(key, kind, size, np.random.default_rng(0))
+    least = _least(size)
+    if least is not None and np.any(np.isfinite(least) & (least <= 0)):
+        raise ConfigError(key, f"expected sizes > 0 in metres [{', '.join(PRIMITIVE_SIZES[kind])}], but this range "
+                               f"reaches {np.atleast_1d(least).tolist()}")
+    return size
+
+
+def _category(key: str, name: str, value: Any) -> Category:
+    cfg = as_mapping(key, value, CATEGORY_SHAPE)
+    known_keys(key, cfg, CATEGORY_KEYS)
+    cat_id = _category_id(f"{key}.id", cfg.get("id"))
     scale = validate.number(f"{key}.scale", cfg.get("scale", 1.0), low=0, low_open=True)
     mass = validate.number(f"{key}.mass", cfg["mass"], low=0, low_open=True) if "mass" in cfg else None
     if ("files" in cfg) == ("primitive" in cfg):
         raise ConfigError(key, "expected exactly one of 'files' (URDF/OBJ/STL path or glob) or 'primitive'")
     if "files" in cfg:
-        return Category(name, cat_id, tuple(_files(f"{key}.files", cfg["files"], cfg.get("exclude", ()))),
-                        scale=scale, mass=mass)
+        if "size" in cfg:
+            raise ConfigError(f"{key}.size", "a category of files takes no size: its files give it (see scale)")
+        return Category(name, cat_id, tuple(_files(key, cfg["files"], cfg.get("exclude", ()))), scale=scale, mass=mass)
+    if "exclude" in cfg:
+        raise ConfigError(f"{key}.exclude", "a primitive category has no files to exclude")
     kind = validate.choice(f"{key}.primitive", cfg["primitive"], PRIMITIVE_SIZES)
-    size = as_sampler(f"{key}.size", cfg.get("size"))
-    probe = np.atleast_1d(size.sample(np.random.default_rng(0)))
-    if probe.shape != (PRIMITIVE_SIZES[kind],) or np.any(probe <= 0):
-        raise ConfigError(f"{key}.size",
-                          f"a {kind} needs {PRIMITIVE_SIZES[kind]} positive sizes in metres, got {probe.tolist()}")
+    size = _size_sampler(f"{key}.size", kind, cfg.get("size"))
     return Category(name, cat_id, primitive=kind, size=size, scale=scale, mass=mass)
 
 
 def _folder_category(key: str, name: str, cat_id: Any, path: str) -> Category:
     """Category `name` of a catalog folder: the URDFs in path/name, or where there is none its OBJ and STL files
     (meshes beside a URDF are its parts; any other file, such as an OBJ's .mtl or a texture, is left out)."""
+    cat_id = _category_id(key, cat_id)
     where = os.path.join(path, name)
     found = sorted(f for f in glob.glob(os.path.join(glob.escape(resolve_path(where)), "*"))
                    if Path(f).suffix.lower() in FILE_KINDS and os.path.isfile(f))
@@ -103,7 +159,7 @@ def _folder_category(key: str, name: str, cat_id: Any, path: str) -> Category:
     found = urdfs or found
     if not found:
         raise ConfigError(key, f"no URDF, OBJ or STL file in {where}")
-    return Category(name, validate.integer(key, cat_id, low=1), tuple(found))
+    return Category(name, cat_id, tuple(found))
 
 
 def _folders(folders: Any) -> Sequence[Mapping]:
@@ -128,7 +184,8 @@ class Catalog:
     """
 
     def __init__(self, categories: Optional[dict[str, Any]] = None, folders: Sequence[dict] = ()):
-        entries = {name: dict(cfg) for name, cfg in (categories or {}).items() if cfg is not None}
+        given = as_mapping("categories", categories or {}, f"{{NAME: {CATEGORY_SHAPE}}}")
+        entries = {name: cfg for name, cfg in given.items() if cfg is not None}
         for n, folder in enumerate(_folders(folders)):
             for name, cat_id in folder["categories"].items():
                 entries[name] = _folder_category(f"folders[{n}].categories.{name}", name, cat_id, folder["path"])

@@ -2,7 +2,8 @@
 
 PyBullet's OBJ reader does not check face indices: a face naming a vertex the file does not have reads
 whatever memory lies there, and the body gets a random size and pose. Its STL reader takes binary STL
-only, and an ASCII, truncated or NaN STL crashes the process (segmentation fault). These checks run once
+only, and an ASCII, truncated or NaN STL crashes the process (segmentation fault). A mesh whose vertices are
+all one point, or lie farther out than a scene in metres can hold, is refused too. These checks run once
 per file and process, before the first body of it is made.
 """
 
@@ -12,6 +13,7 @@ import functools
 import math
 import os
 import xml.etree.ElementTree as ET
+from array import array
 from pathlib import Path
 from typing import Optional
 
@@ -20,6 +22,7 @@ import numpy as np
 from simgen.errors import AssetError
 
 MESH_SUFFIXES = (".obj", ".stl")
+MAX_COORDINATE = 1e6  # beyond this, a mesh's units are not ones a scene in metres can hold (1000 km, or 1 km in mm)
 _STL_TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attributes", "<u2")])
 
 
@@ -77,6 +80,7 @@ def check_stl(path: str) -> None:
     if not np.isfinite(vertices).all():
         bad = int(np.flatnonzero(~np.isfinite(vertices).all(axis=(1, 2)))[0])
         raise AssetError(f"{path}: triangle {bad + 1} has a non-finite vertex")
+    _check_extent(path, vertices.reshape(-1, 3))
 
 
 def stl_triangles(path: str, data: Optional[bytes] = None) -> np.ndarray:
@@ -86,22 +90,32 @@ def stl_triangles(path: str, data: Optional[bytes] = None) -> np.ndarray:
 
 def check_obj(path: str) -> None:
     """Every vertex three finite numbers, every face index naming a vertex of the file, at least one face of three
-    or more vertices (PyBullet skips faces of fewer, and a mesh of only those crashes it)."""
+    or more vertices (PyBullet skips faces of fewer, and a mesh of only those crashes it), and an extent."""
     lines = _obj_lines(path)
     total = sum(1 for line in lines if _is(line, "v"))
-    vertices, faces = 0, []
+    vertices, faces = array("d"), []
     for number, line in enumerate(lines, 1):
         if _is(line, "v"):
-            vertices += 1
-            _check_vertex(path, number, line)
+            vertices.extend(_check_vertex(path, number, line))
         elif _is(line, "f"):
             faces.append(number)
-            _check_face(path, number, line, vertices, total)
+            _check_face(path, number, line, len(vertices) // 3, total)
     if not faces:
         raise AssetError(f"{path}: this OBJ mesh has no faces")
     if all(len(lines[number - 1].split()) < 4 for number in faces):
         raise AssetError(f"{path}: line {faces[0]}: a face needs three or more vertices, got "
                          f"{lines[faces[0] - 1].strip()!r} (PyBullet skips such faces, and this mesh has only those)")
+    _check_extent(path, np.frombuffer(vertices, dtype=float).reshape(-1, 3))
+
+
+def _check_extent(path: str, points: np.ndarray) -> None:
+    """The vertices (n x 3, finite) span some space, within coordinates a scene in metres can hold."""
+    if not np.ptp(points, axis=0).any():
+        raise AssetError(f"{path}: all its vertices are the same point {points[0].tolist()}: the mesh has no extent")
+    far = float(np.abs(points).max())
+    if far > MAX_COORDINATE:
+        raise AssetError(f"{path}: a vertex coordinate reaches {far:g} (at most {MAX_COORDINATE:g} expected): the "
+                         "file's units are not metres-compatible; rescale the mesh")
 
 
 def obj_vertices(path: str) -> np.ndarray:
@@ -127,13 +141,14 @@ def _is(line: str, keyword: str) -> bool:
     return line.startswith((f"{keyword} ", f"{keyword}\t"))
 
 
-def _check_vertex(path: str, number: int, line: str) -> None:
+def _check_vertex(path: str, number: int, line: str) -> list[float]:
     try:
         coords = [float(v) for v in line.split()[1:4]]
     except ValueError:
         coords = []
     if len(coords) != 3 or not all(math.isfinite(v) for v in coords):
         raise AssetError(f"{path}: line {number}: a vertex needs three finite numbers, got {line.strip()!r}")
+    return coords
 
 
 def _check_face(path: str, number: int, line: str, before: int, total: int) -> None:

@@ -3,17 +3,25 @@
 from __future__ import annotations
 
 import copy
+import math
 import os
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any, Optional
+from numbers import Real
+from typing import Any, Mapping, Optional, Sequence
 
 from simgen import validate
-from simgen.errors import AssetError, ConfigError
+from simgen.errors import ConfigError
 
 Vec3 = tuple[float, float, float]
 Quat = tuple[float, float, float, float]  # x, y, z, w (PyBullet's order)
 
 ASSET_KINDS = ("urdf", "mesh", "box", "cylinder", "sphere", "capsule")
+# What a primitive's sizes are, in metres and in order, for the catalog's primitives and the scenes' fixtures
+PRIMITIVE_SIZES = {"box": ("x", "y", "z"), "sphere": ("radius",), "cylinder": ("radius", "length"),
+                   "capsule": ("radius", "length")}
+FILE_SUFFIXES = {"urdf": (".urdf",), "mesh": (".obj", ".stl")}  # the files an asset of each kind is read from
+ASSET_KEYS = ("kind", "path", "size", "mass")
+FIXTURE_KEYS = ("asset", "position", "orientation", "rgba", "scale")
 
 
 @dataclass
@@ -125,41 +133,112 @@ def plain(value: Any) -> Any:
     return value
 
 
-def _asset(key: str, cfg: dict) -> Asset:
-    kind = validate.choice(f"{key}.kind", cfg.get("kind"), ASSET_KINDS)
-    size = tuple(validate.number(f"{key}.size", s, low=0, low_open=True) for s in cfg.get("size", ()))
-    path = cfg.get("path")
-    if kind in ("urdf", "mesh"):
-        from simgen.assets import resolve_path
-
-        if not path or not os.path.isfile(resolve_path(path)):
-            raise AssetError(f"{key}.path: asset file not found: {path!r}")
-        path = resolve_path(path)
-    return Asset(kind=kind, path=path, size=size, mass=float(cfg.get("mass", 0.0)))
+def as_mapping(key: str, value: Any, shape: str) -> dict:
+    """`value` as a dict where it is a mapping; else a ConfigError naming `key` and the `shape` expected."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"expected a mapping {shape}, got {value!r}")
+    return dict(value)
 
 
-def _fixture(key: str, cfg: dict) -> ObjectSpec:
-    unknown = set(cfg) - {"asset", "position", "orientation", "rgba", "scale"}
+def known_keys(key: str, cfg: Mapping, known: Sequence[str]) -> None:
+    """Every key of `cfg` (the mapping at `key`) one of `known`."""
+    unknown = sorted(map(str, set(cfg) - set(known)))
     if unknown:
-        raise ConfigError(f"{key}.{sorted(unknown)[0]}",
-                          "unknown key (expected asset, position, orientation, rgba, scale)")
+        raise ConfigError(f"{key}.{unknown[0]}", f"unknown key (expected one of {', '.join(known)})")
+
+
+def primitive_size(key: str, kind: str, value: Any) -> tuple:
+    """A primitive's sizes in metres, each > 0, as many as PRIMITIVE_SIZES names (a sphere's radius may be a number)."""
+    names = PRIMITIVE_SIZES[kind]
+    if len(names) == 1 and isinstance(value, Real) and not isinstance(value, bool):
+        value = [value]
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != len(names):
+        raise ConfigError(key, f"a {kind} needs {len(names)} size{'s' * (len(names) > 1)} in metres "
+                          f"[{', '.join(names)}], got {value!r}")
+    return tuple(validate.number(f"{key}[{i}]", s, low=0, low_open=True) for i, s in enumerate(value))
+
+
+def _asset_path(key: str, kind: str, path: Any) -> str:
+    """The file of a URDF or mesh asset, resolved (see assets.resolve_path), that exists and is of its kind."""
+    from simgen.assets import resolve_path
+
+    files = " or ".join(s[1:].upper() for s in FILE_SUFFIXES[kind])
+    if path is None or path == "":
+        raise ConfigError(key, f"missing: a {kind} asset needs the path of its {files} file")
+    if not isinstance(path, str):
+        raise ConfigError(key, f"expected the path of a {files} file, got {path!r}")
+    resolved = resolve_path(path)
+    if not os.path.isfile(resolved):
+        raise ConfigError(key, f"asset file not found: {path!r} (looked for {resolved})")
+    if not resolved.lower().endswith(FILE_SUFFIXES[kind]):
+        raise ConfigError(key, f"expected a {' or '.join(FILE_SUFFIXES[kind])} file for a {kind} asset, got {path!r}")
+    return resolved
+
+
+def _unused(key: str, cfg: Mapping, name: str, kind: str) -> None:
+    """A value an asset of `kind` does not read is refused rather than ignored."""
+    if cfg.get(name) is not None:
+        made = "from its file (scale it with the fixture's scale)" if kind in FILE_SUFFIXES else "from its size"
+        raise ConfigError(f"{key}.{name}", f"a {kind} asset takes no {name}: it is made {made}")
+
+
+def _asset(key: str, value: Any) -> Asset:
+    """A fixture's asset: a URDF or mesh file at `path`, or a primitive of `size`."""
+    cfg = as_mapping(key, value, "{kind: urdf|mesh, path: FILE} or {kind: box|sphere|cylinder|capsule, size: [...]}")
+    known_keys(key, cfg, ASSET_KEYS)
+    kind = validate.choice(f"{key}.kind", cfg.get("kind"), ASSET_KINDS)
+    mass = validate.number(f"{key}.mass", cfg.get("mass", 0.0), low=0)
+    if kind in FILE_SUFFIXES:
+        _unused(key, cfg, "size", kind)
+        return Asset(kind=kind, path=_asset_path(f"{key}.path", kind, cfg.get("path")), mass=mass)
+    _unused(key, cfg, "path", kind)
+    return Asset(kind=kind, size=primitive_size(f"{key}.size", kind, cfg.get("size")), mass=mass)
+
+
+def _rgba(key: str, value: Any) -> tuple:
+    """A colour: 4 numbers in [0, 1]."""
+    if isinstance(value, str) or not isinstance(value, Sequence) or len(value) != 4:
+        raise ConfigError(key, f"expected [r, g, b, a], 4 numbers in [0, 1], got {value!r}")
+    return tuple(validate.number(f"{key}[{i}]", v, low=0, high=1) for i, v in enumerate(value))
+
+
+def _quaternion(key: str, value: Any) -> Quat:
+    """A rotation quaternion [x, y, z, w], normalised as the poses it gives are (geometry.quaternion_matrix)."""
+    q = validate.vector(key, value, 4)
+    norm = math.hypot(*q)
+    if not norm > 0:
+        raise ConfigError(key, f"expected a rotation quaternion [x, y, z, w], not all 0, got {value!r}")
+    return tuple(v / norm for v in q)
+
+
+def _fixture(key: str, value: Any) -> ObjectSpec:
+    cfg = as_mapping(key, value, "{asset: {kind: ..., path: ... | size: ...}, position: [x, y, z], ...}")
+    known_keys(key, cfg, FIXTURE_KEYS)
     if "asset" not in cfg:
         raise ConfigError(f"{key}.asset", "missing")
     return ObjectSpec(
         category=key.rsplit(".", 1)[-1],
         asset=_asset(f"{key}.asset", cfg["asset"]),
         position=validate.vector(f"{key}.position", cfg.get("position", (0, 0, 0)), 3),
-        orientation=validate.vector(f"{key}.orientation", cfg.get("orientation", (0, 0, 0, 1)), 4),
-        rgba=validate.vector(f"{key}.rgba", cfg["rgba"], 4) if cfg.get("rgba") is not None else None,
+        orientation=_quaternion(f"{key}.orientation", cfg.get("orientation", (0, 0, 0, 1))),
+        rgba=_rgba(f"{key}.rgba", cfg["rgba"]) if cfg.get("rgba") is not None else None,
         scale=validate.number(f"{key}.scale", cfg.get("scale", 1.0), low=0, low_open=True),
         labeled=False,
         static=True,
     )
 
 
+def _fixtures(value: Any) -> list[ObjectSpec]:
+    """The scene's fixtures, {NAME: {asset: ..., ...}}; a null entry is left out."""
+    cfg = as_mapping("fixtures", value or {}, "{NAME: {asset: {...}, position: [x, y, z], ...}}")
+    return [_fixture(f"fixtures.{name}", v) for name, v in cfg.items() if v is not None]
+
+
 def make_scene(name: str, support_height: float, region: list, target: list,
                fixtures: Optional[dict] = None) -> Scene:
     """Build the base Scene from its config entry (conf/scene/*.yaml)."""
+    if isinstance(region, str) or not isinstance(region, Sequence) or len(region) != 2:
+        raise ConfigError("region", f"expected [[xmin, ymin], [xmax, ymax]], got {region!r}")
     (x0, y0), (x1, y1) = (validate.vector(f"region[{i}]", r, 2) for i, r in enumerate(region))
     if not (x0 < x1 and y0 < y1):
         raise ConfigError("region", f"expected [[xmin, ymin], [xmax, ymax]] with min < max, got {region!r}")
@@ -167,5 +246,5 @@ def make_scene(name: str, support_height: float, region: list, target: list,
         name=name,
         support=Support(height=validate.number("support_height", support_height), region=((x0, y0), (x1, y1))),
         target=validate.vector("target", target, 3),
-        fixtures=[_fixture(f"fixtures.{k}", dict(v)) for k, v in (fixtures or {}).items() if v is not None],
+        fixtures=_fixtures(fixtures),
     )
