@@ -4,8 +4,10 @@ line with nothing left at --out."""
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -196,6 +198,45 @@ def test_an_export_failing_leaves_out_as_it_was(exported, tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, env={**os.environ, "PYTHONPATH": str(tmp_path)})
     assert_refused(done, "this export fails")
     assert list(out.iterdir()) == []
+
+
+SLOW_WRITER = """
+import time
+
+from simgen.writers.coco import CocoWriter
+
+
+class SlowCoco(CocoWriter):
+    def __init__(self, **kwargs):
+        time.sleep(60)
+        super().__init__(**kwargs)
+"""
+
+
+def test_sigterm_stops_a_merge_with_one_line_and_leaves_nothing(shards, tmp_path):
+    """Slurm's SIGTERM killed simgen-merge without a word (exit status -15)."""
+    for shard in shards:  # a COCO writer of the user's own, slow to start: the merge is stopped while it waits
+        text = (shard / "config.yaml").read_text()
+        (shard / "config.yaml").write_text(text.replace("simgen.writers.coco.CocoWriter", "users_slow.SlowCoco"))
+    (tmp_path / "users_slow.py").write_text(SLOW_WRITER)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([sys.executable, "-m", "simgen.tools.merge", *map(str, shards), "--out", str(out)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
+                            env={**os.environ, "PYTHONPATH": str(tmp_path)})
+    time.sleep(5)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 143 and err.strip().splitlines()[-1] == "simgen-merge: terminated (SIGTERM)", err
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "users_slow.py"]
+
+
+def test_the_hidden_folder_of_a_killed_merge_goes_at_the_next(runs, shards, tmp_path):
+    a, b = shards
+    out = tmp_path / "out"
+    abandoned = tmp_path / ".out.tmp999999999"  # what `kill -9` of process 999999999 left while it merged
+    (abandoned / "rgb").mkdir(parents=True)
+    assert merge(a, b, "--out", out).returncode == 0
+    assert not abandoned.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out"]
 
 
 @pytest.mark.parametrize("args", [[], ["--bogus"], ["a", "--out"], ["a"], ["a", "--out", "o", "--bogus"]])

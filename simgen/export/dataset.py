@@ -31,6 +31,11 @@ class Dataset:
     root: Path
     coco: dict
     config: dict = field(default_factory=dict)
+    home: Optional[Path] = None  # where the dataset will lie once built (simgen-merge builds it in a hidden folder)
+
+    def final(self, path: Path) -> Path:
+        """`path`, a file of the dataset, where it will lie once the dataset is in place (see home)."""
+        return path if self.home is None else self.home / path.relative_to(self.root)
 
     @property
     def images(self) -> list[dict]:

@@ -84,7 +84,7 @@ def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[st
                         mask = data.visible_mask(ann, image, instance) if task == "segment" else None
                         lines.append(label_line(ann, image, classes[ann["category_id"]], mask, tolerance))
             write_text(stage / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
-    write_text(stage / "data.yaml", data_yaml(out, [c["name"] for c in data.categories], parts))
+    write_text(stage / "data.yaml", data_yaml(data.final(out), [c["name"] for c in data.categories], parts))
 
 
 def check_tasks(tasks: Sequence[str], key: str = "tasks") -> list[str]:

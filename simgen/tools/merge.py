@@ -6,7 +6,6 @@ import argparse
 import json
 import logging
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -17,6 +16,7 @@ from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
 from simgen.config import build
+from simgen.export import dataset
 from simgen.errors import SimgenError
 from simgen.generate import Shard
 from simgen.tools.cli import Parser, run_command
@@ -203,34 +203,30 @@ def _categories(part: Part) -> list[dict]:
 
 
 def merge(shards: list[Path], out: Path) -> int:
-    """Check every shard and --out, build the merged dataset in a hidden folder, rename it to --out, and make the
-    run's exports in it; a failure leaves --out as it was."""
+    """Check every shard and --out, build the merged dataset and its exports in a hidden folder, and rename it to
+    --out: a merge that fails or is stopped leaves --out as it was."""
     check_out(out, shards)
     parts = check_shards(shards)
     coco, exports = coco_writer(parts[0]), export_writers(parts[0])
     target = top = Path(os.path.abspath(out))
     while not top.parent.exists():  # the folder the rename makes: --out, or its first missing parent
         top = top.parent
-    was_empty_folder = top.is_dir()  # check_out made sure --out is new or empty
-    with replacing(top) as staging:
-        write_dataset(parts, coco, staging / target.relative_to(top))
-    try:
-        make_exports(exports, target, _categories(parts[0]))
-    except BaseException:  # all or nothing: --out as it was
-        shutil.rmtree(top)
-        if was_empty_folder:
-            top.mkdir()
-        raise
+    with replacing(top) as staging:  # check_out made sure --out is new or empty
+        built = staging / target.relative_to(top)
+        write_dataset(parts, coco, built)
+        make_exports(exports, built, target)
     log.info("merged %d shards (%d files) into %s", len(parts), sum(len(p.files) for p in parts), out)
     return 0
 
 
-def make_exports(exports: dict[str, Any], root: Path, categories: list[dict]) -> None:
-    """The run's exports of the merged dataset, made in place: YOLO's data.yaml names the folder it lies in."""
+def make_exports(exports: dict[str, Any], root: Path, home: Path) -> None:
+    """The run's exports of the merged dataset built in `root`, which will lie at `home` (YOLO's data.yaml names
+    it)."""
+    data = dataset.load(root)
+    data.home = home
     for name, writer in exports.items():
         log.info("making the %s export of the merged dataset", name)
-        writer.open(root, categories)
-        writer.close()
+        writer.export(data)
 
 
 def parser() -> argparse.ArgumentParser:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import re
@@ -28,8 +29,10 @@ def temporary_path(path: Path) -> Path:
 @contextlib.contextmanager
 def replacing(out: Path) -> Iterator[Path]:
     """A fresh folder to write into (temporary_path(out)), put in place of `out` once it is complete: a build that
-    fails or is interrupted leaves `out` as it was, and no half-made one beside it."""
+    fails or is interrupted leaves `out` as it was, and no half-made one beside it (one a killed process left is
+    removed by the next build of `out`)."""
     stage = temporary_path(out)
+    remove_abandoned_stages(out)
     shutil.rmtree(stage, ignore_errors=True)
     try:
         yield stage
@@ -39,6 +42,24 @@ def replacing(out: Path) -> Iterator[Path]:
         stage.rename(out)
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def remove_abandoned_stages(out: Path) -> None:
+    """The folders temporary_path(out) of processes that no longer run (killed outright while building `out`)."""
+    for stage in out.parent.glob(f".{glob.escape(out.name)}.tmp*"):
+        pid = stage.name.rpartition(".tmp")[2]
+        if stage.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
+            shutil.rmtree(stage, ignore_errors=True)
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's
+        return True
+    return True
 
 
 def remove_partial_files(root: Path) -> None:
