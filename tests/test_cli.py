@@ -339,6 +339,20 @@ def test_resume_insists_on_an_unfinished_dataset(small_dataset, tmp_path):
     assert both.returncode == 2 and "simgen: error: resume: resume=true keeps the frames" in both.stderr
 
 
+@pytest.mark.parametrize("stop, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_stop_while_simgen_starts_is_one_line(tmp_path, stop, status):
+    """Stopped while Python imports simgen (about a second): a KeyboardInterrupt traceback, or for SIGTERM no word
+    at all and status -15."""
+    proc = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={tmp_path / 'out'}", "num_frames=1", *SMALL],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    proc.send_signal(stop)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == status and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith(("simgen: interrupted", "simgen: terminated (SIGTERM)")), err
+    assert not (tmp_path / "out" / "annotations.json").exists()
+
+
 def test_ctrl_c_says_how_to_go_on(small_dataset, tmp_path):
     """Stopped while writing frames: resume; stopped while making the exports of a finished dataset: export."""
     from simgen.outcome import interrupted as _interrupted
