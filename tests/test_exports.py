@@ -248,7 +248,8 @@ def test_bop_masks_come_from_the_instance_images_when_segmentations_are_polygons
                 visib = cv2.imread(str(scene / "mask_visib" / f"{int(key):06d}_{gt_id:06d}.png"), -1) > 0
                 assert np.array_equal(visib, instance == ann["instance_id"])
                 assert info["px_count_visib"] == ann["area"] and info["bbox_visib"] == bop_box(ann["bbox"])
-                assert info["visib_fract"] <= 1 and info["visib_fract"] == pytest.approx(ann["area"] / ann["silhouette_area"])
+                fraction = ann["area"] / ann["silhouette_area"]
+                assert info["visib_fract"] == pytest.approx(fraction) and fraction <= 1
                 checked += 1
     assert checked >= 5
     shutil.rmtree(root / "instance")
@@ -382,7 +383,8 @@ def test_simgen_check_passes_on_other_settings(small_dataset, overrides):
 
 @pytest.mark.parametrize("args, message", [
     (["writers=[images,coco,yolo]", "splits.train=0.9"], "splits: expected train + val + test = 1"),
-    (["writers=[images,coco,yolo]", "writers.yolo.tasks=[pose]"], "writers.yolo.tasks: expected one of detect"),
+    (["writers=[images,coco,yolo]", "writers.yolo.tasks=[pose]"], "writers.yolo.tasks: expected detect or segment"),
+    (["writers=[images,coco,yolo]", "writers.yolo.tasks=[]"], "writers.yolo.tasks: expected a list of one or both"),
     (["writers=[images,coco,yolo]", "writers.yolo.seed=-1"], "writers.yolo.seed: expected an integer >= 0, got -1"),
     (["annotator.min_visible_fraction=0.5"], "annotator.min_visible_fraction: needs amodal=true"),
     (["annotator.below=hide"], "annotator.below: expected one of drop, ignore"),

@@ -88,7 +88,9 @@ def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[st
 
 
 def check_tasks(tasks: Sequence[str], key: str = "tasks") -> list[str]:
-    """The tasks, each detect or segment, without repeats; a ConfigError names `key`."""
+    """The tasks, at least one, each detect or segment, without repeats; a ConfigError names `key`."""
+    if isinstance(tasks, str) or not tasks:
+        raise ConfigError(key, f"expected a list of one or both of detect, segment, got {tasks!r}")
     for task in tasks:
         if task not in TASKS:
             raise ConfigError(key, f"expected detect or segment, got {task!r}")

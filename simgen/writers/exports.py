@@ -13,7 +13,7 @@ from typing import Any, Optional, Sequence
 from simgen import splits, validate
 from simgen.annotate import Instance
 from simgen.export import dataset, export_bop, export_splits, export_yolo
-from simgen.export.yolo import TASKS
+from simgen.export.yolo import TASKS, check_tasks
 from simgen.frame import Frame
 from simgen.scene import Scene
 
@@ -54,7 +54,7 @@ class YoloWriter(_Export):
     def __init__(self, tasks: Sequence[str] = TASKS, splits: Optional[dict] = None, seed: int = 0,
                  polygon_tolerance: float = 1.0):
         super().__init__(splits, seed)
-        self.tasks = [validate.choice("tasks", t, TASKS) for t in tasks]
+        self.tasks = check_tasks(tasks)
         self.polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
 
     def export(self, data: dataset.Dataset) -> Any:
