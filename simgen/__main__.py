@@ -3,6 +3,7 @@ the pipeline: about a second) ends it with one line too; from then on simgen.out
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from typing import Any
@@ -22,8 +23,8 @@ def main() -> None:
     except KeyboardInterrupt:
         number = _STOPPED[0] if _STOPPED else signal.SIGINT
         what = "terminated (SIGTERM)" if number == signal.SIGTERM else "interrupted"
-        print(f"\nsimgen: {what} while starting; nothing was written", file=sys.stderr)
-        sys.exit(128 + number)
+        print(f"\nsimgen: {what} while starting; nothing was written", file=sys.stderr, flush=True)
+        os._exit(128 + number)  # not sys.exit: an import the stop cut short may have left Python set to end by SIGINT
     signal.signal(signal.SIGTERM, before)  # outcome puts its own handler in place of the default
     app.main()
 

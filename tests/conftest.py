@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -27,6 +28,12 @@ SMALL = ["camera.width=160", "camera.height=120", "progress=false", "workers=1"]
 def compose_config(overrides: Sequence[str] = ()) -> DictConfig:
     with initialize_config_module(config_module="simgen.conf", version_base=None):
         return compose(config_name="config", overrides=list(overrides), return_hydra_config=False)
+
+
+def with_ctrl_c() -> None:
+    """Popen's preexec_fn for a process a test stops with SIGINT: Python's own Ctrl-C handling, also where the tests
+    run in a shell's background job, whose processes ignore SIGINT."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def run_simgen(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess:

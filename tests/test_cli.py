@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from conftest import SMALL, run_simgen
+from conftest import SMALL, run_simgen, with_ctrl_c
 
 
 def read(path: Path) -> np.ndarray:
@@ -309,7 +309,8 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
     """Two runs of different configs into one folder at once mixed their frames under one config.yaml."""
     out = tmp_path / "busy"
     first = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=500", *SMALL],
-                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                             cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             preexec_fn=with_ctrl_c)
     deadline = time.time() + 120
     while not (out / "config.yaml").exists() and time.time() < deadline:
         time.sleep(0.02)
@@ -344,7 +345,8 @@ def test_a_stop_while_simgen_starts_is_one_line(tmp_path, stop, status):
     """Stopped while Python imports simgen (about a second): a KeyboardInterrupt traceback, or for SIGTERM no word
     at all and status -15."""
     proc = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={tmp_path / 'out'}", "num_frames=1", *SMALL],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=with_ctrl_c)
     time.sleep(0.3)
     proc.send_signal(stop)
     _, err = proc.communicate(timeout=120)
@@ -369,7 +371,8 @@ def test_ctrl_c_pressed_again_and_again_after_annotations_json_is_one_line_and_s
     a bare 'interrupted' (meant for before the run), a traceback or a silent death by SIGINT (-2)."""
     out = tmp_path / "ds"
     args = [sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=2", *SMALL, "renderer=tiny", *EXPORTS]
-    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=with_ctrl_c)
     deadline = time.time() + 120
     while not (out / "annotations.json").exists() and proc.poll() is None and time.time() < deadline:
         time.sleep(0.002)

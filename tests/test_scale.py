@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import SMALL, compose_config, run_simgen, texture_folders
+from conftest import SMALL, compose_config, run_simgen, texture_folders, with_ctrl_c
 from simgen import config, output_dir
 from simgen.errors import AssetError
 from simgen.generate import generate
@@ -66,7 +66,8 @@ def test_ctrl_c_exits_cleanly_and_says_how_to_resume(small_dataset, tmp_path):
     reference = small_dataset(frames=6, name="reference")
     out = tmp_path / "stopped"
     proc = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=6", *SMALL],
-                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=with_ctrl_c)
     deadline = time.time() + 120
     while not (out / "coco" / "000001.json").exists() and time.time() < deadline:
         time.sleep(0.02)
@@ -217,7 +218,7 @@ def test_ctrl_c_while_new_workers_start_prints_no_traceback(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={out}", "num_frames=40", *SMALL, "workers=2",
                              "renderer=egl", "randomizers=[texture]", "randomizers.texture.probability=1",
                              "world.texture_memory_mb=1"], cwd=tmp_path, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True, preexec_fn=with_ctrl_c)
     log, deadline = out / "simgen.log", time.time() + 120
     while "fresh worker processes" not in (log.read_text() if log.exists() else "") and time.time() < deadline:
         time.sleep(0.02)
