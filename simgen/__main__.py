@@ -8,7 +8,8 @@ import signal
 import sys
 from typing import Any
 
-_STOPPED: list[int] = []  # the signal that stopped the command while it started
+STOPS = (signal.SIGINT, signal.SIGTERM)
+_STOPPED: list[int] = []  # the signals that stopped the command while it started
 
 
 def _stop_at_start(signum: int, frame: Any) -> None:
@@ -17,15 +18,21 @@ def _stop_at_start(signum: int, frame: Any) -> None:
 
 
 def main() -> None:
-    before = signal.signal(signal.SIGTERM, _stop_at_start)
+    before = {number: signal.getsignal(number) for number in STOPS}
+    for number, handler in before.items():
+        if handler in (signal.default_int_handler, signal.SIG_DFL):  # one ignored (a background job's) stays so
+            signal.signal(number, _stop_at_start)
     try:
         from simgen import app
     except KeyboardInterrupt:
-        number = _STOPPED[0] if _STOPPED else signal.SIGINT
-        what = "terminated (SIGTERM)" if number == signal.SIGTERM else "interrupted"
+        _STOPPED.append(signal.SIGINT)
+    if _STOPPED:  # also where an import caught the KeyboardInterrupt and went on
+        what = "terminated (SIGTERM)" if _STOPPED[0] == signal.SIGTERM else "interrupted"
         print(f"\nsimgen: {what} while starting; nothing was written", file=sys.stderr, flush=True)
-        os._exit(128 + number)  # not sys.exit: an import the stop cut short may have left Python set to end by SIGINT
-    signal.signal(signal.SIGTERM, before)  # outcome puts its own handler in place of the default
+        os._exit(128 + _STOPPED[0])  # not sys.exit: an import the stop cut short may have left Python set to end
+        # by SIGINT
+    for number, handler in before.items():
+        signal.signal(number, handler)  # outcome puts its own in place of the defaults
     app.main()
 
 

@@ -19,7 +19,9 @@ config.register_schema()
 
 
 def run(cfg: DictConfig) -> None:
-    outcome.RUN.update(root=None, done=False, stopped_by=None)
+    if outcome.RUN["stopped_by"]:  # a stop that the code it cut through while composing swallowed
+        raise KeyboardInterrupt
+    outcome.RUN.update(root=None, done=False)
     root = Path(HydraConfig.get().runtime.output_dir).resolve()
     pipeline = config.build_pipeline(cfg)
     try:

@@ -145,10 +145,11 @@ def reported(app: Callable[[], None]) -> None:
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
     FAILED_JOBS.clear()
+    RUN.update(stopped_by=None)
     handle_stops()
     try:
         with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)):
-            app()
+            _stop_wins(app)
     except JobFailed:  # Hydra's sweeper raises the first failed job's error once every job of the sweep has run
         jobs = sorted(FAILED_JOBS, key=int)
         print(f"simgen: error: {len(jobs)} job{'s' if len(jobs) > 1 else ''} of the sweep failed "
@@ -182,6 +183,17 @@ def reported(app: Callable[[], None]) -> None:
         if not full_errors:
             del os.environ["HYDRA_FULL_ERROR"]
     ignore_stops()
+
+
+def _stop_wins(app: Callable[[], None]) -> None:
+    """app(), where an error raised after a stop is the stop: Hydra's and OmegaConf's code, cut short by the
+    KeyboardInterrupt while composing, can turn it into another error (an UnboundLocalError in a finally)."""
+    try:
+        app()
+    except Exception:
+        if RUN["stopped_by"]:
+            raise KeyboardInterrupt from None
+        raise
 
 
 def ignore_stops() -> None:

@@ -312,8 +312,8 @@ def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
                              cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                              preexec_fn=with_ctrl_c)
     deadline = time.time() + 120
-    while not (out / "config.yaml").exists() and time.time() < deadline:
-        time.sleep(0.02)
+    while not (out / "coco" / "000000.json").exists() and time.time() < deadline:  # (stopped before its first
+        time.sleep(0.02)  # frame, a run leaves nothing behind)
     second = run_simgen([f"output_dir={out}", "num_frames=500", "seed=1", *SMALL], tmp_path)
     first.send_signal(signal.SIGINT)
     assert first.wait(timeout=120) == 130, first.stderr.read()
@@ -347,7 +347,10 @@ def test_a_stop_while_simgen_starts_is_one_line(tmp_path, stop, status):
     proc = subprocess.Popen([sys.executable, "-m", "simgen", f"output_dir={tmp_path / 'out'}", "num_frames=1", *SMALL],
                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             preexec_fn=with_ctrl_c)
-    time.sleep(0.3)
+    deadline = time.time() + 60  # until the child runs Python (a signal before its exec would be lost)
+    while b"simgen" not in Path(f"/proc/{proc.pid}/cmdline").read_bytes() and time.time() < deadline:
+        time.sleep(0.005)
+    time.sleep(0.2)  # importing simgen takes about a second
     proc.send_signal(stop)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == status and "Traceback" not in err, err
