@@ -72,15 +72,16 @@ def paste(crop: tuple, shape: tuple) -> np.ndarray:
     return out
 
 
-def silhouette(crop: tuple, inside: np.ndarray, outside: int) -> tuple[list[float], int]:
-    """The [x, y, w, h] box and pixel count of an object's whole silhouette: `inside`, its amodal mask in the image,
-    and the `outside` pixels of its crop past the image border."""
+def silhouette(crop: tuple, inside: np.ndarray) -> tuple[list[float], int]:
+    """The [x, y, w, h] box and pixel count of an object's whole silhouette: its crop (Frame.amodal), which may
+    reach past the image, with `inside`, its amodal mask in the image (which the crop's part there is within)."""
     x0, y0, mask = crop
-    ys, xs = np.nonzero(mask)
-    iys, ixs = np.nonzero(inside)
-    left, top = min(x0 + xs.min(initial=1 << 30), ixs.min()), min(y0 + ys.min(initial=1 << 30), iys.min())
-    right, bottom = max(x0 + xs.max(initial=-1) + 1, ixs.max() + 1), max(y0 + ys.max(initial=-1) + 1, iys.max() + 1)
-    return [float(left), float(top), float(right - left), float(bottom - top)], int(inside.sum()) + outside
+    outside = int(mask.sum()) - int(paste(crop, inside.shape).sum())
+    (ys, xs), (iys, ixs) = np.nonzero(mask), np.nonzero(inside)
+    cols, rows = np.concatenate([xs + x0, ixs]), np.concatenate([ys + y0, iys])
+    left, top = cols.min(), rows.min()
+    box = [float(left), float(top), float(cols.max() + 1 - left), float(rows.max() + 1 - top)]
+    return box, int(inside.sum()) + outside
 
 
 def instance_rles(instance: np.ndarray) -> dict[int, dict]:
@@ -146,8 +147,7 @@ class Annotator:
                             truncated=box_touches_border(box, width, height))
             if frame.amodal is not None and inst_id in frame.amodal:
                 crop = frame.amodal[inst_id]
-                pasted = paste(crop, frame.instance.shape)
-                self._add_amodal(inst, pasted | (frame.instance == inst_id), crop, int(crop[2].sum() - pasted.sum()))
+                self._add_amodal(inst, paste(crop, frame.instance.shape) | (frame.instance == inst_id), crop)
             self._add_pose(inst, frame, scene)
             inst.ignore = not self.passes(inst)
             if self.below == "ignore" or not inst.ignore:
@@ -159,14 +159,14 @@ class Annotator:
         return inst.area >= self.min_visible_pixels and fraction_ok
 
     @staticmethod
-    def _add_amodal(inst: Instance, amodal: np.ndarray, crop: tuple, outside: int) -> None:
-        """amodal: the silhouette in the image; crop: the whole one (Frame.amodal), `outside` pixels past the border."""
+    def _add_amodal(inst: Instance, amodal: np.ndarray, crop: tuple) -> None:
+        """amodal: the silhouette in the image; crop: the whole one (Frame.amodal)."""
         rle = encode(amodal[:, :, None])[0]
         inst.amodal_rle, inst.amodal_area = rle, int(amodal.sum())
         inst.amodal_bbox = [float(v) for v in mask_utils.toBbox(rle)]
         inst.visible_fraction = round(inst.area / inst.amodal_area, 6)
         inst.truncated = touches_border(amodal)
-        inst.silhouette_bbox, inst.silhouette_area = silhouette(crop, amodal, outside)
+        inst.silhouette_bbox, inst.silhouette_area = silhouette(crop, amodal)
         inst.in_frame_fraction = round(inst.amodal_area / inst.silhouette_area, 6)
 
     @staticmethod

@@ -10,7 +10,7 @@ import hydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
-from simgen import config, outcome, output_dir
+from simgen import config, outcome, output_dir, stops
 from simgen.generate import generate
 from simgen.pipeline import Pipeline
 
@@ -19,7 +19,7 @@ config.register_schema()
 
 
 def run(cfg: DictConfig) -> None:
-    if outcome.RUN["stopped_by"]:  # a stop that the code it cut through while composing swallowed
+    if stops.stopped_by():  # a stop that the code it cut through while composing swallowed
         raise KeyboardInterrupt
     outcome.RUN.update(root=None, done=False)
     root = Path(HydraConfig.get().runtime.output_dir).resolve()

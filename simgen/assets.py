@@ -14,7 +14,7 @@ import numpy as np
 from simgen import validate
 from simgen.errors import ConfigError
 from simgen.sampling import Choice, Constant, Normal, Sampler, Uniform, as_sampler, bounds, vector_sampler
-from simgen.scene import PRIMITIVE_SIZES, Asset, as_mapping, known_keys, primitive_size
+from simgen.scene import PRIMITIVE_SIZES, Asset, primitive_size
 
 FILE_KINDS = {".urdf": "urdf", ".obj": "mesh", ".stl": "mesh"}
 DEFAULT_MASS = 0.1  # kg, of a mesh or primitive category that gives none
@@ -130,8 +130,8 @@ def _size_sampler(key: str, kind: str, value: Any) -> Sampler:
 
 
 def _category(key: str, name: str, value: Any) -> Category:
-    cfg = as_mapping(key, value, CATEGORY_SHAPE)
-    known_keys(key, cfg, CATEGORY_KEYS)
+    cfg = validate.mapping(key, value, CATEGORY_SHAPE)
+    validate.known_keys(key, cfg, CATEGORY_KEYS)
     cat_id = _category_id(f"{key}.id", cfg.get("id"))
     scale = validate.number(f"{key}.scale", cfg.get("scale", 1.0), low=0, low_open=True)
     mass = validate.number(f"{key}.mass", cfg["mass"], low=0, low_open=True) if "mass" in cfg else None
@@ -184,7 +184,7 @@ class Catalog:
     """
 
     def __init__(self, categories: Optional[dict[str, Any]] = None, folders: Sequence[dict] = ()):
-        given = as_mapping("categories", categories or {}, f"{{NAME: {CATEGORY_SHAPE}}}")
+        given = validate.mapping("categories", categories or {}, f"{{NAME: {CATEGORY_SHAPE}}}")
         entries = {name: cfg for name, cfg in given.items() if cfg is not None}
         for n, folder in enumerate(_folders(folders)):
             for name, cat_id in folder["categories"].items():

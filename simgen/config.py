@@ -7,6 +7,7 @@ import inspect
 import logging
 import os
 import re
+import dataclasses
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any, Callable
@@ -125,6 +126,11 @@ def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
     return parts
 
 
+def is_whole_key(key: str) -> bool:
+    """Whether `key` names a config value from the top (`catalog.categories.box.size`), not within a part (`fov`)."""
+    return re.split(r"[.\[]", key, maxsplit=1)[0] in {f.name for f in dataclasses.fields(RunConfig)}
+
+
 class Keyed:
     """A randomizer or effect whose errors while drawing name its config key (`camera.fov`, not `fov`)."""
 
@@ -135,7 +141,7 @@ class Keyed:
         try:
             self.part(*args)
         except ConfigError as err:
-            raise (err if err.key.startswith(self.key) else err.under(self.key)) from None
+            raise (err if is_whole_key(err.key) else err.under(self.key)) from None
 
     def __getattr__(self, name: str) -> Any:
         if name == "part":  # not set yet (unpickling)
@@ -205,10 +211,10 @@ def _check_writers_needs(writers: dict[str, Any], annotator: Any) -> None:
         for need, (met, what) in has.items():
             if getattr(writer, f"needs_{need}", False) and not met:
                 raise ConfigError(f"writers.{name}", f"needs {what}")
-        ext = getattr(writer, "image_ext", None)
-        if ext and rgb and ext != rgb[0].rgb_format:
-            raise ConfigError(f"writers.{name}.image_ext", f"expected {rgb[0].rgb_format}, the format of the RGB "
-                              f"images (writers.images.rgb_format), got {ext}; leave it unset to follow them")
+        ext, rgb_format = getattr(writer, "image_ext", None), getattr(rgb[0], "rgb_format", None) if rgb else None
+        if ext and rgb_format and ext != rgb_format:
+            raise ConfigError(f"writers.{name}.image_ext", f"expected {rgb_format}, the format of the RGB images "
+                              f"(writers.images.rgb_format), got {ext}; leave it unset to follow them")
 
 
 def _check_options(cfg: DictConfig) -> None:
@@ -236,8 +242,9 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
     light = build("light", cfg.light)
     for key, part in (("objects", objects), ("light", light), ("camera", camera)):
         _checked_part(key, part, "randomizers")
+    camera = Keyed("camera", camera)
     # the further randomizers come last, so that those whose targets include distractors find them
-    randomizers = [Keyed("objects", objects), Keyed("light", light), Keyed("camera", camera),
+    randomizers = [Keyed("objects", objects), Keyed("light", light), camera,
                    *(Keyed(f"distractors.{k}", v) for k, v in distractors.items()),
                    *(Keyed(f"randomizers.{k}", v) for k, v in extra.items())]
     selected = _selected(cfg, "writers")
@@ -248,7 +255,7 @@ def build_pipeline(cfg: DictConfig) -> Pipeline:
     annotator = build("annotator", cfg.annotator)
     _check_writers_needs(selected, annotator)
     return Pipeline(
-        scene=scene, randomizers=randomizers, view_randomizers=[randomizers[2]],
+        scene=scene, randomizers=randomizers, view_randomizers=[camera],
         world=build("world", cfg.world), annotator=annotator, writers=writers,
         effects=[Keyed(f"effects.{k}", v) for k, v in _selected(cfg, "effects").items()],
         categories=catalog.coco_categories(),

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import signal
 import sys
 from pathlib import Path
 from typing import Any, Callable
@@ -18,7 +17,7 @@ from hydra.errors import HydraException
 from hydra.types import RunMode
 from omegaconf.errors import OmegaConfBaseException
 
-from simgen import hydra_errors, output_dir
+from simgen import hydra_errors, output_dir, stops
 from simgen.errors import OutputError, SimgenError
 
 
@@ -52,14 +51,13 @@ class WithoutHydrasJobError:
 
 
 FAILED_JOBS: dict[str, str] = {}  # the jobs of this process's sweep that failed, by job number
-# This process's run: its dataset once it began, whether it ended, the signal that stopped it (SIGINT: Ctrl-C).
-RUN: dict = {"root": None, "done": False, "stopped_by": None}
-STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)  # each stops a run the same way; the exit status is 128 + signal
+# This process's run: its dataset once it began, and whether it ended (simgen.stops holds what stopped it).
+RUN: dict = {"root": None, "done": False}
 
 
 def interrupted_run() -> str:
     """What a Ctrl-C or SIGTERM stopped, wherever it landed."""
-    root, word = RUN["root"], stopped_word()
+    root, word = RUN["root"], stops.word()
     sweep = any(arg in ("-m", "--multirun", "hydra.mode=MULTIRUN") for arg in sys.argv[1:])
     again = "; run the same command again to go on with the sweep" if sweep else ""
     if root is None:  # before the run began (composing, probing EGL): nothing was written
@@ -70,10 +68,6 @@ def interrupted_run() -> str:
         return (f"{word}; frames written so far are kept. Run the same command again to go on with the sweep (the "
                 f"job in {root} resumes).")
     return interrupted(root, word)
-
-
-def stopped_word() -> str:
-    return "terminated (SIGTERM)" if RUN["stopped_by"] == signal.SIGTERM else "interrupted"
 
 
 def interrupted(root: Path, word: str) -> str:
@@ -107,7 +101,7 @@ def multirun() -> bool:
 def job_error(err: Exception) -> None:
     """Report an error a run raised: one line and exit status 2, or in a sweep the job's error, raised on as JobFailed
     so that the other jobs run."""
-    if RUN["stopped_by"] and RUN["root"] is not None:  # what a stop broke on its way (numpy may turn Ctrl-C into
+    if stops.stopped_by() and RUN["root"] is not None:  # what a stop broke on its way (numpy may turn Ctrl-C into
         raise KeyboardInterrupt from err               # a TypeError, which an exporter reports as a malformed entry)
     if not isinstance(err, (SimgenError, HydraException, OmegaConfBaseException)):
         raise
@@ -123,21 +117,6 @@ def job_error(err: Exception) -> None:
     raise JobFailed(str(job), message) from None  # the sweep goes on with the other jobs
 
 
-def on_stop(signum: int, frame: Any) -> None:
-    """SIGINT or SIGTERM, noted (an error after it is the interruption's), then raised as KeyboardInterrupt, as
-    Python's own handler does for SIGINT: the run stops its workers, keeps its frames and says how to resume."""
-    RUN["stopped_by"] = RUN["stopped_by"] or signum
-    raise KeyboardInterrupt
-
-
-def handle_stops() -> None:
-    """on_stop for SIGINT and SIGTERM, where Python's defaults are in place (an embedding app's own are kept)."""
-    defaults = {signal.SIGINT: signal.default_int_handler, signal.SIGTERM: signal.SIG_DFL}
-    for number in STOP_SIGNALS:
-        if signal.getsignal(number) is defaults[number]:
-            signal.signal(number, on_stop)
-
-
 def reported(app: Callable[[], None]) -> None:
     """Run the Hydra app; a config the command line cannot make is one line and exit status 2, as every other bad
     input (HYDRA_FULL_ERROR=1 keeps Hydra's own report with its traceback). A sweep's failed jobs do not stop it:
@@ -145,8 +124,7 @@ def reported(app: Callable[[], None]) -> None:
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
     FAILED_JOBS.clear()
-    RUN.update(stopped_by=None)
-    handle_stops()
+    stops.handle_stops()  # (simgen/__main__ took them already, while it imported this)
     try:
         with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)):
             _stop_wins(app)
@@ -176,13 +154,13 @@ def reported(app: Callable[[], None]) -> None:
         print(f"simgen: error: {name_too_long(err)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        ignore_stops()  # a second press cuts this short no more
+        stops.ignore_stops()  # a second press cuts this short no more
         print(f"\nsimgen: {interrupted_run()}", file=sys.stderr)
-        sys.exit(128 + (RUN["stopped_by"] or signal.SIGINT))
+        sys.exit(stops.status())
     finally:
         if not full_errors:
             del os.environ["HYDRA_FULL_ERROR"]
-    ignore_stops()
+    stops.ignore_stops()
 
 
 def _stop_wins(app: Callable[[], None]) -> None:
@@ -191,14 +169,6 @@ def _stop_wins(app: Callable[[], None]) -> None:
     try:
         app()
     except Exception:
-        if RUN["stopped_by"]:
+        if stops.stopped_by():
             raise KeyboardInterrupt from None
         raise
-
-
-def ignore_stops() -> None:
-    """What is left is the report and the interpreter's exit (joining finished worker processes): a Ctrl-C there
-    would only print a traceback from an atexit hook, or end the process without a word (exit status -2)."""
-    for number in STOP_SIGNALS:
-        signal.signal(number, signal.SIG_IGN)
-

@@ -133,20 +133,6 @@ def plain(value: Any) -> Any:
     return value
 
 
-def as_mapping(key: str, value: Any, shape: str) -> dict:
-    """`value` as a dict where it is a mapping; else a ConfigError naming `key` and the `shape` expected."""
-    if not isinstance(value, Mapping):
-        raise ConfigError(key, f"expected a mapping {shape}, got {value!r}")
-    return dict(value)
-
-
-def known_keys(key: str, cfg: Mapping, known: Sequence[str]) -> None:
-    """Every key of `cfg` (the mapping at `key`) one of `known`."""
-    unknown = sorted(map(str, set(cfg) - set(known)))
-    if unknown:
-        raise ConfigError(f"{key}.{unknown[0]}", f"unknown key (expected one of {', '.join(known)})")
-
-
 def primitive_size(key: str, kind: str, value: Any) -> tuple:
     """A primitive's sizes in metres, each > 0, as many as PRIMITIVE_SIZES names (a sphere's radius may be a number)."""
     names = PRIMITIVE_SIZES[kind]
@@ -184,8 +170,9 @@ def _unused(key: str, cfg: Mapping, name: str, kind: str) -> None:
 
 def _asset(key: str, value: Any) -> Asset:
     """A fixture's asset: a URDF or mesh file at `path`, or a primitive of `size`."""
-    cfg = as_mapping(key, value, "{kind: urdf|mesh, path: FILE} or {kind: box|sphere|cylinder|capsule, size: [...]}")
-    known_keys(key, cfg, ASSET_KEYS)
+    shape = "{kind: urdf|mesh, path: FILE} or {kind: box|sphere|cylinder|capsule, size: [...]}"
+    cfg = validate.mapping(key, value, shape)
+    validate.known_keys(key, cfg, ASSET_KEYS)
     kind = validate.choice(f"{key}.kind", cfg.get("kind"), ASSET_KINDS)
     mass = validate.number(f"{key}.mass", cfg.get("mass", 0.0), low=0)
     if kind in FILE_SUFFIXES:
@@ -212,8 +199,8 @@ def _quaternion(key: str, value: Any) -> Quat:
 
 
 def _fixture(key: str, value: Any) -> ObjectSpec:
-    cfg = as_mapping(key, value, "{asset: {kind: ..., path: ... | size: ...}, position: [x, y, z], ...}")
-    known_keys(key, cfg, FIXTURE_KEYS)
+    cfg = validate.mapping(key, value, "{asset: {kind: ..., path: ... | size: ...}, position: [x, y, z], ...}")
+    validate.known_keys(key, cfg, FIXTURE_KEYS)
     if "asset" not in cfg:
         raise ConfigError(f"{key}.asset", "missing")
     return ObjectSpec(
@@ -230,7 +217,7 @@ def _fixture(key: str, value: Any) -> ObjectSpec:
 
 def _fixtures(value: Any) -> list[ObjectSpec]:
     """The scene's fixtures, {NAME: {asset: ..., ...}}; a null entry is left out."""
-    cfg = as_mapping("fixtures", value or {}, "{NAME: {asset: {...}, position: [x, y, z], ...}}")
+    cfg = validate.mapping("fixtures", value or {}, "{NAME: {asset: {...}, position: [x, y, z], ...}}")
     return [_fixture(f"fixtures.{name}", v) for name, v in cfg.items() if v is not None]
 
 

@@ -25,9 +25,7 @@ def make(prefix: str) -> str:
     for kind in KINDS:
         remove_abandoned(kind)
     staging = tempfile.mkdtemp(prefix=f".{prefix}")  # out of remove_abandoned's sight until it is locked
-    fd = os.open(staging, os.O_RDONLY)
-    with contextlib.suppress(OSError):  # a file system without locks: then no process can take it either
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    fd = hold(staging)
     head, name = os.path.split(staging)
     folder = os.path.join(head, name[1:])
     os.rename(staging, folder)
@@ -43,20 +41,32 @@ def remove(folder: str) -> None:
         os.close(fd)
 
 
+def hold(folder: str) -> int:
+    """An open descriptor of `folder` holding a lock on it until it is closed (or the process ends)."""
+    fd = os.open(folder, os.O_RDONLY)
+    with contextlib.suppress(OSError):  # a file system without locks: then no process can take it either
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return fd
+
+
+def remove_if_abandoned(folder: str) -> None:
+    """Remove `folder` if no living process holds its lock (see hold)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:  # removed meanwhile, or not a folder
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held: its process lives (or locks do not work here: left alone)
+        return
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
+    finally:
+        os.close(fd)
+
+
 def remove_abandoned(prefix: str) -> None:
     """Remove the folders `prefix`* of the temporary directory that no living process holds."""
     for folder in glob.glob(os.path.join(glob.escape(tempfile.gettempdir()), glob.escape(prefix) + "*")):
-        if folder in _HELD:
-            continue
-        try:
-            fd = os.open(folder, os.O_RDONLY)
-        except OSError:  # removed meanwhile, or not a folder of ours
-            continue
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:  # held: its process lives
-            continue
-        else:
-            shutil.rmtree(folder, ignore_errors=True)
-        finally:
-            os.close(fd)
+        if folder not in _HELD:
+            remove_if_abandoned(folder)

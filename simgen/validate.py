@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from numbers import Real
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Iterable, Mapping, Optional, Sequence
 
 from simgen.errors import ConfigError
 
@@ -92,3 +92,17 @@ def int_range(key: str, value: Any, low: int = 0, high: Optional[int] = None) ->
     if lo > hi:
         raise ConfigError(key, f"expected min <= max, got {value!r}")
     return lo, hi
+
+
+def mapping(key: str, value: Any, shape: str) -> dict:
+    """`value` as a dict where it is a mapping; else a ConfigError naming `key` and the `shape` expected."""
+    if not isinstance(value, Mapping):
+        raise ConfigError(key, f"expected a mapping {shape}, got {value!r}")
+    return dict(value)
+
+
+def known_keys(key: str, cfg: Mapping, known: Sequence[str]) -> None:
+    """Every key of `cfg` (the mapping at `key`) one of `known`."""
+    unknown = sorted(map(str, set(cfg) - set(known)))
+    if unknown:
+        raise ConfigError(f"{key}.{unknown[0]}", f"unknown key (expected one of {', '.join(known)})")

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from simgen import temp_folders
+from simgen.stops import STOP_SIGNALS
 from simgen.errors import WorkerError
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
 
@@ -27,7 +28,6 @@ _WORKER: dict = {}  # in a worker process: its pipeline, seed and views_per_scen
 WORN_OUT = ("the mesh textures a process holds, which PyBullet never frees, fill world.texture_memory_mb: "
             "going on in fresh worker processes")
 IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
-STOPS = {signal.SIGINT, signal.SIGTERM}  # what stops a run: Ctrl-C, a scheduler's (Slurm's) or kill's SIGTERM
 
 
 @contextlib.contextmanager
@@ -43,8 +43,12 @@ def _stops_held() -> Iterator[None]:
     to its own handler once the processes are known."""
     pressed: list[int] = []
     main = threading.current_thread() is threading.main_thread()
-    previous = {number: signal.signal(number, lambda n, frame: pressed.append(n)) for number in STOPS} if main else {}
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOPS)
+
+    def note(number: int, frame: object) -> None:
+        pressed.append(number)
+
+    previous = {number: signal.signal(number, note) for number in STOP_SIGNALS} if main else {}
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
@@ -59,8 +63,9 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
     """temp: the run's folder for its workers' temporary files, which the parent removes, even after a worker
     was killed outright."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOPS)  # held since start (_stops_held): SIGINT dropped now, and a
-    # SIGTERM ends this worker, as the parent's does when it stops the pool
+    # held since start (_stops_held): SIGINT dropped now, and a SIGTERM ends this worker, as the parent's does when
+    # it stops the pool
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
     tempfile.tempdir = temp
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(), temp), daemon=True).start()
     try:

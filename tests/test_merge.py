@@ -208,6 +208,7 @@ from simgen.writers.coco import CocoWriter
 
 class SlowCoco(CocoWriter):
     def __init__(self, **kwargs):
+        open("slow-coco-started", "w").close()
         time.sleep(60)
         super().__init__(**kwargs)
 """
@@ -223,20 +224,44 @@ def test_sigterm_stops_a_merge_with_one_line_and_leaves_nothing(shards, tmp_path
     proc = subprocess.Popen([sys.executable, "-m", "simgen.tools.merge", *map(str, shards), "--out", str(out)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=tmp_path,
                             env={**os.environ, "PYTHONPATH": str(tmp_path)})
-    time.sleep(5)
+    deadline = time.time() + 60
+    while not (tmp_path / "slow-coco-started").exists() and time.time() < deadline:
+        time.sleep(0.02)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 143 and err.strip().splitlines()[-1] == "simgen-merge: terminated (SIGTERM)", err
-    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "users_slow.py"]
+    assert not out.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "slow-coco-started",
+                                                                              "users_slow.py"]
 
 
-def test_the_hidden_folder_of_a_killed_merge_goes_at_the_next(runs, shards, tmp_path):
+def test_the_hidden_folder_of_a_killed_merge_goes_at_the_next_but_not_a_live_ones(runs, shards, tmp_path):
+    """A merge killed outright leaves its hidden folder; the next merge into the same --out removes it, but not one
+    a live process holds (another host's, on a shared file system)."""
+    from simgen.temp_folders import hold
+
     a, b = shards
     out = tmp_path / "out"
-    abandoned = tmp_path / ".out.tmp999999999"  # what `kill -9` of process 999999999 left while it merged
-    (abandoned / "rgb").mkdir(parents=True)
-    assert merge(a, b, "--out", out).returncode == 0
-    assert not abandoned.exists() and sorted(p.name for p in tmp_path.iterdir()) == ["a", "b", "out"]
+    abandoned = tmp_path / ".out.tmp999999999"
+    live = tmp_path / ".out.tmp999999998"  # its process id means nothing here: another host's, which holds it
+    for stage in (abandoned, live):
+        (stage / "rgb").mkdir(parents=True)
+    held = hold(str(live))
+    try:
+        assert merge(a, b, "--out", out).returncode == 0
+    finally:
+        os.close(held)
+    assert not abandoned.exists() and sorted(p.name for p in tmp_path.iterdir()) == [live.name, "a", "b", "out"]
+
+
+def test_a_writer_that_cannot_be_imported_where_the_merge_runs_is_left_out(shards, tmp_path):
+    """Only export writers are built: a per-frame writer of a module installed where the shards were made only."""
+    for shard in shards:
+        text = (shard / "config.yaml").read_text()
+        (shard / "config.yaml").write_text(text.replace("writers:\n", "writers:\n  mine:\n    _target_: "
+                                                        "not_installed_here.Writer\n", 1))
+    done = merge(*shards, "--out", tmp_path / "out")
+    assert done.returncode == 0 and "writers.mine: not_installed_here.Writer cannot be imported here" in done.stderr
+    assert (tmp_path / "out" / "annotations.json").is_file()
 
 
 @pytest.mark.parametrize("args", [[], ["--bogus"], ["a", "--out"], ["a"], ["a", "--out", "o", "--bogus"]])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import logging.config
-import signal
 import sys
 from importlib import resources
 from pathlib import Path
@@ -13,7 +12,7 @@ from typing import Callable, Iterable, Sequence, TypeVar
 from omegaconf import OmegaConf
 from tqdm import tqdm
 
-from simgen import outcome
+from simgen import stops
 from simgen.errors import SimgenError
 
 LOG_FORMAT = "[%(asctime)s][%(name)s][%(levelname)s] - %(message)s"  # as Hydra's job logging
@@ -61,15 +60,13 @@ def run_command(name: str, body: Callable[[], int]) -> None:
     """Run a command's body with logging set up; SimgenErrors and OSErrors become `NAME: error: ...`, status 2;
     Ctrl-C and SIGTERM stop it with one line, status 130 or 143 (what it builds, it builds in hidden folders)."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
-    outcome.RUN.update(stopped_by=None)
-    outcome.handle_stops()
+    stops.handle_stops()
     try:
         sys.exit(body())
     except (SimgenError, OSError) as err:
         print(f"{name}: error: {err}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
-        outcome.ignore_stops()
-        stop = outcome.RUN["stopped_by"] or signal.SIGINT
-        print(f"\n{name}: {'terminated (SIGTERM)' if stop == signal.SIGTERM else 'interrupted'}", file=sys.stderr)
-        sys.exit(128 + stop)
+        stops.ignore_stops()
+        print(f"\n{name}: {stops.word()}", file=sys.stderr)
+        sys.exit(stops.status())

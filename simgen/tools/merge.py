@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import yaml
+from hydra.utils import get_object
 from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
@@ -149,11 +150,21 @@ def coco_writer(part: Part) -> Any:
 
 
 def export_writers(part: Part) -> dict[str, Any]:
-    """The run's export writers (YOLO, BOP, COCO splits, a user's own): those that read the finished dataset."""
-    writers = part.config.get("writers") or {}
-    built = {name: _writer(part, name, node) for name, node in writers.items()
-             if isinstance(node, dict) and "_target_" in node}
-    return {name: writer for name, writer in built.items() if getattr(writer, "reads_dataset", False)}
+    """The run's export writers (YOLO, BOP, COCO splits, a user's own): those that read the finished dataset. Only
+    they are built; a writer whose class cannot be imported here is left out, with a warning."""
+    exports = {}
+    for name, node in (part.config.get("writers") or {}).items():
+        if not isinstance(node, dict) or "_target_" not in node:
+            continue
+        try:
+            kind = get_object(node["_target_"])
+        except Exception as err:  # Hydra wraps the ImportError of a module that is not installed here
+            log.warning("writers.%s: %s cannot be imported here (%s); if it makes an export, the merged dataset "
+                        "lacks it", name, node["_target_"], str(err).splitlines()[0])
+            continue
+        if getattr(kind, "reads_dataset", False):
+            exports[name] = _writer(part, name, node)
+    return exports
 
 
 def check_shards(shards: list[Path]) -> list[Part]:

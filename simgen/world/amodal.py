@@ -18,10 +18,16 @@ Region = tuple[int, int, int, int]  # x0, y0, x1, y1: pixel columns x0..x1-1 and
 Crop = tuple[int, int, np.ndarray]  # x0, y0 and a boolean mask whose top-left pixel is (x0, y0)
 
 
+MAX_RENDER_SIDE = 8192  # pixels: an amodal render past the border stays within what a camera may render
+
+
 def reach(cam: CameraSpec) -> Region:
     """Where silhouettes are drawn: the image and one image size beyond each border, as the BOP toolkit's
-    calc_gt_info renders them, so that a truncated object's whole silhouette is counted."""
-    return -cam.width, -cam.height, 2 * cam.width, 2 * cam.height
+    calc_gt_info renders them, so that a truncated object's whole silhouette is counted (less beyond the border of
+    an image over a third of MAX_RENDER_SIDE)."""
+    dx = min(cam.width, (MAX_RENDER_SIDE - cam.width) // 2)
+    dy = min(cam.height, (MAX_RENDER_SIDE - cam.height) // 2)
+    return -dx, -dy, cam.width + dx, cam.height + dy
 
 
 def clipped(region: Region, within: Region) -> Region:

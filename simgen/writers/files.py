@@ -11,6 +11,8 @@ import shutil
 from pathlib import Path
 from typing import Any, Iterator
 
+from simgen import temp_folders
+
 DEPTH_SCALE_M = 0.001  # one unit of a depth PNG is one millimetre
 FINISHED_MARKER = "annotations.json"  # the COCO file, written last: its presence means the dataset is finished
 CONFIG_FILE = "config.yaml"  # the run's composed config, saved beside the data
@@ -32,34 +34,19 @@ def replacing(out: Path) -> Iterator[Path]:
     fails or is interrupted leaves `out` as it was, and no half-made one beside it (one a killed process left is
     removed by the next build of `out`)."""
     stage = temporary_path(out)
-    remove_abandoned_stages(out)
     shutil.rmtree(stage, ignore_errors=True)
+    for abandoned in out.parent.glob(f".{glob.escape(out.name)}.tmp*"):
+        temp_folders.remove_if_abandoned(str(abandoned))
+    stage.mkdir(parents=True)
+    fd = temp_folders.hold(str(stage))  # until it is in place: a build elsewhere (another host) leaves it alone
     try:
         yield stage
-        stage.mkdir(parents=True, exist_ok=True)
         if out.exists():
             shutil.rmtree(out)
         stage.rename(out)
     finally:
+        os.close(fd)
         shutil.rmtree(stage, ignore_errors=True)
-
-
-def remove_abandoned_stages(out: Path) -> None:
-    """The folders temporary_path(out) of processes that no longer run (killed outright while building `out`)."""
-    for stage in out.parent.glob(f".{glob.escape(out.name)}.tmp*"):
-        pid = stage.name.rpartition(".tmp")[2]
-        if stage.is_dir() and pid.isdigit() and int(pid) != os.getpid() and not _running(int(pid)):
-            shutil.rmtree(stage, ignore_errors=True)
-
-
-def _running(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's
-        return True
-    return True
 
 
 def remove_partial_files(root: Path) -> None:
