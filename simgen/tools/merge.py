@@ -243,7 +243,8 @@ def make_exports(exports: dict[str, Any], root: Path, home: Path) -> None:
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog=NAME, description=__doc__.split(": ", 1)[1])
     p.add_argument("shards", nargs="+", type=Path, help="the finished shard datasets of one run")
-    p.add_argument("--out", "-o", type=Path, required=True, help="directory for the merged dataset (must be new)")
+    p.add_argument("--out", "-o", type=Path, required=True,
+                   help="directory for the merged dataset (new, or an empty folder)")
     return p
 
 
