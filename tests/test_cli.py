@@ -217,6 +217,9 @@ def test_a_users_broken_config_file_is_one_line(tmp_path, option, text, message)
 
 @pytest.mark.parametrize("args, key", [
     (["camera.fov={_target_: simgen.sampling.Normal, mean: 50, std: 5000}"], "camera.fov: expected a number in"),
+    (["objects.margin=10"], "objects.margin: 10.0 leaves no room in the support region"),
+    (["distractors=[clutter]", "distractors.clutter.margin=5"],  # it was clamped: every distractor in the middle
+     "distractors.clutter.margin: 5.0 leaves no room in the support region"),
     (["objects.categories=[sphere]", "~catalog.categories.sphere.size",
       "+catalog.categories.sphere.size={_target_: simgen.sampling.Normal, mean: [0.001], std: [0.5]}"],
      "catalog.categories.sphere.size[0]: expected a number > 0"),

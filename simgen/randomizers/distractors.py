@@ -16,7 +16,7 @@ from simgen import validate
 from simgen.assets import resolve_path
 from simgen.errors import ConfigError
 from simgen.mesh_check import check_asset, mesh_bounds
-from simgen.randomizers.objects import MAX_BODIES, random_quaternion
+from simgen.randomizers.objects import MAX_BODIES, inner_region, random_quaternion
 from simgen.randomizers.texture import TextureRandomizer
 from simgen.sampling import Bounded, Choice
 from simgen.scene import Asset, ObjectSpec, Scene
@@ -99,10 +99,9 @@ class ClutterDistractors(Distractors):
         self.margin = validate.number("margin", margin, low=0)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
-        (x0, y0), (x1, y1) = scene.support.region
-        m = min(self.margin, (x1 - x0) / 2, (y1 - y0) / 2)
+        low, high = inner_region(scene, self.margin)
         for _ in range(self.number(rng)):
-            xy = rng.uniform((x0 + m, y0 + m), (x1 - m, y1 - m))
+            xy = rng.uniform(low, high)
             z = scene.support.height + self.drop_height.sample(rng)
             scene.objects.append(self.body(rng, np.array([*xy, z]), static=False))
 

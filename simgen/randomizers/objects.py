@@ -12,6 +12,15 @@ from simgen.errors import ConfigError
 from simgen.sampling import as_sampler
 from simgen.scene import ObjectSpec, Scene
 
+def inner_region(scene: Scene, margin: float) -> tuple:
+    """The support region less `margin` on every side; a ConfigError (key `margin`) where that leaves no room."""
+    (x0, y0), (x1, y1) = scene.support.region
+    if x1 - x0 <= 2 * margin or y1 - y0 <= 2 * margin:
+        raise ConfigError("margin", f"{margin} leaves no room in the support region "
+                                    f"{[[x0, y0], [x1, y1]]} of scene {scene.name!r}")
+    return (x0 + margin, y0 + margin), (x1 - margin, y1 - margin)
+
+
 # Bodies of one kind per frame: placing each costs more the more there are (500 objects took a minute a frame),
 # and the instance PNG holds ids up to 65535.
 MAX_BODIES = 1000
@@ -60,14 +69,12 @@ class ObjectsRandomizer:
         self.margin = validate.number("margin", margin, low=0)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
-        (x0, y0), (x1, y1) = scene.support.region
-        if x1 - x0 <= 2 * self.margin or y1 - y0 <= 2 * self.margin:
-            raise ConfigError("objects.margin", f"margin {self.margin} leaves no room in the support region")
+        (x0, y0), (x1, y1) = inner_region(scene, self.margin)
         for _ in range(int(rng.integers(self.count[0], self.count[1] + 1))):
             name = self.categories[int(rng.choice(len(self.categories), p=self.weights))]
             category = self.catalog[name]
-            x = rng.uniform(x0 + self.margin, x1 - self.margin)
-            y = rng.uniform(y0 + self.margin, y1 - self.margin)
+            x = rng.uniform(x0, x1)
+            y = rng.uniform(y0, y1)
             z = scene.support.height + validate.number("objects.drop_height", self.drop_height.sample(rng), low=0)
             rot = random_quaternion(rng) if self.orientation == "random" else yaw_quaternion(rng.uniform(0, 2 * np.pi))
             scale = validate.number("objects.scale", self.scale.sample(rng), low=0, low_open=True)
