@@ -53,8 +53,8 @@ def _points(value: Any, size: int) -> bool:
 
 def _segmentation(value: Any) -> bool:
     """Polygons of at least 3 points, or an RLE; whether an RLE fits its image is check_references' concern."""
-    if type(value) is list:
-        return all(_points(polygon, 2) and len(polygon) >= 6 for polygon in value)
+    if type(value) is list:  # none at all draws nothing, and pycocotools fails on it
+        return bool(value) and all(_points(polygon, 2) and len(polygon) >= 6 for polygon in value)
     return type(value) is dict and "counts" in value
 
 
@@ -78,8 +78,8 @@ RULES: dict[str, dict[str, Rule]] = {
         "category_id": (_integer, "an integer"),
         "bbox": (_box, "[x, y, width, height] in pixels (finite, width and height >= 0)"),
         "area": (lambda v: _number(v) and v >= 0, "a number >= 0"),
-        "segmentation": (_segmentation, "polygons [x1, y1, x2, y2, x3, y3, ...] of at least 3 points of finite "
-                                        "numbers, or an RLE {size, counts}"),
+        "segmentation": (_segmentation, "one or more polygons [x1, y1, x2, y2, x3, y3, ...] of at least 3 points "
+                                        "of finite numbers, or an RLE {size, counts}"),
         "keypoints": (lambda v: _points(v, 3), "a list of [x, y, v] triples of finite numbers"),
         "visible_fraction": (_number, "a finite number"),
     },

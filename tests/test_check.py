@@ -48,6 +48,13 @@ def shrink_a_silhouette(root: Path) -> None:
     (root / "annotations.json").write_text(json.dumps(coco))
 
 
+def empty_segmentation(root: Path) -> None:
+    """What simgen's polygon writer once wrote for a mask a pixel thin."""
+    coco = json.loads((root / "annotations.json").read_text())
+    coco["annotations"][0]["segmentation"] = []
+    (root / "annotations.json").write_text(json.dumps(coco))
+
+
 def test_passes_as_made(dataset):
     done = run_tool("check", dataset)
     assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
@@ -61,8 +68,9 @@ def test_passes_as_made(dataset):
     (bop_scene_gt("[]"), "scene_gt.json not a JSON object"),
     (bop_scene_gt("7"), "scene_gt.json not a JSON object"),
     (shrink_a_silhouette, "annotation 1: silhouette_area, silhouette_bbox or in_frame_fraction disagrees"),
+    (empty_segmentation, "annotation 1: 'segmentation': expected one or more polygons"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
-        "silhouette"])
+        "silhouette", "empty-segmentation"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)

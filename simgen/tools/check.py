@@ -13,6 +13,7 @@ import numpy as np
 
 from simgen import geometry
 from simgen.annotate import touches_border
+from simgen.annotations_file import RULES
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import check_exports
 from simgen.tools.check_report import Report, image_type, mask_box
@@ -131,6 +132,10 @@ def box_mask(box: list[float], h: int, w: int) -> np.ndarray:
 
 def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report: Report) -> None:
     name, h, w = "annotations", image["height"], image["width"]
+    fit, expected = RULES["annotations"]["segmentation"]
+    if not fit(ann.get("segmentation")):  # an empty polygon list made pycocotools fail and stopped the check
+        report.problem(name, f"annotation {ann['id']}: 'segmentation': expected {expected}")
+        return
     mask = decode(ann["segmentation"], h, w)
     exact = isinstance(ann["segmentation"], dict)  # an RLE; polygons are simplified outlines
     if "instance" in maps:
