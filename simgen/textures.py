@@ -18,6 +18,7 @@ from typing import Callable, Optional
 
 import cv2
 import numpy as np
+from PIL import Image
 
 from simgen import temp_folders
 from simgen.errors import ConfigError, OutputError
@@ -153,13 +154,21 @@ def make_texture(spec: TextureSpec) -> np.ndarray:
 
 
 def list_images(key: str, folder: str) -> list[str]:
-    """The image files in `folder`, sorted; a ConfigError naming `key` if there are none."""
+    """The image files in `folder`, sorted, each with an image's header (they are decoded only when drawn: a file
+    that is none failed at that frame); a ConfigError naming `key` if there are none, or for one that is none."""
     if not folder:
         raise ConfigError(key, "expected a folder of images (kind `photo` needs one)")
     root = Path(os.path.expanduser(folder))
     files = sorted(str(f) for f in root.glob("*") if f.suffix.lower() in IMAGE_SUFFIXES) if root.is_dir() else []
     if not files:
         raise ConfigError(key, f"no images ({', '.join(IMAGE_SUFFIXES)}) found in {str(root)!r}")
+    for file in files:
+        try:
+            Image.open(file).close()  # the header only
+        except Image.DecompressionBombError:
+            pass  # an image, a big one
+        except OSError as err:
+            raise ConfigError(key, f"{file}: not an image that can be read ({err})") from None
     return files
 
 

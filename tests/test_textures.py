@@ -165,6 +165,14 @@ def test_photo_kind_takes_images_from_the_folder(tmp_path):
     assert all(o.texture.path == str(tmp_path / "a.jpg") for o in scene.objects if o.labeled)
 
 
+def test_a_file_in_the_photo_folder_that_is_no_image_is_refused_before_any_frame(tmp_path):
+    """It failed at the frame that first drew it."""
+    cv2.imwrite(str(tmp_path / "a.jpg"), np.full((20, 30, 3), 90, np.uint8))
+    (tmp_path / "b.jpg").write_text("a note, not a photo")
+    with pytest.raises(ConfigError, match=f"^photos: {re.escape(str(tmp_path / 'b.jpg'))}: not an image"):
+        TextureRandomizer(kinds=["photo"], photos=str(tmp_path), probability=1.0)
+
+
 @pytest.mark.parametrize("kwargs, key", [
     ({"kinds": ["photo"]}, "photos"), ({"kinds": ["plaid"]}, "kinds[0]"), ({"probability": 2}, "probability"),
     ({"targets": []}, "targets"), ({"variants": 0}, "variants"), ({"kinds": []}, "kinds"),
