@@ -7,8 +7,7 @@ import inspect
 import logging
 import os
 import re
-import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from typing import Any, Callable
 
@@ -128,7 +127,7 @@ def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
 
 def is_whole_key(key: str) -> bool:
     """Whether `key` names a config value from the top (`catalog.categories.box.size`), not within a part (`fov`)."""
-    return re.split(r"[.\[]", key, maxsplit=1)[0] in {f.name for f in dataclasses.fields(RunConfig)}
+    return re.split(r"[.\[]", key, maxsplit=1)[0] in {f.name for f in fields(RunConfig)}
 
 
 class Keyed:
