@@ -104,6 +104,23 @@ def _work(job: Job) -> tuple[list[FrameResult], bool]:
     return results, pipeline.world.worn_out
 
 
+@contextlib.contextmanager
+def _bootstrap_without_cwd() -> Iterator[None]:
+    """New worker processes (and the server they fork from) start as `python -c ...`, which puts the working
+    directory first on sys.path: a user's `random.py` or `queue.py` there was imported in place of the standard
+    library's and killed every worker. PYTHONSAFEPATH (Python 3.11+) leaves it out; the workers still get this
+    process's sys.path from multiprocessing, so a user's own modules import as here."""
+    before = os.environ.get("PYTHONSAFEPATH")
+    os.environ["PYTHONSAFEPATH"] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            del os.environ["PYTHONSAFEPATH"]
+        else:
+            os.environ["PYTHONSAFEPATH"] = before
+
+
 def _worker_context() -> multiprocessing.context.BaseContext:
     """How worker processes start: forked from a server process that has imported simgen (in milliseconds, not
     the 0.4 s a fresh interpreter takes to import it), where the platform has one; else spawned. The server
@@ -139,7 +156,7 @@ class _Lane:
 
     def feed(self, jobs: deque[Job], owner: dict[Future, _Lane]) -> None:
         """Queue scenes to this worker until it has IN_FLIGHT_PER_WORKER (none once it is worn out)."""
-        with _stops_held():  # the executor starts its worker process as the first scene is submitted
+        with _stops_held(), _bootstrap_without_cwd():  # the executor starts its worker as the first scene goes in
             while jobs and not self.worn_out and len(self.running) < IN_FLIGHT_PER_WORKER:
                 future = self.pool.submit(_work, jobs.popleft())
                 self.running.add(future)

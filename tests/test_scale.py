@@ -62,6 +62,19 @@ def test_merge_refuses_an_incomplete_set_of_shards(tmp_path):
     assert joined.returncode == 2 and "expected shards 0..1" in joined.stderr
 
 
+@pytest.mark.skipif(sys.version_info < (3, 11), reason="PYTHONSAFEPATH is Python 3.11's")
+@pytest.mark.parametrize("module", ["random", "queue"])
+def test_a_users_file_named_like_a_standard_module_leaves_the_workers_alone(tmp_path, module):
+    """`simgen` run where the user keeps a `random.py`: worker processes start as `python -c`, which put the working
+    directory first on sys.path, imported it in place of the standard library's and died (or printed a traceback)."""
+    (tmp_path / f"{module}.py").write_text(f"raise SystemExit('the user\'s own {module}.py')\n")
+    command = Path(sys.executable).with_name("simgen")  # the console script, whose sys.path holds no working directory
+    done = subprocess.run([str(command), f"output_dir={tmp_path / 'out'}", "num_frames=4", *SMALL, "workers=2"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    assert (tmp_path / "out" / "annotations.json").is_file()
+
+
 def test_ctrl_c_exits_cleanly_and_says_how_to_resume(small_dataset, tmp_path):
     reference = small_dataset(frames=6, name="reference")
     out = tmp_path / "stopped"

@@ -74,8 +74,10 @@ def test_sweep_writes_one_dataset_per_experiment_and_joblib_matches_serial(tmp_p
                 assert f.read_bytes() == (parallel / n / f.relative_to(serial / n)).read_bytes(), f
 
 
-def test_a_users_own_randomizer_is_enabled_from_yaml_alone(tmp_path):
-    """The README's example, end to end: a class in the user's module, a YAML file in the user's config folder."""
+@pytest.mark.parametrize("workers", ["workers=1", "workers=2"])
+def test_a_users_own_randomizer_is_enabled_from_yaml_alone(tmp_path, workers):
+    """The README's example, end to end: a class in the user's module, a YAML file in the user's config folder; the
+    worker processes import the module as the main process does."""
     (tmp_path / "my_dr.py").write_text(textwrap.dedent('''
         import numpy as np
 
@@ -96,8 +98,9 @@ def test_a_users_own_randomizer_is_enabled_from_yaml_alone(tmp_path):
     (tmp_path / "my_conf" / "randomizers" / "drop_fixtures.yaml").write_text(
         "drop_fixtures:\n  _target_: my_dr.DropFixtures\n  names: [floor]\n  probability: 1.0\n")
     out = tmp_path / "out"
-    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, "renderer=tiny", "hydra.searchpath=[file://my_conf]",
-                       "randomizers=[color,drop_fixtures]", "effects=[background_image]"], tmp_path)
+    done = run_simgen([f"output_dir={out}", "num_frames=2", *SMALL, workers, "renderer=tiny",
+                       "hydra.searchpath=[file://my_conf]", "randomizers=[color,drop_fixtures]",
+                       "effects=[background_image]"], tmp_path)
     assert done.returncode == 0, done.stderr
     for meta in sorted((out / "meta").glob("*.json")):
         assert [f["category"] for f in json.loads(meta.read_text())["fixtures"]] == ["table"]
