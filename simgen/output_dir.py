@@ -3,7 +3,6 @@ annotations.json and exports; another config never overwrites it unless asked)."
 
 from __future__ import annotations
 
-import fcntl
 import logging
 import os
 import shutil
@@ -14,6 +13,7 @@ from typing import Any
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
+from simgen import temp_folders
 from simgen.errors import ConfigError, DatasetExistsError
 from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, TEMPORARY_NAME, remove_partial_files, write_bytes_atomic
 
@@ -62,16 +62,11 @@ def claim(root: Path) -> None:
     root.mkdir(parents=True, exist_ok=True)
     if root in _CLAIMED:
         return
-    fd = os.open(root, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _CLAIMED[root] = temp_folders.hold(str(root))  # (a file system without locks keeps no runs apart)
     except BlockingIOError:
-        os.close(fd)
         raise DatasetExistsError(f"output_dir: {root} is being written by another simgen run right now; wait for "
                                  "it to end or choose another output_dir") from None
-    except OSError:  # a file system without locks: runs there are not kept apart
-        pass
-    _CLAIMED[root] = fd
 
 
 def release(root: Path) -> None:

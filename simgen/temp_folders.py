@@ -7,7 +7,6 @@ killed outright (SIGKILL, the out-of-memory killer), which had no chance to remo
 
 from __future__ import annotations
 
-import contextlib
 import fcntl
 import glob
 import os
@@ -42,10 +41,16 @@ def remove(folder: str) -> None:
 
 
 def hold(folder: str) -> int:
-    """An open descriptor of `folder` holding a lock on it until it is closed (or the process ends)."""
+    """An open descriptor of `folder` holding a lock on it until it is closed (or the process ends); a
+    BlockingIOError where another process holds it."""
     fd = os.open(folder, os.O_RDONLY)
-    with contextlib.suppress(OSError):  # a file system without locks: then no process can take it either
+    try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise
+    except OSError:  # a file system without locks: then no process can take it either
+        pass
     return fd
 
 
