@@ -61,14 +61,20 @@ def box_touches_border(box: list, width: int, height: int) -> bool:
     return box[0] <= 0 or box[1] <= 0 or box[0] + box[2] >= width or box[1] + box[3] >= height
 
 
+def in_image(crop: tuple, shape: tuple) -> tuple[slice, slice]:
+    """The rows and columns of a Frame.amodal entry's mask (x0, y0, mask) that lie in an image of `shape`."""
+    x0, y0, mask = crop
+    top, left = max(0, -y0), max(0, -x0)  # the crop's rows and columns before the image's first
+    bottom, right = min(mask.shape[0], shape[0] - y0), min(mask.shape[1], shape[1] - x0)
+    return slice(top, max(top, bottom)), slice(left, max(left, right))
+
+
 def paste(crop: tuple, shape: tuple) -> np.ndarray:
     """A Frame.amodal entry (x0, y0, mask) as a full-image boolean mask: its part inside the image."""
     x0, y0, mask = crop
     out = np.zeros(shape, dtype=bool)
-    top, left = max(0, -y0), max(0, -x0)  # the crop's rows and columns before the image's first
-    bottom, right = min(mask.shape[0], shape[0] - y0), min(mask.shape[1], shape[1] - x0)
-    if bottom > top and right > left:
-        out[y0 + top:y0 + bottom, x0 + left:x0 + right] = mask[top:bottom, left:right]
+    rows, cols = in_image(crop, shape)
+    out[y0 + rows.start:y0 + rows.stop, x0 + cols.start:x0 + cols.stop] = mask[rows, cols]
     return out
 
 
@@ -76,7 +82,7 @@ def silhouette(crop: tuple, inside: np.ndarray) -> tuple[list[float], int]:
     """The [x, y, w, h] box and pixel count of an object's whole silhouette: its crop (Frame.amodal), which may
     reach past the image, with `inside`, its amodal mask in the image (which the crop's part there is within)."""
     x0, y0, mask = crop
-    outside = int(mask.sum()) - int(paste(crop, inside.shape).sum())
+    outside = int(mask.sum()) - int(mask[in_image(crop, inside.shape)].sum())
     (ys, xs), (iys, ixs) = np.nonzero(mask), np.nonzero(inside)
     cols, rows = np.concatenate([xs + x0, ixs]), np.concatenate([ys + y0, iys])
     left, top = cols.min(), rows.min()
