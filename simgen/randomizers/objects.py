@@ -12,6 +12,11 @@ from simgen.errors import ConfigError
 from simgen.sampling import as_sampler
 from simgen.scene import ObjectSpec, Scene
 
+# Bodies of one kind per frame: placing each costs more the more there are (500 objects took a minute a frame),
+# and the instance PNG holds ids up to 65535.
+MAX_BODIES = 1000
+
+
 def inner_region(scene: Scene, margin: float) -> tuple:
     """The support region less `margin` on every side; a ConfigError (key `margin`) where that leaves no room."""
     (x0, y0), (x1, y1) = scene.support.region
@@ -19,11 +24,6 @@ def inner_region(scene: Scene, margin: float) -> tuple:
         raise ConfigError("margin", f"{margin} leaves no room in the support region "
                                     f"{[[x0, y0], [x1, y1]]} of scene {scene.name!r}")
     return (x0 + margin, y0 + margin), (x1 - margin, y1 - margin)
-
-
-# Bodies of one kind per frame: placing each costs more the more there are (500 objects took a minute a frame),
-# and the instance PNG holds ids up to 65535.
-MAX_BODIES = 1000
 
 
 def random_quaternion(rng: np.random.Generator) -> tuple:
