@@ -49,7 +49,7 @@ class RunSummary:
                          "in the meta)")
         if self.empty > self.rendered / 2:
             found.append(f"{self.empty} of {self.rendered} frames have no annotation (but ignore regions): does the "
-                         "camera see the objects (camera.elevation, camera.distance; camera=shelf for scene=shelf), "
+                         "camera see the objects (camera.elevation, camera.distance), "
                          "and are they above annotator.min_visible_pixels?")
         return found
 

@@ -7,6 +7,7 @@ import pytest
 import yaml
 from hydra.utils import get_object
 from hydra.errors import ConfigCompositionException
+from omegaconf import OmegaConf
 from omegaconf.errors import ValidationError
 
 from simgen.config import build_pipeline, dataset_config_yaml, run_settings
@@ -181,6 +182,17 @@ def test_a_group_selected_on_the_command_line_wins_over_an_experiments_values(ov
     pipeline = build_pipeline(compose_config(overrides))
     assert [type(e.part).__name__ for e in pipeline.effects] == effects
     assert [type(r.part).__name__ for r in pipeline.randomizers if "Distractors" in type(r.part).__name__] == distractors
+
+
+@pytest.mark.parametrize("overrides, camera", [
+    (["scene=shelf"], "shelf"),
+    (["scene=shelf", "camera=orbit"], "orbit"),
+    (["scene=shelf", "experiment=dr_strong"], "hemisphere"),
+    (["scene=tabletop"], "orbit"),
+])
+def test_the_shelf_picks_its_camera_and_the_command_line_or_an_experiment_still_wins(overrides, camera):
+    option = yaml.safe_load(resources.files("conf").joinpath(f"camera/{camera}.yaml").read_text())
+    assert OmegaConf.to_container(compose_config(overrides).camera) == option
 
 
 def test_an_entry_that_is_no_option_of_its_group_is_an_error():

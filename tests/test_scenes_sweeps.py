@@ -13,7 +13,7 @@ from conftest import SMALL, run_simgen
 from test_cli import check_dataset
 
 
-@pytest.mark.parametrize("args", [["scene=floor"], ["scene=shelf", "camera=shelf"]])
+@pytest.mark.parametrize("args", [["scene=floor"], ["scene=shelf"]])
 def test_new_scenes_give_valid_datasets_with_objects_on_their_support(small_dataset, args):
     root = small_dataset(*args, "renderer=tiny", frames=2)
     coco = check_dataset(root)
