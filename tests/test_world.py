@@ -184,6 +184,21 @@ def test_settled_objects_rest_on_the_support_without_penetrating(world, index):
         assert supported, "an object floats"
 
 
+def test_drops_piled_under_a_shelf_board_are_moved_aside_not_lifted_through_it(world):
+    """Overlapping drops are lifted until free; where the board above blocks the way, they go where there is
+    room on the middle board instead of through the upper one (they came to rest on top of the shelf)."""
+    scene = tabletop_scene(0, "scene=shelf", "objects.count=[10,10]", "objects.scale=[1.2,1.2]")
+    for obj in scene.objects:
+        obj.position = (0.0, 0.1, scene.support.height + 0.1)  # all dropped on one point
+    world.build(scene)
+    c = world.client
+    tops = [p.getAABB(body, physicsClientId=c)[1][2] for body in world._bodies]
+    assert max(tops) < 0.9  # the upper board's underside
+    world.settle(scene)
+    heights = [p.getBasePositionAndOrientation(b, physicsClientId=c)[0][2] for b in world._bodies]
+    assert len(heights) == 10 and all(scene.support.height < z < 0.9 for z in heights)
+
+
 def test_objects_that_fall_off_are_removed_and_not_visible(world):
     scene = tabletop_scene(0, "objects.count=[3,3]")
     scene.objects[0].position = (2.0, 2.0, 1.0)  # over the floor, beside the table

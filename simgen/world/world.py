@@ -17,6 +17,7 @@ from simgen.world.amodal import amodal_masks
 from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import frame_in_asset, local_box
 from simgen.world.asset_copies import AssetCopies
+from simgen.world.drop_room import make_room
 from simgen.world.dynamics import apply_contact
 from simgen.world.egl_budget import check_egl_budget
 from simgen.world.mesh_textures import MeshTextures
@@ -26,9 +27,6 @@ from simgen.world.renderer import Renderer, choose_renderer
 from simgen.world.settle import Physics
 from simgen.world.spawn import ShapePaths, spawn
 from simgen.world.texture_memory import TextureMemory
-
-MAX_LIFTS = 60
-TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
 
 
 class World:
@@ -113,7 +111,7 @@ class World:
                 body = spawn(obj, c, paths, load, units)
                 if not obj.static:
                     self.physics.prepare(body, c)
-                    self._lift_until_free(body, placed)
+                    make_room(body, placed, self._fixtures, scene.support.region, c)
                 apply_contact(body, obj, c)
                 if obj.collides:
                     placed.append(body)
@@ -179,18 +177,6 @@ class World:
         by_index = {index: body for body, index in self._bodies.items()}
         objects = {i: (by_index[i - 1], scene.objects[i - 1]) for i in instance_ids}
         return amodal_masks(objects, scene.camera, self._connect().kind, self.client, strategy, instance)
-
-    def _lift_until_free(self, body: int, others: list[int]) -> None:
-        """Raise a just-spawned body until it overlaps nothing: spawning into contact makes bodies explode."""
-        c = self.client
-        for _ in range(MAX_LIFTS):
-            points = (pt for other in others for pt in p.getClosestPoints(body, other, 0.0, physicsClientId=c))
-            if not any(pt[8] < -TOUCH for pt in points):
-                return
-            lo, hi = p.getAABB(body, physicsClientId=c)
-            pos, orn = p.getBasePositionAndOrientation(body, physicsClientId=c)
-            lift = max(0.01, 0.5 * (hi[2] - lo[2]))
-            p.resetBasePositionAndOrientation(body, (pos[0], pos[1], pos[2] + lift), orn, physicsClientId=c)
 
     def _check_camera(self, scene: Scene) -> None:
         """The camera must not sit inside the support or any other fixture. The probe is a collision shape, not a
