@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import re
 from importlib import resources
+from pathlib import Path
 
 from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
 from omegaconf.errors import OmegaConfBaseException
@@ -14,6 +15,7 @@ from simgen.config import group_entries
 
 UNKNOWN_KEY = re.compile(r"Key '[^']+' (is not in struct|not in '\w+')")
 NULL_OPTION = "Config group override must be a string or a list. Got NoneType"  # Hydra's ValueError for GROUP=null
+MISSING_SEARCHPATH = re.compile(r"provider=hydra\.searchpath [^,]*, path=(.*) is not available\.")  # Hydra's warning
 
 
 def one_line(err: Exception) -> str:
@@ -78,3 +80,12 @@ def yaml_error(err: Exception) -> str:
     where = f"{mark.name}: " if mark else ""
     what = getattr(err, "problem", None) or _first_line(str(err))
     return f"{where}not valid YAML: {what}" + (f" (line {mark.line + 1})" if mark else "")
+
+
+def missing_searchpath(warning: Warning) -> str | None:
+    """Hydra's warning that a hydra.searchpath entry names no folder or package, as one line (None for others)."""
+    found = MISSING_SEARCHPATH.fullmatch(str(warning))
+    if not found:
+        return None
+    return (f"hydra.searchpath: no config folder or package {found.group(1)!r} (a file:// folder is found from the "
+            f"working directory, {Path.cwd()}; a pkg:// package must be importable)")

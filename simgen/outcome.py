@@ -8,6 +8,7 @@ import contextlib
 import errno
 import os
 import sys
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
@@ -126,7 +127,8 @@ def reported(app: Callable[[], None]) -> None:
     FAILED_JOBS.clear()
     stops.handle_stops()  # (simgen/__main__ took them already, while it imported this)
     try:
-        with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)):
+        with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)), warnings.catch_warnings():
+            warnings.filterwarnings("error", message=hydra_errors.MISSING_SEARCHPATH.pattern, category=UserWarning)
             _stop_wins(app)
     except JobFailed:  # Hydra's sweeper raises the first failed job's error once every job of the sweep has run
         jobs = sorted(FAILED_JOBS, key=int)
@@ -142,6 +144,11 @@ def reported(app: Callable[[], None]) -> None:
         if full_errors:
             raise
         print(f"simgen: error: {hydra_errors.yaml_error(err)}", file=sys.stderr)
+        sys.exit(2)
+    except UserWarning as err:
+        if hydra_errors.missing_searchpath(err) is None or full_errors:
+            raise
+        print(f"simgen: error: {hydra_errors.missing_searchpath(err)}", file=sys.stderr)
         sys.exit(2)
     except ValueError as err:
         if not str(err).startswith(hydra_errors.NULL_OPTION) or full_errors:
