@@ -10,12 +10,14 @@ import os
 import sys
 import warnings
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import yaml
 from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from hydra.errors import HydraException
 from hydra.types import RunMode
+from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from simgen import hydra_errors, output_dir, stops
@@ -23,16 +25,34 @@ from simgen.errors import OutputError, SimgenError
 
 
 class JobFailed(SimgenError):
-    """A job of a sweep (`simgen -m`) failed; its error is printed already. Raised instead of exiting, so that Hydra
-    records it and the sweep goes on with the other jobs; reported() then says how many failed."""
+    """A job of a sweep (`simgen -m`) failed; its error is printed already, on `shown_on` (the stderr it went to).
+    Raised instead of exiting, so that Hydra records it and the sweep goes on with the other jobs; reported() then
+    says how many failed, and repeats the errors that went elsewhere (a submitit job's log file)."""
 
-    def __init__(self, job: str, message: str):
-        super().__init__(f"job #{job}: {message}")
-        self.job, self.message = job, message
-        FAILED_JOBS[job] = message  # also where a job run in another process (joblib) comes back unpickled
+    def __init__(self, job: str, where: str, message: str, shown_on: Optional[tuple] = None):
+        super().__init__(f"job #{job} ({where}): {message}")
+        self.job, self.where, self.message = job, where, message
+        self.shown_on = _stderr_identity() if shown_on is None else shown_on
+        FAILED_JOBS[job] = self  # also where a job run in another process (joblib, submitit) comes back unpickled
 
     def __reduce__(self):
-        return (JobFailed, (self.job, self.message))
+        return (JobFailed, (self.job, self.where, self.message, self.shown_on))
+
+
+def _stderr_identity() -> Optional[tuple]:
+    """Which file, pipe or terminal this process's stderr is."""
+    try:
+        st = os.fstat(2)
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+class SweepLauncher(Callback):
+    """Notes which launcher runs the sweep's jobs: a stop of the sweep leaves submitit's jobs running."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        RUN["launcher"] = str(config.hydra.launcher.get("_target_", ""))
 
 
 class WithoutHydrasJobError:
@@ -51,9 +71,10 @@ class WithoutHydrasJobError:
         return getattr(self._stream, name)
 
 
-FAILED_JOBS: dict[str, str] = {}  # the jobs of this process's sweep that failed, by job number
-# This process's run: its dataset once it began, and whether it ended (simgen.stops holds what stopped it).
-RUN: dict = {"root": None, "done": False}
+FAILED_JOBS: dict[str, JobFailed] = {}  # the jobs of this process's sweep that failed, by job number
+# This process's run: its dataset once it began, whether it ended (simgen.stops holds what stopped it), and the
+# launcher of its jobs where it is a sweep.
+RUN: dict = {"root": None, "done": False, "launcher": ""}
 
 
 def interrupted_run() -> str:
@@ -61,6 +82,9 @@ def interrupted_run() -> str:
     root, word = RUN["root"], stops.word()
     sweep = any(arg in ("-m", "--multirun", "hydra.mode=MULTIRUN") for arg in sys.argv[1:])
     again = "; run the same command again to go on with the sweep" if sweep else ""
+    if "submitit" in RUN["launcher"]:  # its jobs run on, detached (on Slurm, until they end or are cancelled)
+        return (f"{word}; the sweep's jobs run on under submitit: wait for them to end, or cancel them (scancel on "
+                "Slurm), before running the same command again to go on with the sweep")
     if root is None:  # before the run began (composing, probing EGL): nothing was written
         return word + again
     if RUN["done"]:  # after its summary
@@ -113,9 +137,9 @@ def job_error(err: Exception) -> None:
             raise  # reported() reports it as one line
         print(f"simgen: error: {message}", file=sys.stderr)
         sys.exit(2)
-    job = HydraConfig.get().job.num
-    print(f"simgen: error: job #{job} ({HydraConfig.get().runtime.output_dir}): {message}", file=sys.stderr)
-    raise JobFailed(str(job), message) from None  # the sweep goes on with the other jobs
+    failed = JobFailed(str(HydraConfig.get().job.num), HydraConfig.get().runtime.output_dir, message)
+    print(f"simgen: error: {failed}", file=sys.stderr)
+    raise failed from None  # the sweep goes on with the other jobs
 
 
 def reported(app: Callable[[], None]) -> None:
@@ -131,9 +155,7 @@ def reported(app: Callable[[], None]) -> None:
             warnings.filterwarnings("error", message=hydra_errors.MISSING_SEARCHPATH.pattern, category=UserWarning)
             _stop_wins(app)
     except JobFailed:  # Hydra's sweeper raises the first failed job's error once every job of the sweep has run
-        jobs = sorted(FAILED_JOBS, key=int)
-        print(f"simgen: error: {len(jobs)} job{'s' if len(jobs) > 1 else ''} of the sweep failed "
-              f"(#{', #'.join(jobs)}, errors above); the other jobs' datasets are written", file=sys.stderr)
+        _report_failed_jobs()
         sys.exit(2)
     except (HydraException, OmegaConfBaseException) as err:
         if full_errors:
@@ -151,14 +173,22 @@ def reported(app: Callable[[], None]) -> None:
         print(f"simgen: error: {hydra_errors.missing_searchpath(err)}", file=sys.stderr)
         sys.exit(2)
     except ValueError as err:
-        if not str(err).startswith(hydra_errors.NULL_OPTION) or full_errors:
+        if not _raised_in(err, ("hydra",)) or full_errors:
             raise
-        print(f"simgen: error: {hydra_errors.null_option(sys.argv[1:])}", file=sys.stderr)
+        null = str(err).startswith(hydra_errors.NULL_OPTION)  # else Hydra's own: "Only one of --run, --multirun, ..."
+        print(f"simgen: error: {hydra_errors.null_option(sys.argv[1:]) if null else err}", file=sys.stderr)
         sys.exit(2)
     except OSError as err:
         if err.errno != errno.ENAMETOOLONG or full_errors:
             raise
         print(f"simgen: error: {name_too_long(err)}", file=sys.stderr)
+        sys.exit(2)
+    except Exception as err:
+        if not _raised_in(err, LAUNCHER_PACKAGES) or full_errors:
+            raise
+        print(f"simgen: error: the sweep's launcher: {type(err).__name__}: {str(err).strip().splitlines()[0]}; the "
+              "frames its jobs wrote are kept: once any still running have ended, the same command goes on with the "
+              "sweep", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         stops.ignore_stops()  # a second press cuts this short no more
@@ -168,6 +198,29 @@ def reported(app: Callable[[], None]) -> None:
         if not full_errors:
             del os.environ["HYDRA_FULL_ERROR"]
     stops.ignore_stops()
+
+
+def _report_failed_jobs() -> None:
+    """A line per failed job whose error went elsewhere (a submitit job's log), then how many failed."""
+    jobs = sorted(FAILED_JOBS.values(), key=lambda job: int(job.job))
+    for job in jobs:
+        if job.shown_on != _stderr_identity():
+            print(f"simgen: error: {job}", file=sys.stderr)
+    print(f"simgen: error: {len(jobs)} job{'s' if len(jobs) > 1 else ''} of the sweep failed "
+          f"(#{', #'.join(job.job for job in jobs)}, errors above); the datasets of the jobs that did not fail are "
+          "written", file=sys.stderr)
+
+
+LAUNCHER_PACKAGES = ("submitit", "ray", "joblib", "hydra_plugins")
+
+
+def _raised_in(err: Exception, packages: tuple[str, ...]) -> bool:
+    """Whether `err` is of a class of one of `packages`, or was raised in their code."""
+    tb = err.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    module = tb.tb_frame.f_globals.get("__name__", "") if tb is not None else ""
+    return bool({type(err).__module__.split(".")[0], module.split(".")[0]} & set(packages))
 
 
 def _stop_wins(app: Callable[[], None]) -> None:

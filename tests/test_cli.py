@@ -186,6 +186,7 @@ def test_a_dataset_killed_before_its_first_frame_gives_way_to_another_config(sma
     (["objects.count=5000"], "objects.count[0]: expected an integer in [0, 1000]"),
     (["splits={train: 0.8, val: 0.2, foo: 0}"], "splits.foo: unknown key, expected one of: train, val, test\n"),
     (["hydra.searchpath=[file://my_cnf]"], "hydra.searchpath: no config folder or package 'my_cnf' (a file:// "),
+    (["-m", "--cfg", "job"], "Only one of --run, --multirun, --cfg, --info and --shell_completion can be specified"),
 ])
 def test_bad_input_is_a_short_error_and_no_dataset(tmp_path, args, key):
     out = tmp_path / "bad"

@@ -1,8 +1,10 @@
 """Runs split across processes, shards and interruptions give the same dataset as one plain run."""
 
+import contextlib
 import json
 import multiprocessing
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -33,13 +35,15 @@ def test_joblib_jobs_run_their_own_worker_processes(small_dataset, tmp_path):
         sorted(i["file_name"] for i in json.loads((whole / "annotations.json").read_text())["images"])
 
 
-def test_joblib_sharded_run_merges_into_the_unsharded_dataset(small_dataset, tmp_path):
+@pytest.mark.parametrize("launcher", ["joblib", "submitit_local"])
+def test_a_sharded_run_merges_into_the_unsharded_dataset(small_dataset, tmp_path, launcher):
+    """The README's commands for one machine (joblib) and for Slurm (submitit, here its local executor)."""
     whole = small_dataset(frames=5, name="whole")
     sweep = tmp_path / "sweep"
-    done = run_simgen(["-m", "shard.index=0,1,2", "shard.count=3", "hydra/launcher=joblib",
+    done = run_simgen(["-m", "shard.index=0,1,2", "shard.count=3", f"hydra/launcher={launcher}",
                        f"output_dir={sweep}", "num_frames=5", *SMALL], tmp_path)
     assert done.returncode == 0, done.stderr
-    shards = sorted(p for p in sweep.iterdir() if p.is_dir())
+    shards = sorted(p for p in sweep.iterdir() if p.is_dir() and not p.name.startswith("."))  # as a shell's DIR/*/
     assert len(shards) == 3 and all((s / "annotations.json").is_file() for s in shards)
     merged = tmp_path / "merged"
     joined = subprocess.run([sys.executable, "-m", "simgen.tools.merge", *map(str, shards), "--out", str(merged)],
@@ -51,6 +55,60 @@ def test_joblib_sharded_run_merges_into_the_unsharded_dataset(small_dataset, tmp
         names = sorted(p.name for p in (whole / kind).iterdir())
         assert names == sorted(p.name for p in (merged / kind).iterdir())
         assert all((whole / kind / n).read_bytes() == (merged / kind / n).read_bytes() for n in names)
+
+
+def test_the_errors_of_submitit_jobs_reach_the_console(tmp_path):
+    """A submitit job writes its error to its own log (DIR/.submitit/); the sweep's summary repeats it."""
+    sweep = tmp_path / "sweep"
+    done = run_simgen(["-m", "hydra/launcher=submitit_local", "camera.fov=40,500", f"output_dir={sweep}",
+                       "num_frames=1", *SMALL, "renderer=tiny"], tmp_path)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("simgen: error:")]
+    job = next(sweep.glob("1_*"))
+    assert done.returncode == 2 and errors == [
+        f"simgen: error: job #1 ({job}): camera.fov: expected a number in [1, 179], got 500.0",
+        "simgen: error: 1 job of the sweep failed (#1, errors above); the datasets of the jobs that did not fail are "
+        "written"], done.stderr
+    assert (next(sweep.glob("0_*")) / "annotations.json").is_file()
+
+
+@pytest.mark.skipif(shutil.which("srun") is not None, reason="a Slurm cluster is here")
+def test_a_launcher_that_cannot_run_the_sweep_is_one_line(tmp_path):
+    done = run_simgen(["-m", "hydra/launcher=submitit_slurm", "shard.count=2", "shard.index=0,1",
+                       f"output_dir={tmp_path / 'sweep'}", "num_frames=1", *SMALL], tmp_path)
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    assert done.returncode == 2 and len(lines) == 1, done.stderr
+    assert lines[0].startswith("simgen: error: the sweep's launcher: RuntimeError: Could not detect \"srun\"")
+    assert lines[0].endswith("once any still running have ended, the same command goes on with the sweep")
+
+
+def test_a_stopped_submitit_sweep_says_its_jobs_run_on(tmp_path):
+    """SIGTERM (or Ctrl-C) to `simgen -m` does not reach submitit's jobs, which run detached (on Slurm, on the
+    cluster); rerunning at once would find their folders held."""
+    sweep, log = tmp_path / "sweep", tmp_path / "stderr.txt"
+    args = [sys.executable, "-m", "simgen", "-m", "hydra/launcher=submitit_local", "seed=0,1", f"output_dir={sweep}",
+            "num_frames=2000", *SMALL, "renderer=tiny"]
+    with log.open("w") as stderr:  # not a pipe: the detached jobs hold it open
+        sweeping = subprocess.Popen(args, cwd=tmp_path, stderr=stderr)
+    try:
+        deadline = time.monotonic() + 120
+        while not list(sweep.glob("*/rgb/*")) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        sweeping.send_signal(signal.SIGTERM)
+        sweeping.wait(timeout=60)
+    finally:
+        kill_processes_naming(sweep)
+    assert sweeping.returncode == 143
+    assert log.read_text().strip().splitlines()[-1] == (
+        "simgen: terminated (SIGTERM); the sweep's jobs run on under submitit: wait for them to end, or cancel them "
+        "(scancel on Slurm), before running the same command again to go on with the sweep")
+
+
+def kill_processes_naming(path: Path) -> None:
+    """Kill every process whose command line names `path` (submitit's detached jobs name their folder)."""
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        with contextlib.suppress(OSError):
+            if str(path) in cmdline.read_bytes().decode(errors="replace"):
+                os.kill(int(cmdline.parent.name), signal.SIGKILL)
 
 
 def test_merge_refuses_an_incomplete_set_of_shards(tmp_path):

@@ -149,8 +149,8 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
         f"simgen: error: job #1 ({jobs['1']}): camera.fov: expected a number, [low, high] or a sampler with "
         "_target_, got 'abc'",
         f"simgen: error: job #2 ({jobs['2']}): camera.fov: expected a number in [1, 179], got 200.0"]
-    assert errors[2:] == ["simgen: error: 2 jobs of the sweep failed (#1, #2, errors above); the other jobs' "
-                          "datasets are written"]
+    assert errors[2:] == ["simgen: error: 2 jobs of the sweep failed (#1, #2, errors above); the datasets of the "
+                          "jobs that did not fail are written"]
     assert "Error executing job" not in done.stderr, done.stderr  # Hydra's line for each, said again
 
 
