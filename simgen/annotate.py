@@ -20,10 +20,10 @@ KEYPOINT_DEPTH_TOLERANCE = 0.005  # metres: a keypoint is hidden when something 
 
 @dataclass
 class Instance:
-    """One annotated object: `instance_id` is its value in the instance mask (object index + 1)."""
+    """One annotated object: `instance_value` is its value in the instance mask (object index + 1)."""
 
     object_index: int
-    instance_id: int
+    instance_value: int
     category_id: int
     bbox: list  # [x, y, width, height] in pixels, tight around the visible mask
     area: int  # visible pixels
@@ -148,7 +148,7 @@ class Annotator:
             box = [float(v) for v in mask_utils.toBbox(rle)]
             rle["counts"] = rle["counts"].decode("ascii")
             obj = scene.objects[inst_id - 1]
-            inst = Instance(object_index=inst_id - 1, instance_id=inst_id, category_id=obj.category_id,
+            inst = Instance(object_index=inst_id - 1, instance_value=inst_id, category_id=obj.category_id,
                             bbox=box, area=int(counts[inst_id]), rle=rle,
                             truncated=box_touches_border(box, width, height))
             if frame.amodal is not None and inst_id in frame.amodal:

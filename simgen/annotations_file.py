@@ -20,6 +20,8 @@ from simgen.writers.files import FINISHED_MARKER
 ANNOTATIONS = FINISHED_MARKER
 KINDS = ("images", "annotations", "categories")
 MAX_COORDINATE = 1e7  # pixels: boxes, keypoints and polygons beyond this are not coordinates of an image
+# Annotation fields simgen wrote under other names before: instance_id, which FiftyOne's importer cannot take.
+RENAMED = {"instance_id": "instance_value"}
 
 
 class DatasetError(SimgenError):
@@ -149,7 +151,16 @@ def read(root: Path, schema: Schema) -> dict:
             raise DatasetError(f"{path}: {kind!r}: expected a list, got {short(coco[kind])}")
     for kind in KINDS:
         check_entries(path, kind, coco[kind], schema)
+    with_todays_names(coco["annotations"])
     return coco
+
+
+def with_todays_names(annotations: list) -> None:
+    """Annotations of a dataset written before a field was renamed (RENAMED), under today's names."""
+    for ann in annotations:
+        for old, new in RENAMED.items():
+            if old in ann and new not in ann:
+                ann[new] = ann.pop(old)
 
 
 # ---- checking ----

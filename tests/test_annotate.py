@@ -24,14 +24,14 @@ def test_boxes_areas_and_rle_come_from_the_visible_mask():
     inst[20:40, 50:60] = 3         # touches the bottom-right border
     inst[12:18, 25:28] = 3         # a second, separate piece of object 3
     instances = Annotator(min_visible_pixels=1)(frame_of(inst), scene_with(3))
-    by_id = {i.instance_id: i for i in instances}
+    by_id = {i.instance_value: i for i in instances}
     assert sorted(by_id) == [1, 3]
     assert by_id[1].bbox == [10.0, 5.0, 20.0, 10.0] and by_id[1].area == 200 - 3 * 3
     assert by_id[3].bbox == [25.0, 12.0, 35.0, 28.0] and by_id[3].area == 200 + 18
     assert by_id[3].category_id == 12
     for inst_ in instances:
         decoded = mask_utils.decode({"size": inst_.rle["size"], "counts": inst_.rle["counts"].encode()})
-        assert np.array_equal(decoded.astype(bool), inst == inst_.instance_id)
+        assert np.array_equal(decoded.astype(bool), inst == inst_.instance_value)
         assert mask_utils.area(inst_.rle) == inst_.area
 
 
@@ -40,7 +40,7 @@ def test_min_visible_pixels_leaves_out_small_instances(threshold, kept):
     inst = np.zeros((20, 20), np.int32)
     inst[0:3, 0:3] = 1  # 9 pixels
     inst[10, 10] = 2    # 1 pixel
-    assert [i.instance_id for i in Annotator(threshold)(frame_of(inst), scene_with(2))] == kept
+    assert [i.instance_value for i in Annotator(threshold)(frame_of(inst), scene_with(2))] == kept
 
 
 def test_unlabeled_objects_are_never_annotated_because_the_world_leaves_them_out_of_the_map():

@@ -37,7 +37,7 @@ def check_dataset(root: Path) -> COCO:
         assert depth.shape == instance.shape == semantic.shape == (image["height"], image["width"])
         assert np.array(image["intrinsics"]).shape == (3, 3) and np.array(image["world_to_camera"]).shape == (4, 4)
         for ann in coco.loadAnns(coco.getAnnIds(imgIds=image["id"])):
-            mask = instance == ann["instance_id"]
+            mask = instance == ann["instance_value"]
             assert np.array_equal(coco.annToMask(ann).astype(bool), mask)
             ys, xs = np.nonzero(mask)
             assert ann["bbox"] == [xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1]
@@ -75,7 +75,7 @@ def test_polygon_segmentation_and_jpeg_rgb(small_dataset):
         image = coco.imgs[ann["image_id"]]
         assert image["file_name"].endswith(".jpg") and (root / image["file_name"]).is_file()
         assert isinstance(ann["segmentation"], list) and ann["segmentation"]
-        instance = read(root / "instance" / f"{Path(image['file_name']).stem}.png") == ann["instance_id"]
+        instance = read(root / "instance" / f"{Path(image['file_name']).stem}.png") == ann["instance_value"]
         poly = coco.annToMask(ann).astype(bool)
         assert (poly & instance).sum() / (poly | instance).sum() > 0.6
 
@@ -430,6 +430,36 @@ def test_torchvision_coco_detection_loads_it(small_dataset):
     data = datasets.CocoDetection(str(root), str(root / "annotations.json"))
     image, target = data[0]
     assert image.size == (160, 120) and all("bbox" in t for t in target)
+
+
+# What FiftyOne's COCO importer reads itself, and what its Detection and Keypoint labels hold (it sets every other
+# key of an annotation on the label, and fails on one of these names: instance_id, a read-only property).
+COCO_KEYS = {"id", "image_id", "category_id", "bbox", "segmentation", "keypoints", "score", "area", "iscrowd",
+             "num_keypoints"}
+FIFTYONE_LABEL_NAMES = {"id", "tags", "label", "bounding_box", "mask", "mask_path", "confidence", "index", "instance",
+                        "instance_id", "attributes", "points", "has_mask", "_id", "_cls"}
+
+
+def test_no_annotation_field_is_a_name_fiftyone_keeps_for_its_own(small_dataset):
+    root = small_dataset("annotator.amodal=true", frames=2)
+    coco = json.loads((root / "annotations.json").read_text())
+    extra = {key for ann in coco["annotations"] for key in ann} - COCO_KEYS
+    assert "instance_value" in extra and not extra & FIFTYONE_LABEL_NAMES
+
+
+def test_a_dataset_from_before_instance_id_was_renamed_still_reads_and_resumes(small_dataset, tmp_path):
+    root = small_dataset(frames=3)
+    made = (root / "annotations.json").read_bytes()
+    for record in (root / "coco").glob("*.json"):
+        record.write_text(record.read_text().replace('"instance_value"', '"instance_id"'))
+    (root / "annotations.json").write_text(made.decode().replace('"instance_value"', '"instance_id"'))
+    checked = subprocess.run([sys.executable, "-m", "simgen.tools.check", str(root)], capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    (root / "annotations.json").unlink()
+    (root / "coco" / "000002.json").unlink()
+    done = run_simgen([f"output_dir={root}", "num_frames=3", *SMALL], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert json.loads((root / "annotations.json").read_bytes()) == json.loads(made)
 
 
 def test_two_workers_give_the_same_bytes_as_one(small_dataset):

@@ -77,7 +77,7 @@ def test_floating_distractor_occludes_the_target_but_is_never_labeled():
     hidden = (frame.instance == 1) & (frame_occ.instance == 0)
     assert np.all(frame_occ.depth[hidden] < frame.depth[hidden])  # something nearer covers the target there
     instances = Annotator(min_visible_pixels=1)(frame_occ, occluded)
-    assert [i.instance_id for i in instances] == [1] and instances[0].area == visible_occ
+    assert [i.instance_value for i in instances] == [1] and instances[0].area == visible_occ
 
 
 def test_floating_distractors_do_not_touch_the_physics():

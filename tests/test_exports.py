@@ -227,7 +227,7 @@ def test_yolo_segment_outlines_draw_back_the_instance_masks(dataset, tmp_path):
         for ann, (_, poly) in zip(kept, parse_yolo_labels(label, "segment", len(coco.cats)), strict=True):
             outline = (poly.reshape(-1, 2) * [w, h]).ravel().tolist()
             drawn = mask_utils.decode(mask_utils.frPyObjects([outline], h, w))[..., 0] > 0
-            truth = instance == ann["instance_id"]
+            truth = instance == ann["instance_value"]
             assert np.array_equal(drawn, with_holes_filled(truth)), ann["id"]
             ious.append((drawn & truth).sum() / (drawn | truth).sum())
     assert len(ious) >= 10 and np.mean(ious) > 0.99, ious
@@ -246,7 +246,7 @@ def test_bop_masks_come_from_the_instance_images_when_segmentations_are_polygons
             anns = sorted(coco.imgToAnns[image["id"]], key=lambda a: a["id"])
             for gt_id, (ann, info) in enumerate(zip(anns, frame_infos, strict=True)):
                 visib = cv2.imread(str(scene / "mask_visib" / f"{int(key):06d}_{gt_id:06d}.png"), -1) > 0
-                assert np.array_equal(visib, instance == ann["instance_id"])
+                assert np.array_equal(visib, instance == ann["instance_value"])
                 assert info["px_count_visib"] == ann["area"] and info["bbox_visib"] == bop_box(ann["bbox"])
                 fraction = ann["area"] / ann["silhouette_area"]
                 assert info["visib_fract"] == pytest.approx(fraction) and fraction <= 1

@@ -60,7 +60,7 @@ def test_overlay_tints_every_instance_and_puts_depth_beside_it(dataset, tmp_path
         anns = annotations(dataset, frame)
         assert anns
         for ann in anns:
-            mask = instance == ann["instance_id"]
+            mask = instance == ann["instance_value"]
             assert np.abs(overlay[mask] - rgb[mask]).mean() > 5, ann["id"]
         far = ~near_boxes(anns, margin=25)
         assert far.sum() > 100

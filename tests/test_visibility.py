@@ -40,12 +40,12 @@ def occluded_frame() -> Frame:
 ])
 def test_thresholds_drop_or_mark_instances(args, kept, ignored):
     instances = Annotator(**args)(occluded_frame(), scene_of(3))
-    assert [i.instance_id for i in instances] == kept
-    assert [i.instance_id for i in instances if i.ignore] == ignored
+    assert [i.instance_value for i in instances] == kept
+    assert [i.instance_value for i in instances if i.ignore] == ignored
 
 
 def test_visible_fraction_amodal_box_and_truncation():
-    by_id = {i.instance_id: i for i in Annotator(min_visible_pixels=1, amodal=True)(occluded_frame(), scene_of(3))}
+    by_id = {i.instance_value: i for i in Annotator(min_visible_pixels=1, amodal=True)(occluded_frame(), scene_of(3))}
     assert by_id[1].visible_fraction == 0.6 and by_id[1].amodal_area == 100
     assert by_id[1].amodal_bbox == [5.0, 5.0, 10.0, 10.0] and by_id[1].bbox == [9.0, 5.0, 6.0, 10.0]
     assert by_id[2].visible_fraction == 1.0
@@ -63,7 +63,7 @@ def test_amodal_rle_round_trips_through_pycocotools():
 def test_without_amodal_there_is_no_fraction_and_truncation_comes_from_the_visible_mask():
     frame = occluded_frame()
     frame.amodal = None
-    by_id = {i.instance_id: i for i in Annotator(min_visible_pixels=1)(frame, scene_of(3))}
+    by_id = {i.instance_value: i for i in Annotator(min_visible_pixels=1)(frame, scene_of(3))}
     assert all(i.visible_fraction is None and i.amodal_rle is None for i in by_id.values())
     assert by_id[3].truncated and not by_id[1].truncated
 

@@ -87,7 +87,7 @@ class Dataset:
         return {name: [by_frame[i] for i in frames] for name, frames in self.split_frames(ratios, seed).items()}
 
     def instance_image(self, image: dict) -> Optional[np.ndarray]:
-        """The image's instance PNG (an annotation's `instance_id` at its pixels), None where the dataset has none."""
+        """The image's instance PNG (each annotation's `instance_value` at its pixels), None where there is none."""
         path = self.root / "instance" / f"{Path(image['file_name']).stem}.png"
         return read_png(path, (image["height"], image["width"]), "instance") if path.is_file() else None
 
@@ -95,7 +95,7 @@ class Dataset:
         """The annotation's visible pixels: its id in the image's `instance` map where there is one, else its
         segmentation; `exact_for` names a format that takes no simplified polygon, refused then."""
         if instance is not None:
-            return instance == ann["instance_id"]
+            return instance == ann["instance_value"]
         if exact_for and isinstance(ann["segmentation"], list):
             raise DatasetError(f"{self.annotations_file}: annotation {ann['id']}: a polygon segmentation and no "
                                f"instance image; {exact_for} needs the exact visible masks: the instance images "

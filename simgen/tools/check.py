@@ -139,10 +139,10 @@ def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report
     mask = decode(ann["segmentation"], h, w)
     exact = isinstance(ann["segmentation"], dict)  # an RLE; polygons are simplified outlines
     if "instance" in maps:
-        truth = maps["instance"] == ann["instance_id"]
+        truth = maps["instance"] == ann["instance_value"]
         if (exact and not np.array_equal(mask, truth)) or overlap(mask, truth) < 0.5:
             report.problem(name, f"annotation {ann['id']}: segmentation disagrees with instance mask "
-                                 f"{ann['instance_id']}")
+                                 f"{ann['instance_value']}")
         mask, exact = truth, True
     if exact and (ann["bbox"] != mask_box(mask) or ann["area"] != int(mask.sum())):
         report.problem(name, f"annotation {ann['id']}: bbox or area disagrees with its mask")
@@ -175,9 +175,9 @@ def check_annotations(data: Dataset, maps: dict[int, dict[str, np.ndarray]], rep
             report.problem(name, f"annotation {ann.get('id')}: malformed ({type(err).__name__}: {err})")
     per_image = {}
     for ann in data.coco["annotations"]:
-        per_image.setdefault(ann["image_id"], []).append(ann["instance_id"])
+        per_image.setdefault(ann["image_id"], []).append(ann["instance_value"])
     if any(len(set(v)) != len(v) for v in per_image.values()):
-        report.problem(name, "an instance_id is annotated twice in one image")
+        report.problem(name, "an instance_value is annotated twice in one image")
     report.counts[name] = f"{len(ids)} annotations"
 
 

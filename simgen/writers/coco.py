@@ -9,6 +9,7 @@ import simgen
 from simgen import camera as cam_math
 from simgen import geometry, validate
 from simgen.annotate import Instance
+from simgen.annotations_file import with_todays_names
 from simgen.errors import OutputError
 from simgen.frame import Frame
 from simgen.polygons import mask_polygons
@@ -54,6 +55,7 @@ def read_record(path: Path) -> dict:
             and isinstance(record.get("annotations"), list)):
         raise OutputError(f"{path}: not a frame's COCO record (damaged?); delete it and run the same command again "
                           "to make the frame anew")
+    with_todays_names([ann for ann in record["annotations"] if isinstance(ann, dict)])  # one made before a rename
     return record
 
 
@@ -92,10 +94,10 @@ class CocoWriter:
         if self.segmentation == "rle":
             segmentation = inst.rle
         else:
-            segmentation = mask_polygons(frame.instance == inst.instance_id, self.polygon_tolerance)
+            segmentation = mask_polygons(frame.instance == inst.instance_value, self.polygon_tolerance)
         return {
             "image_id": image_id, "category_id": inst.category_id, "bbox": inst.bbox, "area": inst.area,
-            "segmentation": segmentation, "iscrowd": int(inst.ignore), "instance_id": inst.instance_id,
+            "segmentation": segmentation, "iscrowd": int(inst.ignore), "instance_value": inst.instance_value,
             **instance_labels(inst),
         }
 
