@@ -10,13 +10,13 @@ import pybullet as p
 
 MAX_LIFTS = 60
 TOUCH = 5e-4  # metres of overlap that count as touching, not penetrating
-GRID = 9  # candidate points per side of the support region where the way up is blocked
-TRIES = 6  # of those, the least crowded ones tried
+GRID = 9  # points per side of the support region to move a drop to where the way up is blocked
+TRIES = 6  # of those, how many are tried (where the pile under them is lowest first)
 
 
 def make_room(body: int, placed: Sequence[int], fixtures: Sequence[int], region: tuple, client: int) -> None:
-    """Lift `body` until it overlaps none of `placed`. Where a fixture above blocks the way, try it at the least
-    crowded points of the support `region`, and lift it past the fixture only where they are all blocked."""
+    """Lift `body` until it overlaps none of `placed`. Where a fixture above blocks the way, try it at the points of
+    the support `region` where the pile is lowest, and lift it past the fixture only where they are all blocked."""
     start = p.getBasePositionAndOrientation(body, physicsClientId=client)
     if _lift(body, placed, fixtures, client):
         return
