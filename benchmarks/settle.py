@@ -88,7 +88,10 @@ def main() -> None:
         cells = [name, f"{statistics.median(s['steps']):.0f} / {np.percentile(s['steps'], 90):.0f}",
                  f"{statistics.median(s['ms']):.1f} / {np.percentile(s['ms'], 90):.1f}", s["capped"],
                  f"{max(s['penetration']):.1f}", s["floating"]]
-        print(f"| {' | '.join(map(str, cells + [s['above']][:len(columns) - len(cells)]))} |")
+        if args.above is not None:
+            cells.append(s["above"])
+        print(f"| {' | '.join(map(str, cells))} |")
+
 
 if __name__ == "__main__":
     main()

@@ -8,14 +8,32 @@ import re
 from importlib import resources
 from pathlib import Path
 
-from hydra.errors import ConfigCompositionException, MissingConfigException, OverrideParseException
+import yaml
+from hydra.errors import (ConfigCompositionException, HydraException, MissingConfigException,
+                          OverrideParseException)
 from omegaconf.errors import OmegaConfBaseException
 
 from simgen.config import group_entries
 
 UNKNOWN_KEY = re.compile(r"Key '[^']+' (is not in struct|not in '\w+')")
 NULL_OPTION = "Config group override must be a string or a list. Got NoneType"  # Hydra's ValueError for GROUP=null
+OPTION_CLASH = "Only one of --run, --multirun"  # Hydra's ValueError for -m with --cfg, --info, ...
 MISSING_SEARCHPATH = re.compile(r"provider=hydra\.searchpath [^,]*, path=(.*) is not available\.")  # Hydra's warning
+
+
+def command_line_error(err: BaseException, argv: list[str]) -> str | None:
+    """What the command line or a config file got wrong, as one line; None for an error of another kind."""
+    if isinstance(err, (HydraException, OmegaConfBaseException)):
+        return one_line(err)
+    if isinstance(err, yaml.YAMLError):  # a config file of the user's own
+        return yaml_error(err)
+    if isinstance(err, UserWarning):
+        return missing_searchpath(err)
+    if isinstance(err, ValueError) and str(err).startswith(NULL_OPTION):
+        return null_option(argv)
+    if isinstance(err, ValueError) and str(err).startswith(OPTION_CLASH):
+        return str(err)
+    return None
 
 
 def one_line(err: Exception) -> str:

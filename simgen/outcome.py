@@ -12,7 +12,6 @@ import warnings
 from pathlib import Path
 from typing import Any, Callable, Optional
 
-import yaml
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from hydra.errors import HydraException
@@ -29,14 +28,21 @@ class JobFailed(SimgenError):
     Raised instead of exiting, so that Hydra records it and the sweep goes on with the other jobs; reported() then
     says how many failed, and repeats the errors that went elsewhere (a submitit job's log file)."""
 
-    def __init__(self, job: str, where: str, message: str, shown_on: Optional[tuple] = None):
+    def __init__(self, job: str, where: str, message: str):
         super().__init__(f"job #{job} ({where}): {message}")
         self.job, self.where, self.message = job, where, message
-        self.shown_on = _stderr_identity() if shown_on is None else shown_on
-        FAILED_JOBS[job] = self  # also where a job run in another process (joblib, submitit) comes back unpickled
+        self.shown_on = _stderr_identity()
+        FAILED_JOBS[job] = self
 
     def __reduce__(self):
-        return (JobFailed, (self.job, self.where, self.message, self.shown_on))
+        return (_job_failed_elsewhere, (self.job, self.where, self.message, self.shown_on))
+
+
+def _job_failed_elsewhere(job: str, where: str, message: str, shown_on: Optional[tuple]) -> JobFailed:
+    """A JobFailed as a job run in another process (joblib, submitit) sends it back."""
+    failed = JobFailed(job, where, message)
+    failed.shown_on = shown_on
+    return failed
 
 
 def _stderr_identity() -> Optional[tuple]:
@@ -71,6 +77,8 @@ class WithoutHydrasJobError:
         return getattr(self._stream, name)
 
 
+LAUNCHER_PACKAGES = ("submitit", "ray", "joblib", "hydra_plugins")  # whose errors are a sweep launcher's own
+LOST_JOB_ERRORS = ("UncompletedJobError", "FailedJobError", "TerminatedWorkerError")  # a job killed, timed out
 FAILED_JOBS: dict[str, JobFailed] = {}  # the jobs of this process's sweep that failed, by job number
 # This process's run: its dataset once it began, whether it ended (simgen.stops holds what stopped it), and the
 # launcher of its jobs where it is a sweep.
@@ -157,38 +165,11 @@ def reported(app: Callable[[], None]) -> None:
     except JobFailed:  # Hydra's sweeper raises the first failed job's error once every job of the sweep has run
         _report_failed_jobs()
         sys.exit(2)
-    except (HydraException, OmegaConfBaseException) as err:
-        if full_errors:
-            raise
-        print(f"simgen: error: {hydra_errors.one_line(err)}", file=sys.stderr)
-        sys.exit(2)
-    except yaml.YAMLError as err:  # a config file of the user's own
-        if full_errors:
-            raise
-        print(f"simgen: error: {hydra_errors.yaml_error(err)}", file=sys.stderr)
-        sys.exit(2)
-    except UserWarning as err:
-        if hydra_errors.missing_searchpath(err) is None or full_errors:
-            raise
-        print(f"simgen: error: {hydra_errors.missing_searchpath(err)}", file=sys.stderr)
-        sys.exit(2)
-    except ValueError as err:
-        if not _raised_in(err, ("hydra",)) or full_errors:
-            raise
-        null = str(err).startswith(hydra_errors.NULL_OPTION)  # else Hydra's own: "Only one of --run, --multirun, ..."
-        print(f"simgen: error: {hydra_errors.null_option(sys.argv[1:]) if null else err}", file=sys.stderr)
-        sys.exit(2)
-    except OSError as err:
-        if err.errno != errno.ENAMETOOLONG or full_errors:
-            raise
-        print(f"simgen: error: {name_too_long(err)}", file=sys.stderr)
-        sys.exit(2)
     except Exception as err:
-        if not _raised_in(err, LAUNCHER_PACKAGES) or full_errors:
+        message = None if full_errors else _one_line(err)
+        if message is None:
             raise
-        print(f"simgen: error: the sweep's launcher: {type(err).__name__}: {str(err).strip().splitlines()[0]}; the "
-              "frames its jobs wrote are kept: once any still running have ended, the same command goes on with the "
-              "sweep", file=sys.stderr)
+        print(f"simgen: error: {message}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         stops.ignore_stops()  # a second press cuts this short no more
@@ -211,7 +192,22 @@ def _report_failed_jobs() -> None:
           "written", file=sys.stderr)
 
 
-LAUNCHER_PACKAGES = ("submitit", "ray", "joblib", "hydra_plugins")
+def _one_line(err: Exception) -> Optional[str]:
+    """A bad command line or config file, a sweep's launcher failing, or a sweep folder's name too long, as one
+    line; None for any other error (a bug: its traceback is shown)."""
+    if _raised_in(err, LAUNCHER_PACKAGES):
+        return launcher_error(err)
+    if isinstance(err, OSError) and err.errno == errno.ENAMETOOLONG:
+        return name_too_long(err)
+    return hydra_errors.command_line_error(err, sys.argv[1:])
+
+
+def launcher_error(err: Exception) -> str:
+    """An error of the sweep's launcher itself: no Slurm here, a bad setting of its own, a job it lost."""
+    lost = type(err).__name__ in LOST_JOB_ERRORS
+    return (f"the sweep's launcher: {type(err).__name__}: {(str(err).strip().splitlines() or [''])[0]}" +
+            ("; the frames its jobs wrote are kept: once any still running have ended, the same command goes on "
+             "with the sweep" if lost else ""))
 
 
 def _raised_in(err: Exception, packages: tuple[str, ...]) -> bool:

@@ -188,6 +188,8 @@ def test_a_group_selected_on_the_command_line_wins_over_an_experiments_values(ov
     (["scene=shelf"], "shelf"),
     (["scene=shelf", "camera=orbit"], "orbit"),
     (["scene=shelf", "experiment=dr_strong"], "hemisphere"),
+    (["scene=shelf", "experiment=dr_light"], "shelf"),
+    (["experiment=dr_none"], "orbit"),
     (["scene=tabletop"], "orbit"),
 ])
 def test_the_shelf_picks_its_camera_and_the_command_line_or_an_experiment_still_wins(overrides, camera):

@@ -57,19 +57,22 @@ def _overlaps(body: int, others: Sequence[int], client: int) -> Iterator[tuple[i
 
 
 def _move(body: int, position: Sequence[float], client: int) -> None:
+    """Put `body` at `position`, keeping its orientation."""
     orientation = p.getBasePositionAndOrientation(body, physicsClientId=client)[1]
     p.resetBasePositionAndOrientation(body, position, orientation, physicsClientId=client)
 
 
 def _roomiest(body: int, placed: Sequence[int], fixtures: Sequence[int], region: tuple,
               client: int) -> list[tuple[float, float]]:
-    """Points of `region` where `body` fits, those where it would land lowest on the other dropped bodies first,
-    and among those, the farthest from them."""
+    """Points of `region` for `body`'s position, those where it would land lowest on the other dropped bodies
+    first, and among those, the farthest from them. Along a side where the body is wider than the region, the one
+    point centres it there."""
     lo, hi = (np.asarray(v, dtype=float)[:2] for v in p.getAABB(body, physicsClientId=client))
     pos = np.asarray(p.getBasePositionAndOrientation(body, physicsClientId=client)[0][:2])
     (x0, y0), (x1, y1) = region
     first, last = np.array([x0, y0]) + (pos - lo), np.array([x1, y1]) - (hi - pos)
-    xs, ys = (np.linspace(a, b, GRID) for a, b in zip(first, np.maximum(first, last)))
+    middle = (first + last) / 2
+    xs, ys = (np.linspace(a, b, GRID) if a <= b else np.array([m]) for a, b, m in zip(first, last, middle))
     points = np.stack(np.meshgrid(xs, ys), axis=-1).reshape(-1, 2)
     boxes = [p.getAABB(b, physicsClientId=client) for b in placed if b not in fixtures]
     if not boxes:
