@@ -72,13 +72,16 @@ def test_the_errors_of_submitit_jobs_reach_the_console(tmp_path):
 
 
 @pytest.mark.skipif(shutil.which("srun") is not None, reason="a Slurm cluster is here")
-def test_a_launcher_that_cannot_run_the_sweep_is_one_line(tmp_path):
-    done = run_simgen(["-m", "hydra/launcher=submitit_slurm", "shard.count=2", "shard.index=0,1",
-                       f"output_dir={tmp_path / 'sweep'}", "num_frames=1", *SMALL], tmp_path)
+@pytest.mark.parametrize("launcher, message", [
+    (["hydra/launcher=submitit_slurm"], 'RuntimeError: Could not detect "srun", are you indeed on a slurm cluster?'),
+    (["hydra/launcher=submitit_local", "hydra.launcher.nodes=2"],
+     "ValueError: LocalExecutor can use only one node. Use nodes=1"),
+])
+def test_a_launcher_that_cannot_run_the_sweep_is_one_line(tmp_path, launcher, message):
+    done = run_simgen(["-m", *launcher, "shard.count=2", "shard.index=0,1", f"output_dir={tmp_path / 'sweep'}",
+                       "num_frames=1", *SMALL], tmp_path)
     lines = [line for line in done.stderr.splitlines() if not line.startswith("[")]
-    assert done.returncode == 2 and len(lines) == 1, done.stderr
-    assert lines[0] == "simgen: error: the sweep's launcher: RuntimeError: Could not detect \"srun\", are you indeed " \
-                       "on a slurm cluster?"
+    assert done.returncode == 2 and lines == [f"simgen: error: the sweep's launcher: {message}"], done.stderr
 
 
 def test_a_stopped_submitit_sweep_says_its_jobs_run_on(tmp_path):

@@ -154,6 +154,21 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
     assert "Error executing job" not in done.stderr, done.stderr  # Hydra's line for each, said again
 
 
+@pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]])
+def test_a_bug_in_a_jobs_own_code_keeps_its_traceback(tmp_path, launcher):
+    """A ValueError of a user's randomizer is no bad input that simgen can name: it is shown with its traceback,
+    also where the launcher hands it back through Hydra's code."""
+    (tmp_path / "my_bug.py").write_text("class Buggy:\n    def __call__(self, scene, rng):\n"
+                                        "        raise ValueError('a bug in my randomizer')\n")
+    (tmp_path / "my_conf" / "randomizers").mkdir(parents=True)
+    (tmp_path / "my_conf" / "randomizers" / "buggy.yaml").write_text("buggy:\n  _target_: my_bug.Buggy\n")
+    done = run_simgen(["-m", "seed=0,1", f"output_dir={tmp_path / 'sweep'}", "num_frames=1", *SMALL,
+                       "renderer=tiny", "hydra.searchpath=[file://my_conf]", "randomizers=[buggy]", *launcher],
+                      tmp_path)
+    assert done.returncode == 1 and "Traceback" in done.stderr, done.stderr
+    assert done.stderr.strip().splitlines()[-1] == "ValueError: a bug in my randomizer"
+
+
 def test_a_value_no_job_can_compose_stops_the_sweep_before_it_runs(tmp_path):
     out = tmp_path / "sweep"
     done = run_simgen(["-m", "num_frames=1,abc", f"output_dir={out}", *SMALL], tmp_path)
