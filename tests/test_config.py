@@ -193,7 +193,7 @@ def test_a_group_selected_on_the_command_line_wins_over_an_experiments_values(ov
     (["scene=tabletop"], "orbit"),
 ])
 def test_the_shelf_picks_its_camera_and_the_command_line_or_an_experiment_still_wins(overrides, camera):
-    option = yaml.safe_load(resources.files("conf").joinpath(f"camera/{camera}.yaml").read_text())
+    option = yaml.safe_load(resources.files("simgen.conf").joinpath(f"camera/{camera}.yaml").read_text())
     assert OmegaConf.to_container(compose_config(overrides).camera) == option
 
 
