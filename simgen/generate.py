@@ -32,6 +32,8 @@ class RunSummary:
     empty: int = 0  # rendered frames without an annotation (but ignore regions)
 
     def line(self) -> str:
+        if not self.rendered:
+            return f"{self.frames} frames (0 rendered, {self.frames} already on disk): nothing left to render"
         rate = self.rendered / self.seconds if self.seconds > 0 else float("inf")
         resumed = f", {self.frames - self.rendered} already on disk" if self.rendered < self.frames else ""
         of = " in the rendered ones" if resumed else ""
@@ -48,9 +50,9 @@ class RunSummary:
                          "objects.count, smaller objects.scale, or a higher world.max_steps; each object's state is "
                          "in the meta)")
         if self.empty > self.rendered / 2:
-            found.append(f"{self.empty} of {self.rendered} frames have no annotation (but ignore regions): does the "
-                         "camera see the objects (camera.elevation, camera.distance), "
-                         "and are they above annotator.min_visible_pixels?")
+            found.append(f"{self.empty} of {self.rendered} frames have nothing annotated (ignore regions aside): does "
+                         "the camera see the objects (camera.elevation, camera.distance), and are they above "
+                         "annotator.min_visible_pixels?")
         return found
 
 

@@ -97,7 +97,10 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     claim(root)
     entries = _entries(root)
     config_file = root / CONFIG_FILE
-    if resume and (not config_file.is_file() or finished(root)):
+    if resume and config_file.is_file() and finished(root):
+        raise DatasetExistsError(f"resume: {root} holds a finished dataset, nothing to resume (without resume=true "
+                                 "the same command remakes its exports; overwrite=true replaces it)")
+    if resume and not config_file.is_file():
         raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume")
     if _foreign(root):
         raise DatasetExistsError(_foreign_message(root))

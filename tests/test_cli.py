@@ -96,7 +96,7 @@ def test_frames_drawn_before_their_objects_came_to_rest_are_counted_in_a_warning
 def test_a_camera_that_sees_no_object_in_most_frames_is_a_warning(small_dataset):
     """Under the floor, the camera sees its underside only: a run of empty frames says so."""
     out = small_dataset("scene=floor", "camera.elevation=-20", frames=2)
-    assert "2 of 2 frames have no annotation (but ignore regions): does the camera see the objects" in \
+    assert "2 of 2 frames have nothing annotated (ignore regions aside): does the camera see the objects" in \
         (out / "simgen.log").read_text()
 
 
@@ -344,9 +344,10 @@ def test_a_dataset_is_cleared_from_its_finished_mark_to_its_config():
 
 def test_resume_insists_on_an_unfinished_dataset(small_dataset, tmp_path):
     finished = small_dataset(frames=2)
-    for out in (finished, tmp_path / "nothing"):
+    for out, words in ((finished, "holds a finished dataset, nothing to resume"),
+                       (tmp_path / "nothing", "holds no unfinished dataset to resume")):
         done = run_simgen([f"output_dir={out}", "num_frames=2", "resume=true", *SMALL], tmp_path)
-        assert done.returncode == 2 and "holds no unfinished dataset to resume" in done.stderr
+        assert done.returncode == 2 and words in done.stderr, done.stderr
     both = run_simgen([f"output_dir={finished}", "num_frames=2", "resume=true", "overwrite=true", *SMALL], tmp_path)
     assert both.returncode == 2 and "simgen: error: resume: resume=true keeps the frames" in both.stderr
 
