@@ -55,6 +55,12 @@ def empty_segmentation(root: Path) -> None:
     (root / "annotations.json").write_text(json.dumps(coco))
 
 
+def split_again(root: Path) -> None:
+    """The split files made again with other fractions than the YOLO and BOP exports were."""
+    done = run_tool("export", root, "--format", "splits", "--splits", "train=0.34,val=0.33,test=0.33")
+    assert done.returncode == 0, done.stderr
+
+
 def test_passes_as_made(dataset):
     done = run_tool("check", dataset)
     assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
@@ -69,8 +75,9 @@ def test_passes_as_made(dataset):
     (bop_scene_gt("7"), "scene_gt.json not a JSON object"),
     (shrink_a_silhouette, "annotation 1: silhouette_area, silhouette_bbox or in_frame_fraction disagrees"),
     (empty_segmentation, "annotation 1: 'segmentation': expected one or more polygons"),
+    (split_again, "its splits are not those of the split files (exports made with other --splits or --seed"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
-        "silhouette", "empty-segmentation"])
+        "silhouette", "empty-segmentation", "splits-differ"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)

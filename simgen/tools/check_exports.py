@@ -138,8 +138,37 @@ def check_bop(data: Dataset, report: Report) -> None:
     report.counts[name] = f"{len(seen)} images"
 
 
+def split_membership(data: Dataset) -> dict[str, dict[int, str]]:
+    """The split of each frame (by frame index) in each export found that has splits."""
+    frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in data.images}
+    found: dict[str, dict[int, str]] = {}
+    files = {s: split_file(data.root, s) for s in SPLIT_NAMES if split_file(data.root, s).is_file()}
+    if files:
+        found["the split files"] = {img["frame_index"]: split for split, path in files.items()
+                                    for img in json.loads(path.read_text())["images"]}
+    for task in TASKS:
+        labels = data.root / "yolo" / task / "labels"
+        if labels.is_dir():
+            found[f"yolo/{task}"] = {frame_of.get(f.stem, -1): f.parent.name for f in labels.glob("*/*.txt")}
+    scenes = sorted(p.parent for p in (data.root / "bop").glob(f"*/{SCENE}/scene_camera.json"))
+    if scenes:
+        found["bop"] = {int(key): scene.parent.name for scene in scenes
+                        for key in json.loads((scene / "scene_camera.json").read_text())}
+    return found
+
+
+def check_same_splits(data: Dataset, report: Report) -> None:
+    """Every export puts each frame in the same split (each made with the same --splits and --seed)."""
+    found = list(split_membership(data).items())
+    for name, membership in found[1:]:
+        if membership != found[0][1]:
+            report.problem(name, f"its splits are not those of {found[0][0]} (exports made with other --splits or "
+                                 "--seed: make them again with the same ones)")
+
+
 def check_exports(data: Dataset, report: Report) -> None:
-    for name, run in (("splits", check_splits), ("yolo", check_yolo), ("bop", check_bop)):
+    for name, run in (("splits", check_splits), ("yolo", check_yolo), ("bop", check_bop),
+                      ("splits", check_same_splits)):
         try:
             run(data, report)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, yaml.YAMLError) as err:
