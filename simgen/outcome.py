@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -90,7 +91,7 @@ def interrupted_run() -> str:
     root, word = RUN["root"], stops.word()
     sweep = any(arg in ("-m", "--multirun", "hydra.mode=MULTIRUN") for arg in sys.argv[1:])
     again = "; run the same command again to go on with the sweep" if sweep else ""
-    if "submitit" in RUN["launcher"]:  # its jobs run on, detached (on Slurm, until they end or are cancelled)
+    if _jobs_run_on():
         return (f"{word}; the sweep's jobs run on under submitit: wait for them to end, or cancel them (scancel on "
                 "Slurm), before running the same command again to go on with the sweep")
     if root is None:  # before the run began (composing, probing EGL): nothing was written
@@ -101,6 +102,14 @@ def interrupted_run() -> str:
         return (f"{word}; frames written so far are kept. Run the same command again to go on with the sweep (the "
                 f"job in {root} resumes).")
     return interrupted(root, word)
+
+
+def _jobs_run_on() -> bool:
+    """Whether the sweep's jobs outlive its stop: submitit's run detached, on Slurm until they end or are cancelled;
+    its local ones only stop with a Ctrl-C, which the terminal sends them too."""
+    launcher = RUN["launcher"]
+    local_ctrl_c = launcher.endswith("LocalLauncher") and stops.stopped_by() == signal.SIGINT
+    return "submitit" in launcher and not local_ctrl_c
 
 
 def interrupted(root: Path, word: str) -> str:

@@ -84,26 +84,33 @@ def test_a_launcher_that_cannot_run_the_sweep_is_one_line(tmp_path, launcher, me
     assert done.returncode == 2 and lines == [f"simgen: error: the sweep's launcher: {message}"], done.stderr
 
 
-def test_a_stopped_submitit_sweep_says_its_jobs_run_on(tmp_path):
-    """SIGTERM (or Ctrl-C) to `simgen -m` does not reach submitit's jobs, which run detached (on Slurm, on the
-    cluster); rerunning at once would find their folders held."""
+@pytest.mark.parametrize("stop, status, says", [
+    (signal.SIGTERM, 143, "terminated (SIGTERM); the sweep's jobs run on under submitit: wait for them to end, or "
+                          "cancel them (scancel on Slurm), before running the same command again to go on with the "
+                          "sweep"),
+    (signal.SIGINT, 130, "interrupted; run the same command again to go on with the sweep"),
+])
+def test_a_stopped_submitit_sweep_says_whether_its_jobs_run_on(tmp_path, stop, status, says):
+    """SIGTERM to `simgen -m` does not reach submitit's jobs, which run detached (on Slurm, on the cluster);
+    rerunning at once would find their folders held. A Ctrl-C at the terminal stops local jobs as well."""
     sweep, log = tmp_path / "sweep", tmp_path / "stderr.txt"
     args = [sys.executable, "-m", "simgen", "-m", "hydra/launcher=submitit_local", "seed=0,1", f"output_dir={sweep}",
             "num_frames=2000", *SMALL, "renderer=tiny"]
     with log.open("w") as stderr:  # not a pipe: the detached jobs hold it open
-        sweeping = subprocess.Popen(args, cwd=tmp_path, stderr=stderr)
+        sweeping = subprocess.Popen(args, cwd=tmp_path, stderr=stderr, start_new_session=True, preexec_fn=with_ctrl_c)
     try:
         deadline = time.monotonic() + 120
         while not list(sweep.glob("*/rgb/*")) and time.monotonic() < deadline:
             time.sleep(0.2)
-        sweeping.send_signal(signal.SIGTERM)
+        if stop == signal.SIGINT:
+            os.killpg(sweeping.pid, stop)  # as a terminal sends it: to the whole foreground group
+        else:
+            sweeping.send_signal(stop)
         sweeping.wait(timeout=60)
     finally:
         kill_processes_naming(sweep)
-    assert sweeping.returncode == 143
-    assert log.read_text().strip().splitlines()[-1] == (
-        "simgen: terminated (SIGTERM); the sweep's jobs run on under submitit: wait for them to end, or cancel them "
-        "(scancel on Slurm), before running the same command again to go on with the sweep")
+    assert sweeping.returncode == status
+    assert f"simgen: {says}" in log.read_text().splitlines()
 
 
 def kill_processes_naming(path: Path) -> None:
