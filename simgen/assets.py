@@ -13,7 +13,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.sampling import Choice, Constant, Normal, Sampler, Uniform, as_sampler, bounds, vector_sampler
+from simgen.sampling import Constant, Sampler, as_sampler, extent, vector_sampler
 from simgen.scene import PRIMITIVE_SIZES, Asset, primitive_size
 
 FILE_KINDS = {".urdf": "urdf", ".obj": "mesh", ".stl": "mesh"}
@@ -101,28 +101,14 @@ def _drawn_size(key: str, kind: str, sampler: Sampler, rng: np.random.Generator)
     return primitive_size(key, kind, sizes)
 
 
-def _least(sampler: Sampler) -> Optional[np.ndarray]:
-    """The least value each size that `sampler` draws can take, where known (else None)."""
-    if isinstance(sampler, Constant):
-        return np.asarray(sampler.value, dtype=float)
-    if isinstance(sampler, (Uniform, Normal)):
-        return sampler.low
-    if isinstance(sampler, Choice):
-        try:
-            return np.min(np.asarray(sampler.values, dtype=float), axis=0)
-        except ValueError:  # values of different lengths: the draws' own check names the key
-            return None
-    known = bounds(sampler)
-    return None if known is None else np.asarray(known[0], dtype=float)
-
-
 def _size_sampler(key: str, kind: str, value: Any) -> Sampler:
     """A primitive category's sizes, as a sampler whose draws have the kind's number of sizes and, where their range
     is known, are all > 0."""
     count = len(PRIMITIVE_SIZES[kind])
     size = as_sampler(key, value) if count == 1 else vector_sampler(key, value, count)
     _drawn_size(key, kind, size, np.random.default_rng(0))
-    least = _least(size)
+    known = extent(size)
+    least = None if known is None else known[0]
     if least is not None and np.any(np.isfinite(least) & (least <= 0)):
         raise ConfigError(key, f"expected sizes > 0 in metres [{', '.join(PRIMITIVE_SIZES[kind])}], but this range "
                                f"reaches {np.atleast_1d(least).tolist()}")

@@ -64,6 +64,9 @@ class Constant:
     def bounds(self) -> Optional[tuple[float, float]]:
         return (float(self.value),) * 2 if _scalar(self.value) else None
 
+    def extent(self) -> Optional[Extent]:
+        return _numbers_extent([self.value])
+
 
 class Uniform:
     """Uniform in [low, high]; low and high may be numbers or equal-length lists."""
@@ -78,6 +81,9 @@ class Uniform:
 
     def bounds(self) -> Optional[tuple[float, float]]:
         return (float(self.low), float(self.high)) if _scalar(self.low) else None
+
+    def extent(self) -> Extent:
+        return self.low, self.high
 
     def __repr__(self) -> str:
         return f"Uniform({_plain(self.low)}, {_plain(self.high)})"
@@ -106,6 +112,11 @@ class Normal:
         if not all(v is None or _scalar(v) for v in (self.mean, self.std, self.low, self.high)):
             return None
         return (-np.inf if self.low is None else float(self.low), np.inf if self.high is None else float(self.high))
+
+    def extent(self) -> Extent:
+        shape = np.broadcast(self.mean, self.std).shape
+        return (np.broadcast_to(-np.inf if self.low is None else self.low, shape).astype(float),
+                np.broadcast_to(np.inf if self.high is None else self.high, shape).astype(float))
 
 
 class LogUniform:
@@ -157,6 +168,9 @@ class Choice:
         drawn = [v for i, v in enumerate(self.values) if self.p is None or self.p[i] > 0]
         return (float(min(drawn)), float(max(drawn))) if all(map(_scalar, drawn)) else None
 
+    def extent(self) -> Optional[Extent]:
+        return _numbers_extent([v for i, v in enumerate(self.values) if self.p is None or self.p[i] > 0])
+
 
 class OnSphere:
     """A unit vector, uniform on the sphere cap within `elevation` degrees [min, max] above the xy plane
@@ -174,6 +188,38 @@ class OnSphere:
         az = np.radians(self.azimuth.sample(rng))
         r = np.sqrt(max(0.0, 1 - z * z))
         return (float(r * np.cos(az)), float(r * np.sin(az)), float(z))
+
+
+Extent = tuple[np.ndarray, np.ndarray]  # the least and the greatest value of each element of a sampler's draws
+
+
+def _numbers_extent(values: Sequence[Any]) -> Optional[Extent]:
+    """The elementwise least and greatest of `values`, numbers or lists of numbers of one length; else None."""
+    try:
+        stacked = np.asarray(values, dtype=float)
+    except (TypeError, ValueError):  # not numbers, or lists of different lengths: their draws are checked
+        return None
+    return stacked.min(axis=0), stacked.max(axis=0)
+
+
+def extent(sampler: Sampler) -> Optional[Extent]:
+    """The least and greatest value each element of `sampler`'s draws can take (infinite where unbounded), as
+    arrays of the draws' shape; None where not known."""
+    known = getattr(sampler, "extent", None)
+    if callable(known):
+        return known()
+    scalar = bounds(sampler)
+    return None if scalar is None else (np.asarray(scalar[0], dtype=float), np.asarray(scalar[1], dtype=float))
+
+
+def check_extent(key: str, sampler: Sampler, size: int, low: float, high: float) -> None:
+    """Where `sampler` draws `size` numbers at a time within a known range, each of them within [low, high] (an
+    unbounded end is checked at each draw instead)."""
+    known = extent(sampler)
+    if known is None or np.shape(known[0]) != (size,):
+        return
+    for i, (least, greatest) in enumerate(zip(*known)):
+        validate.number_range(f"{key}[{i}]", float(least), float(greatest), low, high)
 
 
 def bounds(sampler: Sampler) -> Optional[tuple[float, float]]:

@@ -118,6 +118,12 @@ def test_bad_values_fail_naming_the_key(override, key):
                                                                      "number in [0, 1], got 2.0"),
     (["distractors=[floating]", "distractors.floating.depth=[0.5,2]"], "distractors.floating.depth: expected "
                                                                        "numbers in [0, 1]"),
+    (["~light.color", "+light.color={_target_: simgen.sampling.Choice, values: [[1, 1, 1], [2, 1, 1]], "
+      "weights: [1, 0.00001]}"], "light.color[0]: expected numbers in [0, 1], got values from 1.0 to 2.0"),
+    (["~light.color", "+light.color={_target_: simgen.sampling.Normal, mean: [0.5, 0.5, 0.5], std: 0.1, "
+      "low: 0, high: [1, 1, 1.5]}"], "light.color[2]: expected numbers in [0, 1], got values from 0.0 to 1.5"),
+    (["camera.resolution={_target_: simgen.sampling.Choice, values: [[64, 48], [0, 48]], weights: [1, 0.00001]}"],
+     "camera.resolution[0]: expected numbers in [1, 8192], got values from 0.0 to 64.0"),
 ])
 def test_sampled_values_out_of_range_fail_as_the_config_is_read(overrides, message):
     """A range known up front ([low, high], a constant) is checked then, not when a frame draws from it."""

@@ -131,7 +131,7 @@ def test_a_light_direction_and_colour_may_be_vectors_or_ranges_of_vectors():
     ({"direction": [0, 0, 0]}, "direction: expected a direction, got the zero vector"),
     ({"color": [1, 1]}, "color: expected 3 numbers"),
     ({"color": [2, -1, 0.5]}, "color[0]: expected a number in [0, 1], got 2"),
-    ({"color": [[0.5, 0.5, 0.5], [1, 1.2, 1]]}, "color[1]: expected a number in [0, 1], got 1.2"),
+    ({"color": [[0.5, 0.5, 0.5], [1, 1.2, 1]]}, "color[1]: expected numbers in [0, 1], got values from 0.5 to 1.2"),
 ])
 def test_bad_light_vectors_name_the_key(kwargs, message):
     with pytest.raises(ConfigError) as err:

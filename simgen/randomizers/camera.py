@@ -8,7 +8,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.sampling import Bounded, as_sampler
+from simgen.sampling import Bounded, as_sampler, check_extent
 from simgen.scene import CameraSpec, Scene
 
 
@@ -42,6 +42,8 @@ class CameraRandomizer:
         self.height = validate.integer("height", height, low=1, high=8192)
         self.roll = Bounded("roll", roll, -180, 180)
         self.resolution = None if resolution is None else as_sampler("resolution", resolution)
+        if self.resolution is not None:
+            check_extent("resolution", self.resolution, 2, 1, 8192)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         distance = self.distance.sample(rng)

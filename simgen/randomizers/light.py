@@ -8,7 +8,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.errors import ConfigError
-from simgen.sampling import Bounded, Constant, OnSphere, Uniform, vector_sampler
+from simgen.sampling import Bounded, Constant, OnSphere, check_extent, vector_sampler
 from simgen.scene import LightSpec, Scene
 
 
@@ -25,8 +25,7 @@ class LightRandomizer:
         self.shadow_probability = validate.number("shadow_probability", shadow_probability, 0, 1)
         if isinstance(self.direction, Constant):
             _unit("direction", self.direction.value)
-        for corner in _known_values(self.color):
-            _rgb("color", corner)
+        check_extent("color", self.color, 3, 0, 1)
 
     def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
         direction = _unit("light.direction", validate.vector("light.direction", self.direction.sample(rng), 3))
@@ -51,12 +50,3 @@ def _unit(key: str, vector: Any) -> tuple[float, ...]:
 def _rgb(key: str, color: Any) -> tuple[float, ...]:
     """A colour of three values in [0, 1]."""
     return tuple(validate.number(f"{key}[{i}]", c, 0, 1) for i, c in enumerate(color))
-
-
-def _known_values(sampler: Any) -> list:
-    """The vectors a Constant or Uniform sampler draws between (its value, or its low and high), else none."""
-    if isinstance(sampler, Constant):
-        return [sampler.value]
-    if isinstance(sampler, Uniform):
-        return [sampler.low, sampler.high]
-    return []
