@@ -277,12 +277,19 @@ def worker_factory(cfg: DictConfig, renderer: str) -> Callable[[], Pipeline]:
 MAX_FRAMES = 10**9  # a run lists its frames (and stats their files to resume); a billion is beyond any one run
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: those of its CPU affinity (what Slurm's cpus_per_task, taskset or a
+    container's cpuset allot it) where the system tells, else the machine's."""
+    allowed = getattr(os, "sched_getaffinity", None)
+    return len(allowed(0)) if allowed else os.cpu_count() or 1
+
+
 def run_settings(cfg: DictConfig) -> tuple[int, Shard, int]:
-    """The checked `workers` (0 means one per core), `shard` and `views_per_scene` settings (and `seed` and
+    """The checked `workers` (0 means one per usable core), `shard` and `views_per_scene` settings (and `seed` and
     `num_frames`, checked)."""
     validate.integer("seed", cfg.seed, low=0)  # numpy seeds its generators with non-negative integers only
     validate.integer("num_frames", cfg.num_frames, low=1, high=MAX_FRAMES)
-    workers = validate.integer("workers", cfg.workers, low=0) or os.cpu_count() or 1
+    workers = validate.integer("workers", cfg.workers, low=0) or usable_cores()
     count = validate.integer("shard.count", cfg.shard.count, low=1)
     index = validate.integer("shard.index", cfg.shard.index, low=0, high=count - 1)
     return workers, Shard(index, count), validate.integer("views_per_scene", cfg.views_per_scene, low=1)

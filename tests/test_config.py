@@ -1,5 +1,6 @@
 import dataclasses
 import inspect
+import os
 from importlib import resources
 from typing import Iterator
 
@@ -130,6 +131,18 @@ def test_sampled_values_out_of_range_fail_as_the_config_is_read(overrides, messa
     with pytest.raises(SimgenError) as err:
         build_pipeline(compose_config(overrides))
     assert str(err.value).startswith(message)
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_workers_0_means_one_per_core_the_process_may_use():
+    """A Slurm job of cpus_per_task=8 on a 64-core node would otherwise start 64 workers."""
+    cores = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(cores)})
+    try:
+        assert run_settings(compose_config(["workers=0"]))[0] == 1
+    finally:
+        os.sched_setaffinity(0, cores)
+    assert run_settings(compose_config(["workers=0"]))[0] == len(cores)
 
 
 @pytest.mark.parametrize("override, expected", [
