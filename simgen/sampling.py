@@ -114,7 +114,7 @@ class Normal:
         return (-np.inf if self.low is None else float(self.low), np.inf if self.high is None else float(self.high))
 
     def extent(self) -> Extent:
-        shape = np.broadcast(self.mean, self.std).shape
+        shape = np.broadcast(*(v for v in (self.mean, self.std, self.low, self.high) if v is not None)).shape
         return (np.broadcast_to(-np.inf if self.low is None else self.low, shape).astype(float),
                 np.broadcast_to(np.inf if self.high is None else self.high, shape).astype(float))
 
