@@ -156,9 +156,10 @@ def read(root: Path, schema: Schema) -> dict:
 
 
 def with_todays_names(annotations: list) -> None:
-    """Annotations of a dataset written before a field was renamed (RENAMED), under today's names."""
+    """Annotations of a dataset written before a field was renamed (RENAMED), under today's names (entries that
+    are no mapping are left to the checks)."""
     for ann in annotations:
-        for old, new in RENAMED.items():
+        for old, new in RENAMED.items() if isinstance(ann, dict) else ():
             if old in ann and new not in ann:
                 ann[new] = ann.pop(old)
 

@@ -55,7 +55,7 @@ def read_record(path: Path) -> dict:
             and isinstance(record.get("annotations"), list)):
         raise OutputError(f"{path}: not a frame's COCO record (damaged?); delete it and run the same command again "
                           "to make the frame anew")
-    with_todays_names([ann for ann in record["annotations"] if isinstance(ann, dict)])  # one made before a rename
+    with_todays_names(record["annotations"])  # a record made before a field was renamed
     return record
 
 
