@@ -40,6 +40,22 @@ def test_simplified_polygons_stay_centred_on_the_mask(name):
     assert np.allclose(np.argwhere(back).mean(0), np.argwhere(mask).mean(0), atol=0.25)
 
 
+@pytest.mark.parametrize("name", ["square", "ell", "disc", "bump"])
+def test_simplified_polygons_keep_the_masks_box(name):
+    """The outline keeps the mask's extreme points (within the 1/8 pixel it runs inside the pixels' edges), so a
+    box taken from it, as Ultralytics takes a segment label's, is the mask's box: simplifying alone flattened the
+    bump, a pixel high, on top of a box."""
+    masks = shapes()
+    masks["bump"] = np.zeros((60, 60), bool)
+    masks["bump"][20:40, 10:50] = True
+    masks["bump"][19, 26:34] = True
+    mask = masks[name]
+    points = np.concatenate([np.reshape(p, (-1, 2)) for p in mask_polygons(mask, 1.0)])
+    ys, xs = np.nonzero(mask)
+    assert np.allclose(points.min(0), [xs.min() + 0.125, ys.min() + 0.125])
+    assert np.allclose(points.max(0), [xs.max() + 0.875, ys.max() + 0.875])
+
+
 def thin_shapes() -> dict[str, np.ndarray]:
     """Masks a pixel thick, which simplification flattened to lines: COCO got `segmentation: []`."""
     pair, row, diagonal, disc_and_crumb = (np.zeros((40, 70), bool) for _ in range(4))
