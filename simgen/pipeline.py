@@ -72,10 +72,11 @@ def frame_scene(pipeline: Pipeline, rng: np.random.Generator) -> Scene:
 
 
 def view_of(pipeline: Pipeline, scene: Scene, view: int, rng: np.random.Generator) -> Scene:
-    """View `view` of a scene: the scene itself for view 0, else a shallow copy with a camera of its own."""
+    """View `view` of a scene: the scene itself for view 0, else a shallow copy with a camera of its own (a copy, so a
+    camera randomizer that edits the camera in place leaves the other views' cameras alone)."""
     if view == 0:
         return scene
-    spec = dataclasses.replace(scene)
+    spec = dataclasses.replace(scene, camera=dataclasses.replace(scene.camera))
     for randomize in pipeline.view_randomizers:
         randomize(spec, rng)
     return spec

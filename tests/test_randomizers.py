@@ -3,6 +3,7 @@ import pytest
 
 from simgen.assets import Catalog
 from simgen.errors import ConfigError
+from simgen.pipeline import Pipeline, view_of
 from simgen.randomizers.camera import CameraRandomizer
 from simgen.randomizers.color import ColorRandomizer
 from simgen.randomizers.light import LightRandomizer
@@ -100,6 +101,24 @@ def test_camera_pose_follows_distance_and_elevation():
         assert 1.0 <= dist <= 2.0
         assert 20 - 1e-6 <= np.degrees(np.arcsin(offset[2] / dist)) <= 40 + 1e-6
         assert (cam.width, cam.height) == (320, 200)
+
+
+class RaiseCamera:
+    """A user's camera randomizer that edits the camera in place."""
+
+    def __call__(self, scene: Scene, rng: np.random.Generator) -> None:
+        scene.camera.position = (*scene.camera.position[:2], float(rng.uniform(1.0, 2.0)))
+
+
+def test_each_view_of_a_scene_keeps_its_own_camera():
+    """Views after a scene's first redraw the camera on their own copy: editing it in place changed the views already
+    made, which with one worker the writer thread then recorded with the next view's camera."""
+    pipeline = Pipeline(scene=base_scene(), randomizers=[], view_randomizers=[RaiseCamera()], world=None,
+                        annotator=None, writers=[])
+    scene = randomized(RaiseCamera())
+    views = [view_of(pipeline, scene, view, np.random.default_rng(view)) for view in range(3)]
+    heights = [view.camera.position[2] for view in views]
+    assert heights[0] == scene.camera.position[2] and len(set(heights)) == 3
 
 
 @pytest.mark.parametrize("kwargs, key", [({"width": 0}, "width"), ({"height": -5}, "height"),
