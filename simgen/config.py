@@ -161,6 +161,8 @@ def _checked_part(key: str, part: Any, group: str) -> Any:
     """A built part that offers what its group calls, else a ConfigError naming its _target_ (a user's own class
     that is no randomizer failed at the first frame)."""
     methods, kind = PART_KINDS.get(group, ((), ""))
+    if getattr(part, "reads_dataset", False):
+        methods, kind = (*methods, "export"), "an export (reads_dataset), with open, write, done, close and export"
     missing = [m for m in methods if not callable(getattr(part, m, None))]
     if missing:
         raise ConfigError(f"{key}._target_", f"expected {kind}; {type(part).__name__} has no {missing[0]}()")

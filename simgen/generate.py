@@ -15,6 +15,7 @@ from tqdm import tqdm
 
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
 from simgen.workers import WORN_OUT, run_pool
+from simgen.writers import Writer
 
 log = logging.getLogger("simgen")
 
@@ -107,6 +108,12 @@ def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: in
         yield from run_pool(factory, seed, views_per_scene, root, todo, workers)
 
 
+def close_order(writer: Writer) -> int:
+    """Writers close in this order: those of frames first, then the one whose file marks the dataset finished (COCO's
+    annotations.json: a writer that fails to close leaves the dataset unfinished), then the exports, which read it."""
+    return 2 if getattr(writer, "reads_dataset", False) else 1 if getattr(writer, "marks_finished", False) else 0
+
+
 def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progress: bool = True,
              workers: int = 1, shard: Shard = Shard(), views_per_scene: int = 1,
              factory: Optional[Callable[[], Pipeline]] = None) -> RunSummary:
@@ -133,7 +140,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
                 summary.unsettled += result.unsettled
                 summary.empty += result.empty
             bar.update(len(batch))
-    for writer in sorted(pipeline.writers, key=lambda w: getattr(w, "reads_dataset", False)):
-        writer.close()  # exporters (reads_dataset) last: they read the finished dataset the others wrote
+    for writer in sorted(pipeline.writers, key=close_order):
+        writer.close()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -6,6 +6,7 @@ import argparse
 import json
 import logging
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
@@ -27,10 +28,12 @@ NAME = "simgen-merge"
 log = logging.getLogger("simgen.merge")
 
 # The folders of one file per frame that simgen/writers/ write (images.py: rgb, depth, instance, semantic; meta.py;
-# coco.py) and their files' suffix (rgb's is the one annotations.json names). Nothing else is merged: a shard's
-# exports (yolo/, bop/, annotations_*.json) hold its own frames only and are made anew for the merged dataset, and
-# tool outputs (report/, viz/) are no data.
+# coco.py) and their files' suffix (rgb's is the one annotations.json names). A user's writer's folders of files
+# named by frame (boxes/000012.txt) are merged too. Nothing else is: a shard's exports (yolo/, bop/,
+# annotations_*.json) hold its own frames only and are made anew for the merged dataset, and tool outputs (report/,
+# viz/) are no data.
 FRAME_FOLDERS = {"rgb": "", "depth": ".png", "instance": ".png", "semantic": ".png", "meta": ".json", "coco": ".json"}
+FRAME_FILE = re.compile(r"(\d{6,})\.[^.].*")  # frame_stem(i).suffix
 
 
 @dataclass
@@ -182,7 +185,20 @@ def check_shards(shards: list[Path]) -> list[Part]:
     if found != list(range(count)):
         raise SimgenError(f"expected shards 0..{count - 1} once each, got indices {found}")
     folders = [f for f in FRAME_FOLDERS if f in ("rgb", "coco") or any((p.root / f).is_dir() for p in parts)]
-    return [Part(p.root, p.config, p.shard, frame_files(p, folders)) for p in parts]
+    return [Part(p.root, p.config, p.shard, frame_files(p, folders) + further_frame_files(p)) for p in parts]
+
+
+def further_frame_files(part: Part) -> tuple[Path, ...]:
+    """The files of a user's writer that writes one file per frame in a folder of its own, named by the frame as
+    simgen's are (boxes/000012.txt): the shard's other folders that hold nothing but such files of its frames."""
+    stems = {frame_stem(i) for i in part.shard.frames(part.config["num_frames"], part.config["views_per_scene"])}
+    files = []
+    for folder in sorted(f for f in part.root.iterdir() if f.is_dir() and f.name not in FRAME_FOLDERS):
+        entries = [e for e in folder.iterdir() if not e.name.startswith(".")]  # hidden: temporary files
+        named = [FRAME_FILE.fullmatch(e.name) if e.is_file() else None for e in entries]
+        if entries and all(match and match[1] in stems for match in named):
+            files += sorted(Path(folder.name, e.name) for e in entries)
+    return tuple(files)
 
 
 def check_out(out: Path, shards: list[Path]) -> None:

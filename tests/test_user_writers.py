@@ -1,0 +1,80 @@
+"""A writer of the user's own, as the README's "Writing your own writer" shows it: its files with any number of
+workers, through shards and simgen-merge; a writer that fails to close leaves the dataset unfinished."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+from conftest import SMALL, run_simgen
+
+README = Path(__file__).resolve().parents[1] / "README.md"
+BOXES = ["hydra.searchpath=[file://my_conf]", "writers=[images,coco,meta,boxes]", "renderer=tiny", "num_frames=4"]
+
+
+def readme_writer(tmp_path: Path) -> None:
+    """The README's writer module and config file, written where its command expects them."""
+    section = README.read_text().split("## Writing your own writer", 1)[1].split("\n## ", 1)[0]
+    for name, text in re.findall(r"```(?:python|yaml)\n# (\S+)\n(.*?)```", section, re.DOTALL):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+
+
+def boxes_of(root: Path) -> dict[str, str]:
+    return {p.name: p.read_text() for p in sorted((root / "boxes").iterdir())}
+
+
+def test_the_readmes_writer_writes_every_frame_with_workers_and_through_a_merge(tmp_path):
+    readme_writer(tmp_path)
+    whole = tmp_path / "whole"
+    done = run_simgen([*BOXES, f"output_dir={whole}", *SMALL, "workers=2"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    coco = json.loads((whole / "annotations.json").read_text())
+    expected = {f"{image['frame_index']:06d}.txt": "".join(
+        f"{a['category_id']} {' '.join(f'{v:g}' for v in a['bbox'])}\n"
+        for a in coco["annotations"] if a["image_id"] == image["id"] and not a["iscrowd"]) for image in coco["images"]}
+    assert boxes_of(whole) == expected and any(expected.values())
+    for index in (0, 1):
+        done = run_simgen([*BOXES, f"output_dir={tmp_path / 'shards' / str(index)}", *SMALL, "shard.count=2",
+                           f"shard.index={index}"], tmp_path)
+        assert done.returncode == 0, done.stderr
+    merged = subprocess.run([sys.executable, "-m", "simgen.tools.merge", "shards/0", "shards/1", "--out", "merged"],
+                            cwd=tmp_path, capture_output=True, text=True)
+    assert merged.returncode == 0, merged.stderr
+    assert boxes_of(tmp_path / "merged") == expected
+
+
+FAILS_TO_CLOSE = """
+from my_writers import BoxesWriter
+
+
+class FailsToClose(BoxesWriter):
+    def close(self):
+        raise RuntimeError("this writer fails to close")
+"""
+
+
+def test_a_writer_that_fails_to_close_leaves_the_dataset_unfinished(tmp_path):
+    """COCO's annotations.json, which marks a finished dataset, was written before the user's writer closed."""
+    readme_writer(tmp_path)
+    (tmp_path / "my_failing.py").write_text(FAILS_TO_CLOSE)
+    out = tmp_path / "out"
+    done = run_simgen([*BOXES, f"output_dir={out}", *SMALL, "writers.boxes._target_=my_failing.FailsToClose"],
+                      tmp_path)
+    assert done.returncode != 0 and "this writer fails to close" in done.stderr
+    assert (out / "boxes").is_dir() and not (out / "annotations.json").exists()
+
+
+def test_an_export_without_export_is_refused_before_the_first_frame(tmp_path):
+    readme_writer(tmp_path)
+    (tmp_path / "my_export.py").write_text("from my_writers import BoxesWriter\n\n\n"
+                                           "class NoExport(BoxesWriter):\n    reads_dataset = True\n")
+    out = tmp_path / "out"
+    done = run_simgen([*BOXES, f"output_dir={out}", *SMALL, "writers.boxes._target_=my_export.NoExport"], tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
+        "simgen: error: writers.boxes._target_: expected an export (reads_dataset), with open, write, done, close "
+        "and export; NoExport has no export()")
+    assert [p.name for p in out.iterdir()] == ["simgen.log"]
