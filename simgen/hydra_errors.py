@@ -4,16 +4,20 @@ option, an override it cannot parse), as one line naming the key."""
 from __future__ import annotations
 
 import difflib
+import inspect
 import re
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import yaml
 from hydra.errors import (ConfigCompositionException, HydraException, MissingConfigException,
                           OverrideParseException)
+from hydra.utils import get_object
+from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
-from simgen.config import group_entries
+from simgen.config import PART_KINDS, group_entries
 
 UNKNOWN_KEY = re.compile(r"Key '[^']+' (is not in struct|not in '\w+')")
 NULL_OPTION = "Config group override must be a string or a list. Got NoneType"  # Hydra's ValueError for GROUP=null
@@ -70,17 +74,33 @@ def _missing_option(missing: str, options: list[str] | None) -> str:
 
 def _unknown_key(cause: OmegaConfBaseException, text: str) -> str:
     group = cause.full_key.rpartition(".")[0]
-    if group and "." not in group and str(cause.key) in group_entries(group):
+    if group in PART_KINDS and str(cause.key) in group_entries(group):
         return (f"{cause.full_key}: the {group} option {cause.key!r} is not selected; select it with "
                 f"{group}=[...,{cause.key}]")
     parent = cause.parent_node
+    append = re.search(r"use (\+.+)$", text, re.MULTILINE)  # Hydra's hint, useful where it adds this very key
+    append = append.group(1) if append and append.group(1).startswith(f"+{cause.full_key}=") else None
+    target, parameters = _constructor(parent)
+    if str(cause.key) in parameters and append:
+        return (f"{cause.full_key}: the config file leaves it to {target}'s default, so the command line must add "
+                f"it: {append}")
     known = [str(k) for k in parent.keys() if k not in ("hydra", "_target_")] if parent is not None else []
+    known += [p for p in parameters if p not in known]
     close = difflib.get_close_matches(str(cause.key), known, n=1)
     prefix = cause.full_key[: -len(str(cause.key))]
-    hint = f", did you mean {prefix}{close[0]}?" if close else f", expected one of: {', '.join(known)}"
-    append = re.search(r"use (\+.+)$", text, re.MULTILINE)  # Hydra's hint, useful where it adds this very key
-    useful = append and append.group(1).startswith(f"+{cause.full_key}=")
-    return f"{cause.full_key}: unknown key{hint}" + (f" ({append.group(1)} adds it as a new key)" if useful else "")
+    hint = f", did you mean {prefix}{close[0]}?" if close else f", expected one of: {', '.join(known)}" if known else ""
+    return f"{cause.full_key}: unknown key{hint}" + (f" ({append} adds it as a new key)" if append else "")
+
+
+def _constructor(node: Any) -> tuple[str, list[str]]:
+    """The `_target_` of a config node and the names of its constructor's arguments (none where it has no
+    `_target_` or cannot be imported here)."""
+    target = node.get("_target_") if isinstance(node, DictConfig) else None
+    try:
+        parameters = inspect.signature(get_object(target)).parameters if isinstance(target, str) else {}
+    except Exception:  # Hydra wraps the ImportError of a module that cannot be imported here
+        parameters = {}
+    return str(target), [name for name, p in parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
 
 
 def null_option(argv: list[str]) -> str:

@@ -217,6 +217,22 @@ def test_a_users_broken_config_file_is_one_line(tmp_path, option, text, message)
     assert not (out / "annotations.json").exists()
 
 
+@pytest.mark.parametrize("override, message", [
+    ("camera.fov=40", "camera.fov: the config file leaves it to simgen.randomizers.camera.CameraRandomizer's default, "
+                      "so the command line must add it: +camera.fov=40"),
+    ("camera.fvo=40", "camera.fvo: unknown key, did you mean camera.fov?"),
+])
+def test_a_key_a_users_option_leaves_to_its_default_is_added_with_a_plus(tmp_path, override, message):
+    """It said that the camera option 'fov' was not selected, to be selected with camera=[...,fov]."""
+    (tmp_path / "conf" / "camera").mkdir(parents=True)
+    (tmp_path / "conf" / "camera" / "top.yaml").write_text(
+        "_target_: simgen.randomizers.camera.CameraRandomizer\nelevation: [80, 89]\n")
+    done = run_simgen([f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "camera=top", override,
+                       f"output_dir={tmp_path / 'out'}", "num_frames=1", "progress=false"], tmp_path)
+    lines = [line for line in done.stderr.splitlines() if not line.startswith("[")]
+    assert done.returncode == 2 and len(lines) == 1 and lines[0].startswith(f"simgen: error: {message}"), done.stderr
+
+
 @pytest.mark.parametrize("args, key", [
     (["camera.fov={_target_: simgen.sampling.Normal, mean: 50, std: 5000}"], "camera.fov: expected a number in"),
     (["objects.margin=10"], "objects.margin: 10.0 leaves no room in the support region"),
