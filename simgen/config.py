@@ -65,10 +65,18 @@ class RunConfig:
 
 
 def register_schema() -> None:
-    """The config schema, and the `expanduser` resolver the run folder goes through (`output_dir='~/data'`)."""
+    """The config schema, and the resolvers of the run folder: `expanduser` (`output_dir='~/data'`) and
+    `folder_name` (a sweep job's folder, named by its overrides)."""
     ConfigStore.instance().store(name="simgen_schema", node=RunConfig)
-    if not OmegaConf.has_resolver("expanduser"):
-        OmegaConf.register_new_resolver("expanduser", os.path.expanduser)
+    for name, resolver in (("expanduser", os.path.expanduser), ("folder_name", folder_name)):
+        if not OmegaConf.has_resolver(name):
+            OmegaConf.register_new_resolver(name, resolver)
+
+
+def folder_name(text: str) -> str:
+    """`text` as one folder's name: a slash in an override's value (a photo folder, a catalog glob) made nested
+    folders, and `..` a dataset outside output_dir. % and / are escaped as in URLs."""
+    return str(text).replace("%", "%25").replace("/", "%2F")
 
 
 def _unknown_key_error(path: str, node: Any, cause: TypeError) -> ConfigError | None:

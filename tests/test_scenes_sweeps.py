@@ -5,6 +5,7 @@ import shutil
 import textwrap
 from pathlib import Path
 
+import cv2
 import numpy as np
 import pytest
 import yaml
@@ -192,3 +193,23 @@ def test_a_sweep_folder_name_too_long_is_one_line_saying_what_to_do(tmp_path):
     numbered = run_simgen([*args, "hydra.sweep.subdir=${hydra.job.num}"], tmp_path)
     assert numbered.returncode == 0, numbered.stderr
     assert sorted(p.name for p in out.iterdir() if p.is_dir()) == ["0", "1"]
+
+
+
+def test_a_slash_in_a_swept_value_names_one_folder_in_the_sweep(tmp_path):
+    """Values with a slash (photo folders, catalog globs) made nested folders, and `..` a dataset outside
+    output_dir."""
+    for folder in ("photos/indoor", "photos/outdoor"):
+        (tmp_path / folder).mkdir(parents=True)
+        cv2.imwrite(str(tmp_path / folder / "a.png"), np.full((60, 80, 3), 128, np.uint8))
+    out = tmp_path / "sweep"
+    folders = "effects.background_image.folder=photos/indoor,photos/../photos/outdoor"
+    done = run_simgen(["-m", "effects=[background_image]", folders, f"output_dir={out}", "num_frames=1", *SMALL,
+                       "renderer=tiny"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    jobs = sorted(p for p in out.iterdir() if p.is_dir())
+    names = [p.name.split("folder=")[1].split(",")[0] for p in jobs]
+    assert names == ["photos%2Findoor", "photos%2F..%2Fphotos%2Foutdoor"]
+    assert [yaml.safe_load((p / "config.yaml").read_text())["effects"]["background_image"]["folder"]
+            for p in jobs] == ["photos/indoor", "photos/../photos/outdoor"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["photos", "sweep"]
