@@ -115,12 +115,18 @@ def _size_sampler(key: str, kind: str, value: Any) -> Sampler:
     return size
 
 
-def _category(key: str, name: str, value: Any) -> Category:
-    cfg = validate.mapping(key, value, CATEGORY_SHAPE)
-    validate.known_keys(key, cfg, CATEGORY_KEYS)
+def _id_scale_mass(key: str, cfg: Mapping) -> tuple[int, float, Optional[float]]:
+    """A category's id, scale (1 where not given) and mass (None where not given), checked."""
     cat_id = _category_id(f"{key}.id", cfg.get("id"))
     scale = validate.number(f"{key}.scale", cfg.get("scale", 1.0), low=0, low_open=True)
     mass = validate.number(f"{key}.mass", cfg["mass"], low=0, low_open=True) if "mass" in cfg else None
+    return cat_id, scale, mass
+
+
+def _category(key: str, name: str, value: Any) -> Category:
+    cfg = validate.mapping(key, value, CATEGORY_SHAPE)
+    validate.known_keys(key, cfg, CATEGORY_KEYS)
+    cat_id, scale, mass = _id_scale_mass(key, cfg)
     if ("files" in cfg) == ("primitive" in cfg):
         raise ConfigError(key, "expected exactly one of 'files' (URDF/OBJ/STL path or glob) or 'primitive'")
     if "files" in cfg:
@@ -134,18 +140,27 @@ def _category(key: str, name: str, value: Any) -> Category:
     return Category(name, cat_id, primitive=kind, size=size, scale=scale, mass=mass)
 
 
-def _folder_category(key: str, name: str, cat_id: Any, path: str) -> Category:
+def _folder_category(key: str, name: Any, value: Any, path: str) -> Category:
     """Category `name` of a catalog folder: the URDFs in path/name, or where there is none its OBJ and STL files
-    (meshes beside a URDF are its parts; any other file, such as an OBJ's .mtl or a texture, is left out)."""
-    cat_id = _category_id(key, cat_id)
+    (meshes beside a URDF are its parts; any other file, such as an OBJ's .mtl or a texture, is left out).
+    `value` is its id, or {id: ID, scale: S, mass: KG}."""
+    if not isinstance(name, str):
+        raise ConfigError(key, f"expected a folder's name, got {name!r} ({type(name).__name__}): quote it")
+    if isinstance(value, Mapping):
+        validate.known_keys(key, value, ("id", "scale", "mass"))
+        cat_id, scale, mass = _id_scale_mass(key, value)
+    else:
+        cat_id, scale, mass = _category_id(key, value), 1.0, None
     where = os.path.join(path, name)
+    if not os.path.isdir(resolve_path(where)):
+        raise ConfigError(key, f"no folder {where} (looked for {resolve_path(where)})")
     found = sorted(f for f in glob.glob(os.path.join(glob.escape(resolve_path(where)), "*"))
                    if Path(f).suffix.lower() in FILE_KINDS and os.path.isfile(f))
     urdfs = [f for f in found if Path(f).suffix.lower() == ".urdf"]
     found = urdfs or found
     if not found:
         raise ConfigError(key, f"no URDF, OBJ or STL file in {where}")
-    return Category(name, cat_id, tuple(found))
+    return Category(name, cat_id, tuple(found), scale=scale, mass=mass)
 
 
 def _folders(folders: Any) -> Sequence[Mapping]:
@@ -166,7 +181,8 @@ def _folders(folders: Any) -> Sequence[Mapping]:
 class Catalog:
     """All categories a run may place, from built-in entries and user folders.
 
-    folders: [{path: DIR, categories: {NAME: ID, ...}}] takes DIR/NAME/*.urdf|obj|stl as category NAME.
+    folders: [{path: DIR, categories: {NAME: ID or {id: ID, scale: S, mass: KG}, ...}}] takes
+    DIR/NAME/*.urdf|obj|stl as category NAME.
     """
 
     def __init__(self, categories: Optional[dict[str, Any]] = None, folders: Sequence[dict] = ()):
@@ -177,10 +193,12 @@ class Catalog:
                 entries[name] = _folder_category(f"folders[{n}].categories.{name}", name, cat_id, folder["path"])
         self.categories = {name: cfg if isinstance(cfg, Category) else _category(f"categories.{name}", name, cfg)
                            for name, cfg in entries.items()}
-        ids = [c.id for c in self.categories.values()]
-        if len(set(ids)) != len(ids):
-            dup = next(i for i in ids if ids.count(i) > 1)
-            raise ConfigError("categories", f"category id {dup} is used twice; ids must be unique")
+        by_id: dict[int, str] = {}
+        for name, category in self.categories.items():
+            if category.id in by_id:
+                raise ConfigError("categories", f"category id {category.id} is used twice, by {by_id[category.id]} "
+                                                f"and {name}; ids must be unique")
+            by_id[category.id] = name
 
     def __getitem__(self, name: str) -> Category:
         if name not in self.categories:

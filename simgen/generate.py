@@ -18,6 +18,7 @@ from simgen.workers import WORN_OUT, run_pool
 from simgen.writers import Writer
 
 log = logging.getLogger("simgen")
+FELL_WARNING = 0.05  # warn when more of the labeled objects than this fall off the support (about 1% roll off a table)
 
 
 @dataclass
@@ -31,6 +32,19 @@ class RunSummary:
     categories_seen: set = field(default_factory=set)
     unsettled: int = 0  # rendered frames whose objects were still moving
     empty: int = 0  # rendered frames without an annotation (but ignore regions)
+    objects: int = 0  # labeled objects dropped in the rendered frames
+    fell: int = 0  # of them, those that fell off the support
+    oversized: dict = field(default_factory=dict)  # asset -> metres across, of labeled objects over OVERSIZED_M
+
+    def add(self, result: FrameResult) -> None:
+        self.instances += result.instances
+        self.categories_seen.update(result.categories)
+        self.unsettled += result.unsettled
+        self.empty += result.empty
+        self.objects += result.objects
+        self.fell += result.fell
+        for asset, size in result.oversized:
+            self.oversized[asset] = max(size, self.oversized.get(asset, 0.0))
 
     def line(self) -> str:
         if not self.rendered:
@@ -50,6 +64,12 @@ class RunSummary:
                          "stopped at world.max_steps (too many or too large objects for the support? fewer "
                          "objects.count, smaller objects.scale, or a higher world.max_steps; each object's state is "
                          "in the meta)")
+        if self.fell > FELL_WARNING * self.objects:
+            found.append(f"{self.fell} of {self.objects} labeled objects fell off the support and are left out of the "
+                         "frames' labels: a thin mesh passes through it within one world.time_step (halve it and "
+                         "double world.max_steps), or objects are dropped near its edge (objects.margin)")
+        found += [f"{asset}: {size:.1f} m across as placed; meshes are read in metres, so one modelled in "
+                  "millimetres needs its category's scale: 0.001" for asset, size in sorted(self.oversized.items())]
         if self.empty > self.rendered / 2:
             found.append(f"{self.empty} of {self.rendered} frames have nothing annotated (ignore regions aside): does "
                          "the camera see the objects (camera.elevation, camera.distance), and are they above "
@@ -135,10 +155,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
               dynamic_ncols=True) as bar:
         for batch in results:
             for result in batch:
-                summary.instances += result.instances
-                summary.categories_seen.update(result.categories)
-                summary.unsettled += result.unsettled
-                summary.empty += result.empty
+                summary.add(result)
             bar.update(len(batch))
     for writer in sorted(pipeline.writers, key=close_order):
         writer.close()

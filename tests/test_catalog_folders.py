@@ -40,6 +40,13 @@ def test_only_mesh_files_of_a_category_folder_are_taken(assets):
     assert catalog["lamp"].sample(np.random.default_rng(0)).kind == "mesh"
 
 
+def test_a_folder_category_may_give_its_scale_and_mass(assets):
+    """A CAD export in millimetres needs scale 0.001, which only a catalog entry could give."""
+    catalog = Catalog(folders=[{"path": str(assets), "categories": {"chair": {"id": 20, "scale": 0.001, "mass": 2}}}])
+    chair = catalog["chair"]
+    assert (chair.id, chair.scale, chair.mass, [Path(f).name for f in chair.files]) == (20, 0.001, 2.0, ["a.obj"])
+
+
 def test_the_meshes_beside_a_urdf_are_its_parts_not_assets(tmp_path):
     write(tmp_path / "table" / "table.obj", TRIANGLE)
     write(tmp_path / "table" / "table.urdf", "<robot name='t'><link name='l'/></robot>")
@@ -57,7 +64,15 @@ def test_a_folder_category_overrides_a_catalog_entry_of_the_same_name_in_place(a
     (lambda d: [{"path": d, "categories": {"chair": 20, "empty": 22}}],
      "folders[0].categories.empty: no URDF, OBJ or STL file in {d}/empty"),
     (lambda d: [{"path": d, "categories": {"chair": 20}}, {"path": d, "categories": {"sofa": 23}}],
-     "folders[1].categories.sofa: no URDF, OBJ or STL file in {d}/sofa"),
+     "folders[1].categories.sofa: no folder {d}/sofa (looked for {d}/sofa)"),
+    (lambda d: [{"path": d, "categories": {"chair": {"id": 20, "scal": 0.001}}}],
+     "folders[0].categories.chair.scal: unknown key"),
+    (lambda d: [{"path": d, "categories": {"chair": {"scale": 0.001}}}],
+     "folders[0].categories.chair.id: expected an integer"),
+    (lambda d: [{"path": d, "categories": {float("nan"): 20}}],
+     "folders[0].categories.nan: expected a folder's name, got nan (float): quote it"),
+    (lambda d: [{"path": d, "categories": {"chair": 20, "lamp": 20}}],
+     "categories: category id 20 is used twice, by chair and lamp; ids must be unique"),
     (lambda d: [{"path": d, "categories": {"chair": 0}}],
      "folders[0].categories.chair: expected an integer >= 1, got 0"),
     (lambda d: [{"path": d, "categories": {"chair": 20}, "scale": 2}],

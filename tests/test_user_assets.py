@@ -1,6 +1,7 @@
 """A user's folder of OBJ, STL and URDF files becomes categories that are placed, settled and annotated."""
 
 import json
+import re
 import struct
 from pathlib import Path
 
@@ -39,6 +40,22 @@ def write_stl(path: Path, size: float) -> None:
         normal = np.cross(tri[1] - tri[0], tri[2] - tri[0])
         data += struct.pack("<12fH", *(normal / np.linalg.norm(normal)), *tri.ravel(), 0)
     path.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("size, scene, warning", [
+    ([50, 50, 50], "tabletop", r"assets/part/part\.obj: 5\d\.\d m across as placed; meshes are read in metres, so one "
+                               r"modelled in millimetres needs its category's scale: 0\.001"),
+    ([0.08, 0.05, 0.001], "bin", r"\d+ of \d+ labeled objects fell off the support and are left out of the frames' "
+                                 r"labels: a thin mesh passes through it within one world\.time_step"),
+], ids=["modelled in millimetres", "a 1 mm sheet"])
+def test_a_mesh_in_millimetres_or_too_thin_for_the_time_step_is_warned_of(tmp_path, size, scene, warning):
+    """Runs that seemed to succeed: a 50 mm part read as 50 m, sheets falling through the bin's floor."""
+    (tmp_path / "assets" / "part").mkdir(parents=True)
+    write_obj(tmp_path / "assets" / "part" / "part.obj", np.array(size))  # a box of these sides
+    done = run_simgen([f"output_dir={tmp_path / 'ds'}", "num_frames=4", *SMALL, "renderer=tiny", f"scene={scene}",
+                       "catalog.folders=[{path: assets, categories: {part: 40}}]", "objects.categories=[part]",
+                       "objects.count=[4,4]"], tmp_path)
+    assert done.returncode == 0 and re.search(warning, done.stdout), done.stdout
 
 
 def test_user_folder_categories_are_generated(tmp_path):
