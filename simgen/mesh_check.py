@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Optional
 
 import numpy as np
+from PIL import Image
 
 from simgen.errors import AssetError
 
@@ -106,6 +107,53 @@ def check_obj(path: str) -> None:
         raise AssetError(f"{path}: line {faces[0]}: a face needs three or more vertices, got "
                          f"{lines[faces[0] - 1].strip()!r} (PyBullet skips such faces, and this mesh has only those)")
     _check_extent(path, np.frombuffer(vertices, dtype=float).reshape(-1, 3))
+    _check_materials(path, lines)
+
+
+def library_path(obj: str, line: str) -> Optional[str]:
+    """The material library an OBJ's `mtllib NAME` line names (next to the OBJ); None for another line."""
+    words = line.strip().split(maxsplit=1)
+    if len(words) != 2 or words[0] != "mtllib":
+        return None
+    return os.path.join(os.path.dirname(os.path.abspath(obj)), words[1])
+
+
+def texture_path(mtl: str, line: str) -> Optional[str]:
+    """The image a material library's `map_Kd [OPTIONS] FILE` line names (next to the library); None for another
+    line. The file name is its last word: options (-s, -o, ...) come before it."""
+    words = line.split()
+    if len(words) < 2 or words[0] != "map_Kd":
+        return None
+    return os.path.join(os.path.dirname(mtl), words[-1])
+
+
+def _check_materials(path: str, lines: list[str]) -> None:
+    """Each diffuse texture the OBJ's material libraries name is an image PyBullet can read: where one is not,
+    PyBullet draws the mesh untextured without a word. (A library that is not there is left to PyBullet, which
+    draws the mesh in one colour: some of its own meshes name one they lack.)"""
+    libraries = (library_path(path, line) for line in lines)
+    for library in filter(None, libraries):
+        if os.path.isfile(library):
+            for line in _read(library).decode(errors="replace").splitlines():
+                _check_texture(path, library, line)
+
+
+def _check_texture(obj: str, library: str, line: str) -> None:
+    image = texture_path(library, line)
+    if image is None:
+        return
+    whole = os.path.join(os.path.dirname(library), line.split(maxsplit=1)[1].strip())
+    if " " in whole and os.path.isfile(whole):
+        raise AssetError(f"{library}: the texture {os.path.basename(whole)!r} has spaces in its name, which PyBullet "
+                         "cannot read; rename the file and its map_Kd line")
+    if not os.path.isfile(image):
+        raise AssetError(f"{library}: its texture {os.path.basename(image)} does not exist (looked for {image})")
+    try:
+        with Image.open(image) as opened:
+            opened.verify()
+    except (OSError, SyntaxError):
+        raise AssetError(f"{image}: cannot read this texture image (a truncated or corrupt file?); it is a texture "
+                         f"of {obj}") from None
 
 
 def _check_extent(path: str, points: np.ndarray) -> None:

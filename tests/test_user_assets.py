@@ -197,6 +197,25 @@ def test_a_texture_image_that_cannot_be_read_is_a_one_line_error(tmp_path):
                    f"it is a texture of {mesh}"
 
 
+@pytest.mark.parametrize("texture, map_kd, problem", [
+    (None, "wood.png", "{mtl}: its texture wood.png does not exist (looked for {tmp}/wood.png)"),
+    ("my wood.png", "my wood.png", "{mtl}: the texture 'my wood.png' has spaces in its name, which PyBullet cannot "
+                                   "read; rename the file and its map_Kd line"),
+    ("wood.png", "-s 1 1 1 wood.png", "{tmp}/wood.png: cannot read this texture image (a truncated or corrupt "
+                                      "file?); it is a texture of {mesh}"),
+], ids=["missing", "spaces", "corrupt"])
+def test_a_texture_pybullet_would_leave_out_is_a_one_line_error(tmp_path, texture, map_kd, problem):
+    """PyBullet drew such a mesh untextured without a word (a scan, all grey); under TinyRenderer a small corrupt
+    texture was not read by simgen at all."""
+    if texture:
+        (tmp_path / texture).write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
+    (tmp_path / "cube.mtl").write_text(f"newmtl wood\nKd 1 1 1\nmap_Kd {map_kd}\n")
+    mesh = tmp_path / "cube.obj"
+    mesh.write_text("\n".join(["mtllib cube.mtl", "usemtl wood", *CUBE_OBJ]) + "\n")
+    line = last_error_line(run_with(tmp_path, mesh, "renderer=tiny"))
+    assert line == "simgen: error: " + problem.format(mtl=tmp_path / "cube.mtl", tmp=tmp_path, mesh=mesh)
+
+
 @pytest.mark.parametrize("renderer", RENDERERS)
 def test_a_urdf_naming_a_missing_mesh_is_a_one_line_error(tmp_path, renderer):
     urdf = tmp_path / "missing.urdf"

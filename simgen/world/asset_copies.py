@@ -22,7 +22,7 @@ import cv2
 from PIL import Image
 
 from simgen.errors import AssetError
-from simgen.mesh_check import check_asset
+from simgen.mesh_check import check_asset, library_path, texture_path
 from simgen.scene import ObjectSpec
 from simgen.textures import TextureFiles, write_bmp
 from simgen.world import primitive_meshes
@@ -135,28 +135,15 @@ def _other_map(line: str) -> bool:
 @functools.lru_cache(maxsize=256)
 def _obj_libraries(obj: str) -> dict[str, str]:
     """Each `mtllib` line of an OBJ, with the path of the library it names (those that exist)."""
-    folder, found = os.path.dirname(os.path.abspath(obj)), {}
-    with open(obj, errors="replace") as text:
-        for line in text:
-            words = line.split(maxsplit=1)
-            if words and words[0] == "mtllib" and len(words) == 2:
-                library = os.path.join(folder, words[1].strip())
-                if os.path.isfile(library):
-                    found[line.rstrip("\r\n")] = library
-    return found
+    libraries = {line: library_path(obj, line) for line in _lines(obj)}
+    return {line: library for line, library in libraries.items() if library and os.path.isfile(library)}
 
 
 @functools.lru_cache(maxsize=256)
 def _mtl_maps(mtl: str) -> dict[str, str]:
     """Each `map_Kd` line of a material library, with the path of the image it names (those that exist)."""
-    folder, found = os.path.dirname(mtl), {}
-    for line in _lines(mtl):
-        words = line.split()
-        if words and words[0] == "map_Kd" and len(words) > 1:
-            image = os.path.join(folder, words[-1])  # options (-s, -o, ...) come before the file name
-            if os.path.isfile(image):
-                found[line] = image
-    return found
+    images = {line: texture_path(mtl, line) for line in _lines(mtl)}
+    return {line: image for line, image in images.items() if image and os.path.isfile(image)}
 
 
 def _obj_textures(obj: str) -> list[str]:
