@@ -94,20 +94,37 @@ def check_obj(path: str) -> None:
     or more vertices (PyBullet skips faces of fewer, and a mesh of only those crashes it), and an extent."""
     lines = _obj_lines(path)
     total = sum(1 for line in lines if _is(line, "v"))
-    vertices, faces = array("d"), []
+    vertices, faces, polygons = array("d"), [], {}
     for number, line in enumerate(lines, 1):
         if _is(line, "v"):
             vertices.extend(_check_vertex(path, number, line))
         elif _is(line, "f"):
             faces.append(number)
-            _check_face(path, number, line, len(vertices) // 3, total)
+            corners = _check_face(path, number, line, len(vertices) // 3, total)
+            if len(corners) > 3:
+                polygons[number] = corners
     if not faces:
         raise AssetError(f"{path}: this OBJ mesh has no faces")
     if all(len(lines[number - 1].split()) < 4 for number in faces):
         raise AssetError(f"{path}: line {faces[0]}: a face needs three or more vertices, got "
                          f"{lines[faces[0] - 1].strip()!r} (PyBullet skips such faces, and this mesh has only those)")
-    _check_extent(path, np.frombuffer(vertices, dtype=float).reshape(-1, 3))
+    points = np.frombuffer(vertices, dtype=float).reshape(-1, 3)
+    _check_extent(path, points)
+    _check_polygons(path, points, polygons)
     _check_materials(path, lines)
+
+
+def _check_polygons(path: str, points: np.ndarray, polygons: dict[int, list[int]]) -> None:
+    """Faces of more than three vertices that PyBullet draws as they are: it splits a face into a fan of triangles
+    from its first vertex, which fills in the notch of a non-convex face (an L-shaped plate's cap)."""
+    for number, corners in polygons.items():
+        ring = points[np.asarray(corners) - 1]
+        normal = np.cross(ring, np.roll(ring, -1, axis=0)).sum(axis=0)  # Newell's: the polygon's area vector
+        fan = np.cross(ring[1:-1] - ring[0], ring[2:] - ring[0]) @ normal
+        if (fan < -1e-9 * float(normal @ normal)).any():
+            raise AssetError(f"{path}: line {number}: a face of {len(corners)} vertices that PyBullet cannot draw as "
+                             "it is: it splits a face into triangles fanning out from its first vertex, and this one "
+                             "is not convex; export the mesh triangulated")
 
 
 def library_path(obj: str, line: str) -> Optional[str]:
@@ -199,8 +216,10 @@ def _check_vertex(path: str, number: int, line: str) -> list[float]:
     return coords
 
 
-def _check_face(path: str, number: int, line: str, before: int, total: int) -> None:
-    """OBJ indices count from 1; negative ones count back from the vertices defined so far."""
+def _check_face(path: str, number: int, line: str, before: int, total: int) -> list[int]:
+    """The face's vertices, counted from 1. OBJ indices count from 1; negative ones count back from the vertices
+    defined so far."""
+    corners = []
     for token in line.split()[1:]:
         try:
             index = int(token.split("/")[0])
@@ -210,3 +229,5 @@ def _check_face(path: str, number: int, line: str, before: int, total: int) -> N
         if not 1 <= resolved <= total:
             raise AssetError(f"{path}: line {number}: a face names vertex {index}, but the file has "
                              f"{total} vertices")
+        corners.append(resolved)
+    return corners

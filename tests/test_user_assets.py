@@ -78,6 +78,7 @@ def test_user_folder_categories_are_generated(tmp_path):
 
 
 CUBE_OBJ = cube_obj_lines(0.05)
+L_PLATE = [f"v {x * 0.03} {y * 0.03} 0" for x, y in [(2, 0), (2, 1), (1, 1), (1, 2), (0, 2), (0, 0)]]
 
 
 @pytest.mark.parametrize("lines, line, problem", [
@@ -89,6 +90,9 @@ CUBE_OBJ = cube_obj_lines(0.05)
                                           "such faces, and this mesh has only those)"),  # else a segfault
     (CUBE_OBJ + ["  f 1 2 999"], 21, "a face names vertex 999, but the file has 8 vertices"),  # PyBullet reads it
     (CUBE_OBJ[:3] + ["\tv 0 nan 0"] + CUBE_OBJ[4:], 4, "a vertex needs three finite numbers, got 'v 0 nan 0'"),
+    (L_PLATE + ["f 1 2 3 4 5 6"], 7, "a face of 6 vertices that PyBullet cannot draw as it is: it splits a face into "
+                                     "triangles fanning out from its first vertex, and this one is not convex; export "
+                                     "the mesh triangulated"),  # its notch was drawn, masked and boxed filled in
 ])
 @pytest.mark.parametrize("through_urdf", [False, True])
 def test_a_broken_mesh_is_a_one_line_error_naming_file_and_line(tmp_path, lines, line, problem, through_urdf):
@@ -109,6 +113,14 @@ def test_a_broken_mesh_is_a_one_line_error_naming_file_and_line(tmp_path, lines,
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1] == f"simgen: error: {mesh}: {where}{problem}"
     assert not (out / "annotations.json").exists()
+
+
+@pytest.mark.parametrize("face", ["f 6 1 2 3 4 5", "f 1 2 3 6", "f 4 5 6 1"])
+def test_faces_whose_fan_is_the_face_pass(tmp_path, face):
+    """The L from its other corner (its fan covers it exactly), and convex quads."""
+    mesh = tmp_path / "plate.obj"
+    mesh.write_text("\n".join([*L_PLATE, face]) + "\n")
+    check_asset(str(mesh))
 
 
 def test_a_face_of_two_vertices_among_triangles_passes(tmp_path):
