@@ -17,6 +17,7 @@ from simgen.textures import TextureFiles, make_texture
 from simgen.world import World, egl_available
 from simgen.world.mesh_textures import MeshTextures
 from simgen.world.primitive_meshes import box_obj, capsule_obj, cylinder_obj, sphere_obj
+from simgen.world.texture_memory import MESH_BYTES_PER_PIXEL
 
 needs_egl = pytest.mark.skipif(not egl_available(), reason="no EGL here: stand-ins are used under EGL only")
 PRIMITIVE_KINDS = ("box", "sphere", "cylinder", "capsule")
@@ -183,6 +184,24 @@ def test_the_world_counts_the_pixels_of_the_mesh_textures_this_process_holds():
         assert world.worn_out
     finally:
         world.close()
+
+
+@needs_egl
+def test_the_meshes_own_textures_count_towards_the_clients_budget():
+    """The EGL plugin uploads a mesh's own textures for each of its bodies at every build and holds them until the
+    client disconnects: four scans with 2048x2048 textures held 90 MB more each scene, 8.9 GB before
+    world.recycle_every reconnected."""
+    duck = ObjectSpec("duck", Asset("urdf", path=os.path.join(pybullet_data.getDataPath(), "duck_vhacd.urdf")),
+                      category_id=1, static=True)
+    world = World(renderer="egl", texture_memory_mb=3)  # the duck's 512x512 texture: 1.36 MB a build
+    held = []
+    try:
+        for _ in range(4):
+            world.build(scene_of(duck))
+            held.append(world.texture_memory.client / (512 * 512 * MESH_BYTES_PER_PIXEL))
+    finally:
+        world.close()
+    assert held == pytest.approx([1, 2, 3, 1])  # full after the third: the fourth build reconnects first
 
 
 @needs_egl

@@ -151,6 +151,25 @@ def _obj_textures(obj: str) -> list[str]:
 
 
 @functools.lru_cache(maxsize=1024)
+def texture_pixels(path: str) -> int:
+    """The pixels of the textures a URDF's or OBJ's materials draw it with (what the EGL plugin uploads for each body
+    of it at every build)."""
+    kind = Path(path).suffix.lower()
+    objs = _urdf_visual_objs(path) if kind == ".urdf" else (path,) if kind == ".obj" else ()
+    return sum(_pixels(image) for obj in objs for image in _obj_textures(obj))
+
+
+@functools.lru_cache(maxsize=1024)
+def _pixels(image: str) -> int:
+    """An image's pixels, read from its header (0 if it cannot be read)."""
+    try:
+        with Image.open(image) as opened:
+            return opened.size[0] * opened.size[1]
+    except OSError:
+        return 0
+
+
+@functools.lru_cache(maxsize=1024)
 def _side(image: str) -> int:
     """The longer side of an image in pixels, read from its header (0 if it cannot be read)."""
     try:

@@ -1,10 +1,11 @@
-"""What PyBullet holds for random textures, estimated from their pixels and measured against a budget.
+"""What PyBullet holds for textures, estimated from their pixels and measured against a budget.
 
 A client keeps every texture loaded into it until it disconnects (TinyRenderer's loadTexture; under EGL, the
-plugin's upload at every build). Under EGL, PyBullet also caches the pixels of every mesh texture for the life
-of the process. Both grow with a texture's pixels, so a 1024x1024 texture holds 16 times what a 256x256 one
-does. Bytes per pixel measured with `python benchmarks/texture_cache.py --size 256|1024` and TinyRenderer's
-loadTexture (BENCHMARKS.md, "Memory over long runs")."""
+plugin's upload at every build, of random textures and of the meshes' own). Under EGL, PyBullet also caches
+the pixels of every mesh texture for the life of the process. Both grow with a texture's pixels, so a 1024x1024
+texture holds 16 times what a 256x256 one does. Bytes per pixel measured with `python benchmarks/texture_cache.py
+--size 256|1024` and TinyRenderer's loadTexture (BENCHMARKS.md, "Memory over long runs"); of the meshes' own
+textures, from the growth over 200 scenes of four bodies with a 2048x2048 or a 512x512 texture each."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from simgen.scene import ObjectSpec
 from simgen.textures import spec_key
 
 CLIENT_BYTES_PER_PIXEL = {"tiny": 8.6, "egl": 8.2}  # held by a client until it disconnects
+MESH_BYTES_PER_PIXEL = 5.2  # EGL: of a mesh's own textures, uploaded for each body at every build, held likewise
 PROCESS_BYTES_PER_PIXEL = 6.5  # EGL: held by the process until it ends
 MB = 2**20
 
@@ -33,6 +35,10 @@ class TextureMemory:
             for key in textures.keys() - self._cached:
                 self.process += textures[key] * PROCESS_BYTES_PER_PIXEL
                 self._cached.add(key)
+
+    def add_mesh_textures(self, pixels: int) -> None:
+        """Count the meshes' own textures one EGL build uploads (`pixels` in all, a body's as often as it is there)."""
+        self.client += pixels * MESH_BYTES_PER_PIXEL
 
     def disconnected(self) -> None:
         self.client = 0.0

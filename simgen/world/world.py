@@ -16,7 +16,7 @@ from simgen.textures import TextureFiles
 from simgen.world.amodal import amodal_masks
 from simgen.world.appearance import apply_textures, load_textures
 from simgen.world.bounds import frame_in_asset, local_box
-from simgen.world.asset_copies import AssetCopies
+from simgen.world.asset_copies import AssetCopies, texture_pixels
 from simgen.world.drop_room import make_room
 from simgen.world.dynamics import apply_contact
 from simgen.world.egl_budget import check_egl_budget
@@ -100,6 +100,10 @@ class World:
             self.texture_memory.add(specs, kind)
             stand_ins = [self.mesh_textures.stand_in(s) if egl and s.texture else None for s in specs]
             loads = [t or self.asset_copies[kind].stand_in(s) for s, t in zip(specs, stand_ins)]
+            if egl:  # the meshes' own textures (a random texture's stand-in has none besides it)
+                own = [load or s.asset.path for s, t, load in zip(specs, stand_ins, loads)
+                       if t is None and s.asset.path]
+                self.texture_memory.add_mesh_textures(sum(map(texture_pixels, own)))
             units = self.unit_meshes
             paths = ShapePaths()
             self._fixtures = [spawn(f, c, paths, load, units, fixture=True) for f, load in zip(scene.fixtures, loads)]
