@@ -139,7 +139,7 @@ def read(root: Path, schema: Schema) -> dict:
     if not root.is_dir():
         raise DatasetError(f"{root}: no such dataset directory")
     if not path.is_file():
-        raise DatasetError(f"{path}: missing; not a finished simgen dataset")
+        raise DatasetError(f"{path}: missing; {not_finished(root)}")
     coco = read_json(path)
     if type(coco) is not dict:
         raise DatasetError(f"{path}: expected a COCO object with images, annotations and categories, "
@@ -153,6 +153,21 @@ def read(root: Path, schema: Schema) -> dict:
         check_entries(path, kind, coco[kind], schema)
     with_todays_names(coco["annotations"])
     return coco
+
+
+def not_finished(root: Path) -> str:
+    """Why a folder without annotations.json is no finished dataset, and what to do: a run's unfinished dataset,
+    or a sweep's folder (or another) holding datasets, or neither."""
+    records = root / "coco"
+    if records.is_dir():
+        written = sum(1 for _ in records.glob("*.json"))
+        return (f"an unfinished dataset ({written} frames written): run the simgen command that made it again to "
+                "finish it")
+    inside = sorted(p for p in root.iterdir() if (p / ANNOTATIONS).is_file())
+    if inside:
+        return (f"a folder of {len(inside)} dataset{'s' * (len(inside) > 1)} (a sweep's?), not one: pass a "
+                f"dataset's folder, such as {inside[0]}")
+    return "not a finished simgen dataset"
 
 
 def with_todays_names(annotations: list) -> None:

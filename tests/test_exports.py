@@ -356,6 +356,20 @@ def test_a_folder_that_is_not_a_dataset_is_an_error(tmp_path, name):
     assert done.returncode == 2 and "annotations.json: missing; not a finished simgen dataset" in done.stderr
 
 
+def test_a_sweeps_folder_or_an_unfinished_dataset_says_what_to_do(small_dataset, tmp_path):
+    """Both said only "not a finished simgen dataset"."""
+    root = small_dataset(frames=2)
+    done = tool("check", tmp_path)
+    assert done.returncode == 2 and done.stderr.strip() == (
+        f"simgen-check: error: {tmp_path}/annotations.json: missing; a folder of 1 dataset (a sweep's?), not one: "
+        f"pass a dataset's folder, such as {root}")
+    (root / "annotations.json").unlink()
+    done = tool("check", root)
+    assert done.returncode == 2 and done.stderr.strip() == (
+        f"simgen-check: error: {root}/annotations.json: missing; an unfinished dataset (2 frames written): run the "
+        "simgen command that made it again to finish it")
+
+
 def test_bop_writer_without_amodal_is_a_config_error(tmp_path):
     done = run_simgen([f"output_dir={tmp_path / 'x'}", "num_frames=1", *SMALL, WRITERS, "annotator.amodal=false"],
                       tmp_path)
