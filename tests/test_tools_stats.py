@@ -152,6 +152,25 @@ def test_comparison_shows_both_datasets_and_what_the_config_changed(datasets, tm
     assert (tmp_path / "compare" / "samples_a.png").is_file() and (tmp_path / "compare" / "samples_b.png").is_file()
 
 
+def test_three_datasets_side_by_side_in_a_folder_beside_them(datasets, tmp_path):
+    """Three members of a sweep: it compared two at most. And the default folder of two named by a long sweep
+    member's name was a name too long to make."""
+    sweep = tmp_path / "sweep"
+    for name in ("narrow", "wide", "extra"):
+        shutil.copytree(datasets[name], sweep / name)
+    done = run_tool("stats", sweep / "narrow", sweep / "wide", sweep / "extra", "--no-progress", "--samples", "1")
+    assert done.returncode == 0, done.stderr
+    numbers = json.loads((sweep / "comparison" / "stats.json").read_text())
+    for key, name in zip("abc", ("narrow", "wide", "extra")):
+        check_numbers(numbers[key], datasets[name])
+    assert numbers["config_changes"] == [{"key": "camera.fov", "a": 50.0, "b": 75, "c": 50.0}]
+    assert "C: extra" in (sweep / "comparison" / "report.html").read_text()
+    assert (sweep / "comparison" / "samples_c.png").is_file()
+    long = (sweep / "wide").rename(sweep / ("w" * 250))
+    assert run_tool("stats", sweep / "narrow", long, "--no-progress", "--samples", "0").returncode == 0
+    assert (sweep / "narrow" / ("compare-" + "w" * 247) / "report.html").is_file()
+
+
 def test_default_output_folders(datasets):
     assert run_tool("stats", datasets["wide"], "--no-progress", "--samples", "0").returncode == 0
     assert (datasets["wide"] / "report" / "stats.json").is_file()

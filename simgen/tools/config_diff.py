@@ -1,4 +1,4 @@
-"""What differs between the configs two datasets were made with (their `config.yaml`s), key by key."""
+"""What differs between the configs datasets were made with (their `config.yaml`s), key by key."""
 
 from __future__ import annotations
 
@@ -32,12 +32,15 @@ def load_config(root: Path) -> dict[str, Any] | None:
         raise DatasetError(f"{path}: not a readable YAML file ({err.__class__.__name__})") from None
 
 
-def diff(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
-    """[{key, a, b}] for every key whose value differs or that only one side has (None there), sorted by key."""
-    missing = object()
+LETTERS = "abcdefghijklmnopqrstuvwxyz"  # the keys of the compared datasets, in the order given
+
+
+def diff(*configs: dict[str, Any]) -> list[dict[str, Any]]:
+    """[{key, a, b, ...}] for every key whose value is not the same in every config, sorted by key; a key a config
+    lacks reads as None there, as a null does."""
     changes = []
-    for key in sorted(set(a) | set(b)):
-        va, vb = a.get(key, missing), b.get(key, missing)
-        if va != vb:
-            changes.append({"key": key, "a": None if va is missing else va, "b": None if vb is missing else vb})
+    for key in sorted(set().union(*configs)):
+        values = [config.get(key) for config in configs]
+        if any(value != values[0] for value in values[1:]):
+            changes.append({"key": key, **dict(zip(LETTERS, values))})
     return changes

@@ -1,4 +1,4 @@
-"""The report's figures with matplotlib (Agg): one dataset, or two overlaid in two colours."""
+"""The report's figures with matplotlib (Agg): one dataset, or several overlaid in as many colours."""
 
 from __future__ import annotations
 
@@ -20,8 +20,8 @@ RATIO_TICKS = (0.1, 0.2, 0.25, 1 / 3, 0.5, 2 / 3, 0.8, 1.0, 1.25, 1.5, 2.0, 3.0,
 
 
 def _figure(title: str, ncols: int = 1) -> tuple[Figure, list]:
-    fig, axes = plt.subplots(1, ncols, figsize=(SIZE[0], SIZE[1]) if ncols == 1 else (SIZE[0] * 1.4, SIZE[1]),
-                             squeeze=False, layout="constrained")
+    fig, axes = plt.subplots(1, ncols, figsize=(SIZE[0] * max(1.0, 0.7 * ncols), SIZE[1]), squeeze=False,
+                             layout="constrained")
     fig.suptitle(title)
     return fig, list(axes[0])
 
@@ -112,13 +112,19 @@ def visibility(series: Labelled) -> Figure | None:
 
 
 def centres(series: Labelled) -> Figure:
+    """A heat map per dataset; when comparing, of fractions on one colour scale, so that the maps compare."""
     fig, axes = _figure("Object centres over the image", ncols=len(series))
-    for ax, (label, stats) in zip(axes, series):
-        shown = ax.imshow(stats.heatmap(), extent=(0, 1, 1, 0), aspect="auto", cmap="magma", interpolation="nearest")
+    maps = [stats.heatmap() for _, stats in series]
+    if len(series) > 1:
+        maps = [grid / max(grid.sum(), 1) for grid in maps]
+    top = max(float(grid.max()) for grid in maps) or 1
+    for ax, (label, _), grid in zip(axes, series, maps):
+        shown = ax.imshow(grid, extent=(0, 1, 1, 0), aspect="auto", cmap="magma", interpolation="nearest", vmin=0,
+                          vmax=top)
         ax.set_title(label, fontsize="medium")
         ax.set_xlabel("x / image width")
-        ax.set_ylabel("y / image height")
-        fig.colorbar(shown, ax=ax, label="box centres")
+        ax.set_ylabel("y / image height" if ax is axes[0] else "")
+    fig.colorbar(shown, ax=axes, label="fraction of box centres" if len(series) > 1 else "box centres")
     return fig
 
 

@@ -6,6 +6,8 @@ import base64
 import html
 from typing import Any, Callable, Sequence
 
+from simgen.tools.config_diff import LETTERS
+
 HEADINGS = {
     "instances_per_category": "Instances per category",
     "instances_per_image": "Instances per image",
@@ -71,9 +73,9 @@ def config_section(labels: Sequence[str], changes: list[dict] | None) -> str:
     if changes is None:
         return "<h2>Config changes</h2><p>One of the datasets has no config.yaml.</p>"
     if not changes:
-        return "<h2>Config changes</h2><p>The two datasets were made with the same config.</p>"
-    rows = [[c["key"], repr(c["a"]) if c["a"] is not None else "(absent)", repr(c["b"]) if c["b"] is not None
-             else "(absent)"] for c in changes]
+        return "<h2>Config changes</h2><p>The datasets were made with the same config.</p>"
+    keys = LETTERS[:len(labels)]
+    rows = [[c["key"], *("(absent)" if c[k] is None else repr(c[k]) for k in keys)] for c in changes]
     return f"<h2>Config changes</h2>{table(['key', *labels], rows)}"
 
 

@@ -1,4 +1,4 @@
-"""`simgen-stats DATASET [OTHER]`: an HTML report, figures and stats.json; with OTHER, the two side by side."""
+"""`simgen-stats DATASET [OTHER ...]`: an HTML report, figures and stats.json; with others, all side by side."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import argparse
 import io
 import json
 import logging
+import os
 from pathlib import Path
 
 import cv2
 
 from simgen.tools import config_diff, plots, report, statistics, summary
+from simgen.tools.config_diff import LETTERS
 from simgen.tools import dataset as datasets
 from simgen.tools.cli import Parser, UsageError, hydra_logging, progress, run_command
 from simgen.tools.panels import caption, check_sheet, contact_sheet, frame_panel, scale_tile
@@ -25,9 +27,11 @@ log = logging.getLogger(NAME)
 def parser() -> argparse.ArgumentParser:
     p = Parser(prog=NAME, description=__doc__.split(": ", 1)[1])
     p.add_argument("dataset", type=Path, help="a finished simgen dataset (a folder with annotations.json)")
-    p.add_argument("other", type=Path, nargs="?", help="a second dataset to compare with the first")
+    p.add_argument("others", type=Path, nargs="*", help=f"datasets to compare with the first (up to "
+                                                         f"{len(LETTERS) - 1})")
     p.add_argument("--out", "-o", type=Path,
-                   help="output folder (default: DATASET/report, or DATASET/compare-OTHER when comparing)")
+                   help="output folder (default: DATASET/report; DATASET/compare-OTHER when comparing two; "
+                        "FOLDER/comparison when comparing more, all in FOLDER)")
     p.add_argument("--samples", type=int, default=6,
                    help=f"sample overlays per dataset in the report, 0 to {MAX_SAMPLES} (6; 0: none)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
@@ -37,11 +41,21 @@ def parser() -> argparse.ArgumentParser:
 def output_dir(args: argparse.Namespace) -> Path:
     if args.out:
         return args.out
-    return args.dataset / (f"compare-{args.other.resolve().name}" if args.other else "report")
+    if not args.others:
+        return args.dataset / "report"
+    if len(args.others) == 1:  # a folder's name has at most 255 bytes
+        return args.dataset / os.fsdecode(os.fsencode(f"compare-{args.others[0].resolve().name}")[:255])
+    parents = {path.resolve().parent for path in [args.dataset, *args.others]}
+    return (parents.pop() if len(parents) == 1 else args.dataset) / "comparison"
+
+
+def letters(data: list) -> list[str]:
+    """A, B, C, ...: what the figures call each of several datasets."""
+    return [LETTERS[k].upper() for k in range(len(data))] if len(data) > 1 else [data[0].name]
 
 
 def labels_of(data: list[datasets.Dataset]) -> list[str]:
-    return [data[0].name] if len(data) == 1 else [f"A: {data[0].name}", f"B: {data[1].name}"]
+    return [data[0].name] if len(data) == 1 else [f"{k}: {d.name}" for k, d in zip(letters(data), data)]
 
 
 def png_bytes(picture) -> bytes:
@@ -73,7 +87,7 @@ def figures(series: plots.Labelled) -> dict[str, bytes]:
 def sample_sheets(data: list[datasets.Dataset], labels: list[str], count: int,
                   show_progress: bool) -> list[tuple[str, str, bytes]]:
     """(file stem, label, PNG) of each dataset's sample overlays; none when `count` is 0."""
-    stems = ["samples"] if len(data) == 1 else ["samples_a", "samples_b"]
+    stems = ["samples"] if len(data) == 1 else [f"samples_{k.lower()}" for k in letters(data)]
     return [(stem, label, sample_sheet(d, count, show_progress))
             for stem, label, d in zip(stems, labels, data) if count and d.images]
 
@@ -81,36 +95,38 @@ def sample_sheets(data: list[datasets.Dataset], labels: list[str], count: int,
 def html_report(data: list[datasets.Dataset], labels: list[str], numbers: list[dict], content: dict,
                 pictures: dict[str, bytes], samples: list[tuple[str, str, bytes]]) -> str:
     sections = [report.summary_section(labels, numbers)]
-    if len(data) == 2:
+    if len(data) > 1:
         sections.append(report.config_section(labels, content["config_changes"]))
     sections += [report.image_section(name, png) for name, png in pictures.items()]
     sections += [report.image_section("samples", png, caption=label, anchor=stem) for stem, label, png in samples]
     title = f"simgen dataset report: {data[0].name}" if len(data) == 1 else \
-        f"simgen dataset comparison: {data[0].name} vs {data[1].name}"
+        f"simgen dataset comparison: {' vs '.join(d.name for d in data)}"
     return report.page(title, sections)
 
 
 def numbers_json(numbers: list[dict], data: list[datasets.Dataset]) -> dict:
-    """stats.json: one dataset's numbers, or {a, b, config_changes} when comparing."""
+    """stats.json: one dataset's numbers, or {a, b, ..., config_changes} when comparing."""
     if len(numbers) == 1:
         return numbers[0]
     configs = [config_diff.load_config(d.root) for d in data]
     changes = config_diff.diff(*configs) if None not in configs else None
-    return {"a": numbers[0], "b": numbers[1], "config_changes": changes}
+    return {**dict(zip(LETTERS, numbers)), "config_changes": changes}
 
 
 def make_report(args: argparse.Namespace) -> Path:
     """Compute, plot and write everything; returns the output folder."""
     if not 0 <= args.samples <= MAX_SAMPLES:
         raise UsageError(f"--samples: expected an integer from 0 to {MAX_SAMPLES}, got {args.samples}")
-    data = [datasets.load(p) for p in [args.dataset, args.other] if p is not None]
+    if len(args.others) >= len(LETTERS):
+        raise UsageError(f"expected at most {len(LETTERS)} datasets, got {len(args.others) + 1}")
+    data = [datasets.load(p) for p in [args.dataset, *args.others]]
     out = output_dir(args)
     hydra_logging(NAME, out)
     labels = labels_of(data)
     log.info("summarising %s into %s", " and ".join(str(d.root) for d in data), out)
     stats = [statistics.compute(d, args.progress) for d in data]
     numbers = [summary.to_json(s) for s in stats]
-    pictures = figures(list(zip(labels, stats)))
+    pictures = figures(list(zip(letters(data), stats)))
     samples = sample_sheets(data, labels, args.samples, args.progress)
     content = numbers_json(numbers, data)
     for name, png in [*pictures.items(), *((stem, png) for stem, _, png in samples)]:
