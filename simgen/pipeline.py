@@ -12,6 +12,7 @@ import numpy as np
 
 from simgen.annotate import Annotator, Instance
 from simgen.effects import Effect
+from simgen.errors import ConfigError
 from simgen.frame import Frame
 from simgen.randomizers import Randomizer
 from simgen.scene import Scene
@@ -110,9 +111,20 @@ def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence
         frame = pipeline.world.render(spec)
         if pipeline.annotator.amodal:
             frame.amodal = pipeline.world.render_amodal(spec, pipeline.annotator.candidates(frame), frame.instance)
+        shape = frame.rgb.shape
         for effect in pipeline.effects:
             effect(frame, rng)
+            check_rgb(effect, frame.rgb, shape)
         yield scene_index * views_per_scene + view, frame, spec, pipeline.annotator(frame, spec)
+
+
+def check_rgb(effect: Effect, rgb: object, shape: tuple) -> None:
+    """What an effect left in frame.rgb is an RGB image of the frame's size (a user's effect that returned floats
+    in [0, 1] wrote black PNGs)."""
+    if not (isinstance(rgb, np.ndarray) and rgb.dtype == np.uint8 and rgb.shape == shape):
+        got = f"{rgb.dtype} array of shape {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
+        raise ConfigError(getattr(effect, "key", "effects"), f"expected the effect to leave frame.rgb a uint8 array "
+                                                             f"of shape {shape}, got a {got}")
 
 
 def make_frame(pipeline: Pipeline, seed: int, index: int,

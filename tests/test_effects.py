@@ -10,7 +10,7 @@ from simgen.errors import ConfigError
 from simgen.frame import Frame
 from simgen.pipeline import frame_spec
 
-from conftest import compose_config
+from conftest import SMALL, compose_config, run_simgen
 
 
 @pytest.fixture(scope="module")
@@ -125,3 +125,34 @@ def test_bad_effect_settings_name_the_key(make, key):
 def test_out_of_range_draw_names_the_key(rendered):
     with pytest.raises(ConfigError, match="^quality"):
         JpegArtifacts(probability=1, quality=[150, 200])(copy(rendered), np.random.default_rng(0))
+
+
+USERS_EFFECTS = """
+import numpy as np
+
+
+class Floats:
+    def __call__(self, frame, rng):
+        frame.rgb = frame.rgb / 255.0
+
+
+class Grey:
+    def __call__(self, frame, rng):
+        frame.rgb = frame.rgb.mean(axis=2).astype(np.uint8)
+"""
+
+
+@pytest.mark.parametrize("name, got", [("Floats", "float64 array of shape (120, 160, 3)"),
+                                       ("Grey", "uint8 array of shape (120, 160)")])
+def test_a_users_effect_that_leaves_no_rgb_image_is_a_one_line_error(tmp_path, name, got):
+    """Floats in [0, 1] were written as black PNGs, a grey image as a grey RGB one, and simgen-check passed both."""
+    (tmp_path / "my_fx.py").write_text(USERS_EFFECTS)
+    (tmp_path / "conf" / "effects").mkdir(parents=True)
+    (tmp_path / "conf" / "effects" / "mine.yaml").write_text(f"mine:\n  _target_: my_fx.{name}\n")
+    out = tmp_path / "out"
+    done = run_simgen([f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "effects=[mine]", f"output_dir={out}",
+                       "num_frames=1", *SMALL, "renderer=tiny"], tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
+        f"simgen: error: effects.mine: expected the effect to leave frame.rgb a uint8 array of shape (120, 160, 3), "
+        f"got a {got}")
+    assert not (out / "annotations.json").exists()
