@@ -6,6 +6,7 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
+import sys
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import yaml
 from hydra.errors import (ConfigCompositionException, HydraException, MissingConfigException,
                           OverrideParseException)
+from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.utils import get_object
 from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
@@ -66,10 +68,41 @@ def _first_line(text: str) -> str:
 def _missing_option(missing: str, options: list[str] | None) -> str:
     group, _, option = missing.rpartition("/")
     if options is None and group:
-        folder = resources.files("simgen.conf").joinpath(group)
-        options = sorted(f.name[:-5] for f in folder.iterdir() if f.name.endswith(".yaml")) if folder.is_dir() else []
+        options = _group_options(group)
     expected = f" (expected one of: {', '.join(options)})" if options else ""
-    return f"{group or 'config'}: no option {option!r}{expected}"
+    close = difflib.get_close_matches(option, options or [], n=1)
+    hint = f", did you mean {close[0]}?" if close else ""
+    return f"{group or 'config'}: no option {option!r}{hint}{expected}"
+
+
+def _group_options(group: str) -> list[str]:
+    """The options of a config group in simgen's config folder and in those hydra.searchpath on the command line
+    adds (file://DIR, pkg://PACKAGE)."""
+    folders = [resources.files("simgen.conf")]
+    for entry in _searchpath(sys.argv[1:]):
+        scheme, _, where = entry.partition("://")
+        try:
+            folders.append(Path(where) if scheme == "file" else resources.files(where.replace("/", ".")))
+        except (ModuleNotFoundError, TypeError, ValueError):  # a package that is not there: Hydra says so
+            continue
+    found = {f.name[:-5] for folder in folders for f in _files(folder.joinpath(group)) if f.name.endswith(".yaml")}
+    return sorted(found)
+
+
+def _files(folder: Any) -> list:
+    return list(folder.iterdir()) if folder.is_dir() else []
+
+
+def _searchpath(argv: list[str]) -> list[str]:
+    """The entries of a hydra.searchpath=[...] override on the command line."""
+    for arg in argv:
+        if arg.startswith("hydra.searchpath="):
+            try:
+                value = OverridesParser.create().parse_override(arg).value()
+            except OverrideParseException:
+                return []
+            return [str(v) for v in value] if isinstance(value, list) else []
+    return []
 
 
 def _unknown_key(cause: OmegaConfBaseException, text: str) -> str:

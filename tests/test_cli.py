@@ -217,6 +217,17 @@ def test_a_users_broken_config_file_is_one_line(tmp_path, option, text, message)
     assert not (out / "annotations.json").exists()
 
 
+def test_an_unknown_option_lists_the_users_own_options_too(tmp_path):
+    """It listed simgen's own options only."""
+    (tmp_path / "conf" / "randomizers").mkdir(parents=True)
+    (tmp_path / "conf" / "randomizers" / "drop_fixtures.yaml").write_text("drop_fixtures:\n  _target_: x.Y\n")
+    done = run_simgen(["hydra.searchpath=[file://conf]", "randomizers=[color,drop_fixture]",
+                       f"output_dir={tmp_path / 'out'}"], tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
+        "simgen: error: randomizers: no option 'drop_fixture', did you mean drop_fixtures? (expected one of: "
+        "background, color, drop_fixtures, physics, pile, texture)")
+
+
 @pytest.mark.parametrize("override, message", [
     ("camera.fov=40", "camera.fov: the config file leaves it to simgen.randomizers.camera.CameraRandomizer's default, "
                       "so the command line must add it: +camera.fov=40"),
