@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import logging
 import os
 import signal
 import sys
@@ -149,6 +150,7 @@ def job_error(err: Exception) -> None:
         raise
     RUN.update(root=None)  # ended: a Ctrl-C from here on interrupts nothing of it
     message = str(err) if isinstance(err, SimgenError) else hydra_errors.one_line(err)
+    _to_log_file(message)
     if not multirun():
         if not isinstance(err, SimgenError):
             raise  # reported() reports it as one line
@@ -157,6 +159,14 @@ def job_error(err: Exception) -> None:
     failed = JobFailed(str(HydraConfig.get().job.num), HydraConfig.get().runtime.output_dir, message)
     print(f"simgen: error: {failed}", file=sys.stderr)
     raise failed from None  # the sweep goes on with the other jobs
+
+
+def _to_log_file(message: str) -> None:
+    """The run's error in its log file too (simgen.log, beside the dataset; the console has it already)."""
+    record = logging.LogRecord("simgen", logging.ERROR, __file__, 0, message, None, None)
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            handler.handle(record)
 
 
 def reported(app: Callable[[], None]) -> None:

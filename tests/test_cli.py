@@ -217,6 +217,15 @@ def test_a_users_broken_config_file_is_one_line(tmp_path, option, text, message)
     assert not (out / "annotations.json").exists()
 
 
+def test_a_runs_error_is_in_its_log_file_too(tmp_path):
+    """simgen.log beside the dataset ended without it (a cluster job's log is often all there is to read)."""
+    out = tmp_path / "out"
+    done = run_simgen([f"output_dir={out}", "num_frames=1", *SMALL, "camera.elevation=-5", "camera.distance=0.3",
+                       "camera.target_jitter=0"], tmp_path)
+    assert done.returncode == 2
+    assert "[simgen][ERROR] - camera: the camera at" in (out / "simgen.log").read_text().splitlines()[-1]
+
+
 def test_an_unknown_option_lists_the_users_own_options_too(tmp_path):
     """It listed simgen's own options only."""
     (tmp_path / "conf" / "randomizers").mkdir(parents=True)
