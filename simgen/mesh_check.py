@@ -23,6 +23,7 @@ from PIL import Image
 from simgen.errors import AssetError
 
 MESH_SUFFIXES = (".obj", ".stl")
+FAN_TOLERANCE = 1e-3  # of the square of a face's size, the area its fan may cover backwards (see _check_polygons)
 MAX_COORDINATE = 1e6  # beyond this, a mesh's units are not ones a scene in metres can hold (1000 km, or 1 km in mm)
 _STL_TRIANGLE = np.dtype([("normal", "<f4", 3), ("vertices", "<f4", (3, 3)), ("attributes", "<u2")])
 
@@ -116,15 +117,26 @@ def check_obj(path: str) -> None:
 
 def _check_polygons(path: str, points: np.ndarray, polygons: dict[int, list[int]]) -> None:
     """Faces of more than three vertices that PyBullet draws as they are: it splits a face into a fan of triangles
-    from its first vertex, which fills in the notch of a non-convex face (an L-shaped plate's cap)."""
+    from its first vertex, which fills in the notch of a non-convex face (an L-shaped plate's cap). A fan whose
+    backward triangles cover less than FAN_TOLERANCE of the square of the face's size draws as the face (points on
+    an edge, rounded; a sliver of a face)."""
+    by_size: dict[int, list[int]] = {}
     for number, corners in polygons.items():
-        ring = points[np.asarray(corners) - 1]
-        normal = np.cross(ring, np.roll(ring, -1, axis=0)).sum(axis=0)  # Newell's: the polygon's area vector
-        fan = np.cross(ring[1:-1] - ring[0], ring[2:] - ring[0]) @ normal
-        if (fan < -1e-9 * float(normal @ normal)).any():
-            raise AssetError(f"{path}: line {number}: a face of {len(corners)} vertices that PyBullet cannot draw as "
-                             "it is: it splits a face into triangles fanning out from its first vertex, and this one "
-                             "is not convex; export the mesh triangulated")
+        by_size.setdefault(len(corners), []).append(number)
+    bad = []
+    for numbers in by_size.values():  # each size at once: a mesh of quads has tens of thousands
+        rings = points[np.array([polygons[n] for n in numbers]) - 1]  # faces x corners x 3
+        normals = np.cross(rings, np.roll(rings, -1, axis=1)).sum(axis=1)  # Newell's: twice the area, as a vector
+        fans = np.einsum("fkc,fc->fk", np.cross(rings[:, 1:-1] - rings[:, :1], rings[:, 2:] - rings[:, :1]), normals)
+        backward = -np.minimum(fans, 0).sum(axis=1) / 2  # the backward triangles' area, times |normal|
+        size = np.ptp(rings, axis=1)
+        limit = FAN_TOLERANCE * np.einsum("fc,fc->f", size, size) * np.linalg.norm(normals, axis=1)
+        bad += [numbers[i] for i in np.flatnonzero(backward > limit)]
+    if bad:
+        number = min(bad)
+        raise AssetError(f"{path}: line {number}: a face of {len(polygons[number])} vertices that PyBullet cannot draw "
+                         "as it is: it splits a face into triangles fanning out from its first vertex, and this one is "
+                         "not convex; export the mesh triangulated")
 
 
 def library_path(obj: str, line: str) -> Optional[str]:
@@ -164,11 +176,12 @@ def _check_texture(obj: str, library: str, line: str) -> None:
         raise AssetError(f"{library}: the texture {os.path.basename(whole)!r} has spaces in its name, which PyBullet "
                          "cannot read; rename the file and its map_Kd line")
     if not os.path.isfile(image):
-        raise AssetError(f"{library}: its texture {os.path.basename(image)} does not exist (looked for {image})")
+        raise AssetError(f"{library}: its texture {os.path.basename(image)} does not exist (looked for {image}); put "
+                         "it there, or delete its map_Kd line to draw the mesh untextured")
     try:
         with Image.open(image) as opened:
-            opened.verify()
-    except (OSError, SyntaxError):
+            opened.load()  # decodes it all: a header alone passes verify()
+    except (OSError, SyntaxError, ValueError):
         raise AssetError(f"{image}: cannot read this texture image (a truncated or corrupt file?); it is a texture "
                          f"of {obj}") from None
 

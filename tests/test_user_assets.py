@@ -115,11 +115,18 @@ def test_a_broken_mesh_is_a_one_line_error_naming_file_and_line(tmp_path, lines,
     assert not (out / "annotations.json").exists()
 
 
-@pytest.mark.parametrize("face", ["f 6 1 2 3 4 5", "f 1 2 3 6", "f 4 5 6 1"])
-def test_faces_whose_fan_is_the_face_pass(tmp_path, face):
-    """The L from its other corner (its fan covers it exactly), and convex quads."""
+ROUNDED = ["v 0 0 0", "v 0.3 0 0", "v 0.3 0.1 0", "v 0.2 0.066667 0", "v 0.1 0.033333 0"]  # points on an edge
+SLIVER = ["v 0 0 0", "v 0.1 0.05 0", "v 0.2 0.1 0", "v 0.1 0.0501 0", "v 0.001 0.0004 0"]  # out and back, rounded
+
+
+@pytest.mark.parametrize("vertices, face", [(L_PLATE, "f 6 1 2 3 4 5"), (L_PLATE, "f 1 2 3 6"), (L_PLATE, "f 4 5 6 1"),
+                                            (ROUNDED, "f 1 2 3 4 5"), (SLIVER, "f 1 2 3 4 5")],
+                         ids=["L from its other corner", "quad", "another quad", "rounded", "sliver"])
+def test_faces_whose_fan_draws_the_face_pass(tmp_path, vertices, face):
+    """The L from its other corner (its fan covers it exactly), convex quads, and faces whose fan runs backwards by
+    a rounding's width: points on an edge (a laikago mesh of pybullet_data was refused), a face of no width."""
     mesh = tmp_path / "plate.obj"
-    mesh.write_text("\n".join([*L_PLATE, face]) + "\n")
+    mesh.write_text("\n".join([*vertices, face]) + "\n")
     check_asset(str(mesh))
 
 
@@ -210,16 +217,22 @@ def test_a_texture_image_that_cannot_be_read_is_a_one_line_error(tmp_path):
 
 
 @pytest.mark.parametrize("texture, map_kd, problem", [
-    (None, "wood.png", "{mtl}: its texture wood.png does not exist (looked for {tmp}/wood.png)"),
+    (None, "wood.png", "{mtl}: its texture wood.png does not exist (looked for {tmp}/wood.png); put it there, or "
+                       "delete its map_Kd line to draw the mesh untextured"),
     ("my wood.png", "my wood.png", "{mtl}: the texture 'my wood.png' has spaces in its name, which PyBullet cannot "
                                    "read; rename the file and its map_Kd line"),
     ("wood.png", "-s 1 1 1 wood.png", "{tmp}/wood.png: cannot read this texture image (a truncated or corrupt "
                                       "file?); it is a texture of {mesh}"),
-], ids=["missing", "spaces", "corrupt"])
+    ("wood.jpg", "wood.jpg", "{tmp}/wood.jpg: cannot read this texture image (a truncated or corrupt file?); it is a "
+                             "texture of {mesh}"),
+], ids=["missing", "spaces", "corrupt", "truncated jpeg"])
 def test_a_texture_pybullet_would_leave_out_is_a_one_line_error(tmp_path, texture, map_kd, problem):
     """PyBullet drew such a mesh untextured without a word (a scan, all grey); under TinyRenderer a small corrupt
     texture was not read by simgen at all."""
-    if texture:
+    if texture and texture.endswith(".jpg"):  # its header, and half its pixels
+        cv2.imwrite(str(tmp_path / texture), np.random.default_rng(0).integers(0, 255, (64, 64, 3), np.uint8))
+        (tmp_path / texture).write_bytes((tmp_path / texture).read_bytes()[:2000])
+    elif texture:
         (tmp_path / texture).write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(40))
     (tmp_path / "cube.mtl").write_text(f"newmtl wood\nKd 1 1 1\nmap_Kd {map_kd}\n")
     mesh = tmp_path / "cube.obj"
