@@ -41,10 +41,20 @@ def test_the_readmes_writer_writes_every_frame_with_workers_and_through_a_merge(
         done = run_simgen([*BOXES, f"output_dir={tmp_path / 'shards' / str(index)}", *SMALL, "shard.count=2",
                            f"shard.index={index}"], tmp_path)
         assert done.returncode == 0, done.stderr
-    merged = subprocess.run([sys.executable, "-m", "simgen.tools.merge", "shards/0", "shards/1", "--out", "merged"],
-                            cwd=tmp_path, capture_output=True, text=True)
+    merged = merge(tmp_path, "merged")
     assert merged.returncode == 0, merged.stderr
     assert boxes_of(tmp_path / "merged") == expected
+    (tmp_path / "shards" / "0" / "boxes" / "notes.txt").write_text("a stray file: half of boxes/ was left out")
+    merged = merge(tmp_path, "again")
+    assert merged.returncode == 2 and merged.stderr.strip() == (
+        "simgen-merge: error: shards/0/boxes/notes.txt: not a file of one of this shard's frames, while "
+        "boxes/ holds only such files in the other shards; remove it to merge the folder, or move the folder out of "
+        "every shard to leave it out")
+
+
+def merge(cwd: Path, out: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "simgen.tools.merge", "shards/0", "shards/1", "--out", out], cwd=cwd,
+                          capture_output=True, text=True)
 
 
 FAILS_TO_CLOSE = """

@@ -185,20 +185,41 @@ def check_shards(shards: list[Path]) -> list[Part]:
     if found != list(range(count)):
         raise SimgenError(f"expected shards 0..{count - 1} once each, got indices {found}")
     folders = [f for f in FRAME_FOLDERS if f in ("rgb", "coco") or any((p.root / f).is_dir() for p in parts)]
-    return [Part(p.root, p.config, p.shard, frame_files(p, folders) + further_frame_files(p)) for p in parts]
+    further = further_frame_folders(parts)
+    return [Part(p.root, p.config, p.shard, frame_files(p, folders) + further.get(p.root, ())) for p in parts]
 
 
-def further_frame_files(part: Part) -> tuple[Path, ...]:
+def further_frame_folders(parts: list[Part]) -> dict[Path, tuple[Path, ...]]:
     """The files of a user's writer that writes one file per frame in a folder of its own, named by the frame as
-    simgen's are (boxes/000012.txt): the shard's other folders that hold nothing but such files of its frames."""
+    simgen's are (boxes/000012.txt), by shard: the folders that hold nothing but such files of their shard's frames
+    in every shard. A folder that does in one shard and holds another file in another is an error naming it."""
+    names = sorted({f.name for p in parts for f in p.root.iterdir() if f.is_dir() and f.name not in FRAME_FOLDERS})
+    files: dict[Path, tuple[Path, ...]] = {}
+    for name in names:
+        found = {part.root: _frame_files(part, name) for part in parts}
+        strays = {root: stray for root, (_, stray) in found.items() if stray}
+        if len(strays) == len(parts) or not any(frames for frames, _ in found.values()):
+            log.info("%s/ is left out: it is not a folder of one file per frame", name)
+            continue
+        if strays:
+            root, stray = next(iter(strays.items()))
+            raise SimgenError(f"{root / name / stray}: not a file of one of this shard's frames, while {name}/ holds "
+                              "only such files in the other shards; remove it to merge the folder, or move the folder "
+                              "out of every shard to leave it out")
+        for root, (frames, _) in found.items():
+            files[root] = files.get(root, ()) + frames
+    return files
+
+
+def _frame_files(part: Part, name: str) -> tuple[tuple[Path, ...], str | None]:
+    """The files of folder `name` of the shard named by its frames (frame_stem(i).suffix), and the name of one other
+    entry there, if any (hidden temporary files aside)."""
     stems = {frame_stem(i) for i in part.shard.frames(part.config["num_frames"], part.config["views_per_scene"])}
-    files = []
-    for folder in sorted(f for f in part.root.iterdir() if f.is_dir() and f.name not in FRAME_FOLDERS):
-        entries = [e for e in folder.iterdir() if not e.name.startswith(".")]  # hidden: temporary files
-        named = [FRAME_FILE.fullmatch(e.name) if e.is_file() else None for e in entries]
-        if entries and all(match and match[1] in stems for match in named):
-            files += sorted(Path(folder.name, e.name) for e in entries)
-    return tuple(files)
+    folder = part.root / name
+    entries = sorted(e for e in folder.iterdir() if not e.name.startswith(".")) if folder.is_dir() else []
+    named = [e for e in entries if e.is_file() and (m := FRAME_FILE.fullmatch(e.name)) and m[1] in stems]
+    stray = next((e.name for e in entries if e not in named), None)
+    return tuple(Path(name, e.name) for e in named), stray
 
 
 def check_out(out: Path, shards: list[Path]) -> None:
