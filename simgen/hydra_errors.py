@@ -6,10 +6,9 @@ from __future__ import annotations
 import difflib
 import inspect
 import re
-import sys
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import yaml
 from hydra.errors import (ConfigCompositionException, HydraException, MissingConfigException,
@@ -30,7 +29,7 @@ MISSING_SEARCHPATH = re.compile(r"provider=hydra\.searchpath [^,]*, path=(.*) is
 def command_line_error(err: BaseException, argv: list[str]) -> str | None:
     """What the command line or a config file got wrong, as one line; None for an error of another kind."""
     if isinstance(err, (HydraException, OmegaConfBaseException)):
-        return one_line(err)
+        return one_line(err, argv)
     if isinstance(err, yaml.YAMLError):  # a config file of the user's own
         return yaml_error(err)
     if isinstance(err, UserWarning):
@@ -42,10 +41,10 @@ def command_line_error(err: BaseException, argv: list[str]) -> str | None:
     return None
 
 
-def one_line(err: Exception) -> str:
-    """`err`, raised by Hydra or OmegaConf while composing, as `key: what is wrong`."""
+def one_line(err: Exception, argv: Sequence[str] = ()) -> str:
+    """`err`, raised by Hydra or OmegaConf while composing the command line `argv`, as `key: what is wrong`."""
     if isinstance(err, MissingConfigException) and err.missing_cfg_file:
-        return _missing_option(err.missing_cfg_file, err.options)
+        return _missing_option(err.missing_cfg_file, err.options, argv)
     if isinstance(err, OverrideParseException):
         return f"cannot read the override {err.override!r}: {_first_line(str(err))}"
     cause = err.__cause__ if isinstance(err, ConfigCompositionException) else err
@@ -65,21 +64,21 @@ def _first_line(text: str) -> str:
     return text.strip().splitlines()[0]
 
 
-def _missing_option(missing: str, options: list[str] | None) -> str:
+def _missing_option(missing: str, options: list[str] | None, argv: Sequence[str]) -> str:
     group, _, option = missing.rpartition("/")
     if options is None and group:
-        options = _group_options(group)
+        options = _group_options(group, argv)
     expected = f" (expected one of: {', '.join(options)})" if options else ""
     close = difflib.get_close_matches(option, options or [], n=1)
     hint = f", did you mean {close[0]}?" if close else ""
     return f"{group or 'config'}: no option {option!r}{hint}{expected}"
 
 
-def _group_options(group: str) -> list[str]:
-    """The options of a config group in simgen's config folder and in those hydra.searchpath on the command line
-    adds (file://DIR, pkg://PACKAGE)."""
-    folders = [resources.files("simgen.conf")]
-    for entry in _searchpath(sys.argv[1:]):
+def _group_options(group: str, argv: Sequence[str]) -> list[str]:
+    """The options of a config group in simgen's config folder and in those the command line adds: --config-dir
+    (-cd) and hydra.searchpath (file://DIR, pkg://PACKAGE)."""
+    folders = [resources.files("simgen.conf"), *map(Path, _config_dirs(argv))]
+    for entry in _searchpath(argv):
         scheme, _, where = entry.partition("://")
         try:
             folders.append(Path(where) if scheme == "file" else resources.files(where.replace("/", ".")))
@@ -93,7 +92,18 @@ def _files(folder: Any) -> list:
     return list(folder.iterdir()) if folder.is_dir() else []
 
 
-def _searchpath(argv: list[str]) -> list[str]:
+def _config_dirs(argv: Sequence[str]) -> list[str]:
+    """The folders of --config-dir DIR, --config-dir=DIR, -cd DIR on the command line."""
+    found = []
+    for flag, value in zip(argv, [*argv[1:], ""]):
+        if flag in ("--config-dir", "-cd"):
+            found.append(value)
+        elif flag.startswith("--config-dir="):
+            found.append(flag.split("=", 1)[1])
+    return found
+
+
+def _searchpath(argv: Sequence[str]) -> list[str]:
     """The entries of a hydra.searchpath=[...] override on the command line."""
     for arg in argv:
         if arg.startswith("hydra.searchpath="):

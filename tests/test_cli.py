@@ -226,11 +226,12 @@ def test_a_runs_error_is_in_its_log_file_too(tmp_path):
     assert "[simgen][ERROR] - camera: the camera at" in (out / "simgen.log").read_text().splitlines()[-1]
 
 
-def test_an_unknown_option_lists_the_users_own_options_too(tmp_path):
+@pytest.mark.parametrize("folder", ["hydra.searchpath=[file://conf]", "--config-dir=conf"])
+def test_an_unknown_option_lists_the_users_own_options_too(tmp_path, folder):
     """It listed simgen's own options only."""
     (tmp_path / "conf" / "randomizers").mkdir(parents=True)
     (tmp_path / "conf" / "randomizers" / "drop_fixtures.yaml").write_text("drop_fixtures:\n  _target_: x.Y\n")
-    done = run_simgen(["hydra.searchpath=[file://conf]", "randomizers=[color,drop_fixture]",
+    done = run_simgen([folder, "randomizers=[color,drop_fixture]",
                        f"output_dir={tmp_path / 'out'}"], tmp_path)
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
         "simgen: error: randomizers: no option 'drop_fixture', did you mean drop_fixtures? (expected one of: "
