@@ -153,7 +153,8 @@ def _folder_category(key: str, name: Any, value: Any, path: str) -> Category:
         cat_id, scale, mass = _category_id(key, value), 1.0, None
     where = os.path.join(path, name)
     if not os.path.isdir(resolve_path(where)):
-        raise ConfigError(key, f"no folder {where} (looked for {resolve_path(where)})")
+        looked = f" (looked for {resolve_path(where)})" if resolve_path(where) != where else ""
+        raise ConfigError(key, f"no folder {where}{looked}")
     found = sorted(f for f in glob.glob(os.path.join(glob.escape(resolve_path(where)), "*"))
                    if Path(f).suffix.lower() in FILE_KINDS and os.path.isfile(f))
     urdfs = [f for f in found if Path(f).suffix.lower() == ".urdf"]

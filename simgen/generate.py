@@ -13,12 +13,11 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from tqdm import tqdm
 
-from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
+from simgen.pipeline import FELL_WARNING, FrameResult, Job, Pipeline, make_frames, write_frame
 from simgen.workers import WORN_OUT, run_pool
 from simgen.writers import Writer
 
 log = logging.getLogger("simgen")
-FELL_WARNING = 0.05  # warn when more of the labeled objects than this fall off the support (about 1% roll off a table)
 
 
 @dataclass
@@ -34,7 +33,7 @@ class RunSummary:
     empty: int = 0  # rendered frames without an annotation (but ignore regions)
     objects: int = 0  # labeled objects dropped in the rendered frames
     fell: int = 0  # of them, those that fell off the support
-    oversized: dict = field(default_factory=dict)  # asset -> metres across, of labeled objects over OVERSIZED_M
+    oversized: dict = field(default_factory=dict)  # category -> (metres across, asset): its largest, if too large
 
     def add(self, result: FrameResult) -> None:
         self.instances += result.instances
@@ -43,8 +42,8 @@ class RunSummary:
         self.empty += result.empty
         self.objects += result.objects
         self.fell += result.fell
-        for asset, size in result.oversized:
-            self.oversized[asset] = max(size, self.oversized.get(asset, 0.0))
+        for category, asset, size in result.oversized:
+            self.oversized[category] = max((size, asset), self.oversized.get(category, (0.0, "")))
 
     def line(self) -> str:
         if not self.rendered:
@@ -68,8 +67,9 @@ class RunSummary:
             found.append(f"{self.fell} of {self.objects} labeled objects fell off the support and are left out of the "
                          "frames' labels: a thin mesh passes through it within one world.time_step (halve it and "
                          "double world.max_steps), or objects are dropped near its edge (objects.margin)")
-        found += [f"{asset}: {size:.1f} m across as placed; meshes are read in metres, so one modelled in "
-                  "millimetres needs its category's scale: 0.001" for asset, size in sorted(self.oversized.items())]
+        found += [f"category {category}: {asset} is {size:.1f} m across as placed; meshes are read in metres: if it "
+                  "was modelled in millimetres, give the category scale: 0.001"
+                  for category, (size, asset) in sorted(self.oversized.items())]
         if self.empty > self.rendered / 2:
             found.append(f"{self.empty} of {self.rendered} frames have nothing annotated (ignore regions aside): does "
                          "the camera see the objects (camera.elevation, camera.distance), and are they above "

@@ -21,6 +21,7 @@ from simgen.writers import Writer
 
 Job = tuple[int, tuple[int, ...]]  # a scene index and the views of it still to render
 OVERSIZED_M = 3.0  # a labeled object larger than this across is likely a mesh modelled in millimetres
+FELL_WARNING = 0.05  # more of the labeled objects than this falling off the support is warned of (1% roll off a table)
 
 
 @dataclass
@@ -49,18 +50,18 @@ class FrameResult:
     empty: bool = False  # nothing annotated but ignore regions
     objects: int = 0  # labeled objects dropped
     fell: int = 0  # of them, those that fell off (or through) the support and were left out
-    oversized: tuple = ()  # (asset, metres across) of the labeled objects larger than OVERSIZED_M
+    oversized: tuple = ()  # (category, asset, metres across) of the labeled objects larger than OVERSIZED_M
 
     @staticmethod
     def of(index: int, instances: list[Instance], scene: Scene) -> "FrameResult":
         labeled = [obj for obj in scene.objects if obj.labeled]
-        sizes = [(obj.asset.path or obj.asset.kind, float(np.ptp(obj.bbox_3d, axis=0).max()))
+        sizes = [(obj.category, obj.asset.path or obj.asset.kind, float(np.ptp(obj.bbox_3d, axis=0).max()))
                  for obj in labeled if obj.bbox_3d is not None]
         return FrameResult(index, len(instances), frozenset(i.category_id for i in instances),
                            unsettled=any(obj.state == "moving" for obj in labeled),
                            empty=all(i.ignore for i in instances), objects=len(labeled),
                            fell=sum(obj.state == "fell" for obj in labeled),
-                           oversized=tuple(size for size in sizes if size[1] > OVERSIZED_M))
+                           oversized=tuple(size for size in sizes if size[2] > OVERSIZED_M))
 
 
 def scene_rng(seed: int, scene_index: int) -> np.random.Generator:

@@ -64,7 +64,7 @@ def test_a_folder_category_overrides_a_catalog_entry_of_the_same_name_in_place(a
     (lambda d: [{"path": d, "categories": {"chair": 20, "empty": 22}}],
      "folders[0].categories.empty: no URDF, OBJ or STL file in {d}/empty"),
     (lambda d: [{"path": d, "categories": {"chair": 20}}, {"path": d, "categories": {"sofa": 23}}],
-     "folders[1].categories.sofa: no folder {d}/sofa (looked for {d}/sofa)"),
+     "folders[1].categories.sofa: no folder {d}/sofa"),
     (lambda d: [{"path": d, "categories": {"chair": {"id": 20, "scal": 0.001}}}],
      "folders[0].categories.chair.scal: unknown key"),
     (lambda d: [{"path": d, "categories": {"chair": {"scale": 0.001}}}],

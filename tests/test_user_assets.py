@@ -43,8 +43,8 @@ def write_stl(path: Path, size: float) -> None:
 
 
 @pytest.mark.parametrize("size, scene, warning", [
-    ([50, 50, 50], "tabletop", r"assets/part/part\.obj: 5\d\.\d m across as placed; meshes are read in metres, so one "
-                               r"modelled in millimetres needs its category's scale: 0\.001"),
+    ([50, 50, 50], "tabletop", r"category part: \S+/assets/part/part\.obj is 5\d\.\d m across as placed; meshes are "
+                               r"read in metres: if it was modelled in millimetres, give the category scale: 0\.001"),
     ([0.08, 0.05, 0.001], "bin", r"\d+ of \d+ labeled objects fell off the support and are left out of the frames' "
                                  r"labels: a thin mesh passes through it within one world\.time_step"),
 ], ids=["modelled in millimetres", "a 1 mm sheet"])

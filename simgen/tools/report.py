@@ -75,7 +75,7 @@ def config_section(labels: Sequence[str], changes: list[dict] | None) -> str:
     if not changes:
         return "<h2>Config changes</h2><p>The datasets were made with the same config.</p>"
     keys = LETTERS[:len(labels)]
-    rows = [[c["key"], *("(absent)" if c[k] is None else repr(c[k]) for k in keys)] for c in changes]
+    rows = [[c["key"], *("null / absent" if c[k] is None else repr(c[k]) for k in keys)] for c in changes]
     return f"<h2>Config changes</h2>{table(['key', *labels], rows)}"
 
 

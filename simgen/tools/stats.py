@@ -6,7 +6,6 @@ import argparse
 import io
 import json
 import logging
-import os
 from pathlib import Path
 
 import cv2
@@ -44,7 +43,8 @@ def output_dir(args: argparse.Namespace) -> Path:
     if not args.others:
         return args.dataset / "report"
     if len(args.others) == 1:  # a folder's name has at most 255 bytes
-        return args.dataset / os.fsdecode(os.fsencode(f"compare-{args.others[0].resolve().name}")[:255])
+        name = f"compare-{args.others[0].resolve().name}".encode()[:255].decode(errors="ignore")
+        return args.dataset / name
     parents = {path.resolve().parent for path in [args.dataset, *args.others]}
     return (parents.pop() if len(parents) == 1 else args.dataset) / "comparison"
 

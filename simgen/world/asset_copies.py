@@ -159,24 +159,24 @@ def texture_pixels(path: str) -> int:
     return sum(_pixels(image) for obj in objs for image in _obj_textures(obj))
 
 
-@functools.lru_cache(maxsize=1024)
 def _pixels(image: str) -> int:
-    """An image's pixels, read from its header (0 if it cannot be read)."""
-    try:
-        with Image.open(image) as opened:
-            return opened.size[0] * opened.size[1]
-    except OSError:
-        return 0
+    width, height = _image_size(image)
+    return width * height
+
+
+def _side(image: str) -> int:
+    """The longer side of an image in pixels (0 if it cannot be read)."""
+    return max(_image_size(image))
 
 
 @functools.lru_cache(maxsize=1024)
-def _side(image: str) -> int:
-    """The longer side of an image in pixels, read from its header (0 if it cannot be read)."""
+def _image_size(image: str) -> tuple[int, int]:
+    """An image's width and height in pixels, read from its header ((0, 0) if it cannot be read)."""
     try:
         with Image.open(image) as opened:
-            return max(opened.size)
+            return opened.size
     except OSError:
-        return 0
+        return 0, 0
 
 
 @functools.lru_cache(maxsize=256)
