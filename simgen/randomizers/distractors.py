@@ -22,8 +22,8 @@ from simgen.sampling import Bounded, Choice
 from simgen.scene import Asset, ObjectSpec, Scene
 
 SHAPES = ("box", "sphere", "cylinder", "capsule", "mesh")
-DEFAULT_MESHES = ("pybullet_data/random_urdfs/5[0-4]?/*.obj", "pybullet_data/torus/torus_textured.obj",
-                  "pybullet_data/toys/prism.obj")
+DEFAULT_MESHES = ("pybullet_data/bunny.obj", "pybullet_data/torus/torus_textured.obj", "pybullet_data/toys/prism.obj",
+                  "pybullet_data/tray/tray_textured.obj")  # unlike any built-in target (random_urdfs are blobs)
 
 
 def mesh_extent(path: str) -> float:
