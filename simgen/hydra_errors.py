@@ -53,6 +53,9 @@ def one_line(err: Exception, argv: Sequence[str] = ()) -> str:
             return _unknown_key(cause, str(err))
         if str(cause.msg).startswith("Cannot merge DictConfig with"):
             key = cause.full_key
+            if cause.object_type is list:
+                return (f"{key}: the config gives a list here ([low, high], or values), which a mapping on the "
+                        f"command line cannot replace; delete the list and add yours: '~{key}' '+{key}=VALUE'")
             return (f"{key}: the config gives a mapping here (its fields, or a sampler's _target_ and arguments), "
                     f"which a value on the command line cannot replace; set a field with {key}.FIELD=VALUE, or "
                     f"delete the mapping and add yours: '~{key}' '+{key}=VALUE'")

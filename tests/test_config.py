@@ -238,6 +238,17 @@ def test_a_list_given_for_a_sampler_of_the_config_says_how_to_replace_it():
     build_pipeline(compose_config(["light=random", "~light.direction", "+light.direction=[0,0,2]"]))
 
 
+def test_a_sampler_given_for_a_list_of_the_config_says_how_to_replace_it():
+    """It said the config gave a mapping there."""
+    sampler = "{_target_: simgen.sampling.LogUniform, low: 0.67, high: 1.5}"
+    with pytest.raises(ConfigCompositionException) as err:
+        compose_config(["effects=[gamma]", f"effects.gamma.gamma={sampler}"])
+    assert one_line(err.value) == ("effects.gamma.gamma: the config gives a list here ([low, high], or values), which "
+                                   "a mapping on the command line cannot replace; delete the list and add yours: "
+                                   "'~effects.gamma.gamma' '+effects.gamma.gamma=VALUE'")
+    build_pipeline(compose_config(["effects=[gamma]", "~effects.gamma.gamma", f"+effects.gamma.gamma={sampler}"]))
+
+
 def test_experiment_values_override_config_and_the_command_line_overrides_them():
     cfg = compose_config(["experiment=dr_strong", "randomizers.texture.probability=0.1"])
     assert cfg.randomizers.texture.probability == 0.1 and cfg.light.shadow_probability == 0.5
