@@ -240,13 +240,13 @@ def test_a_list_given_for_a_sampler_of_the_config_says_how_to_replace_it():
 
 def test_a_sampler_given_for_a_list_of_the_config_says_how_to_replace_it():
     """It said the config gave a mapping there."""
-    sampler = "{_target_: simgen.sampling.LogUniform, low: 0.67, high: 1.5}"
+    sampler = "{_target_: simgen.sampling.LogUniform, low: 0.02, high: 0.1}"
     with pytest.raises(ConfigCompositionException) as err:
-        compose_config(["effects=[gamma]", f"effects.gamma.gamma={sampler}"])
-    assert one_line(err.value) == ("effects.gamma.gamma: the config gives a list here ([low, high], or values), which "
-                                   "a mapping on the command line cannot replace; delete the list and add yours: "
-                                   "'~effects.gamma.gamma' '+effects.gamma.gamma=VALUE'")
-    build_pipeline(compose_config(["effects=[gamma]", "~effects.gamma.gamma", f"+effects.gamma.gamma={sampler}"]))
+        compose_config([f"objects.drop_height={sampler}"])
+    assert one_line(err.value) == ("objects.drop_height: the config gives a list here ([low, high], or values), which a "
+                                   "mapping on the command line cannot replace; delete the list and add yours: "
+                                   "'~objects.drop_height' '+objects.drop_height=VALUE'")
+    build_pipeline(compose_config(["~objects.drop_height", f"+objects.drop_height={sampler}"]))
 
 
 def test_experiment_values_override_config_and_the_command_line_overrides_them():

@@ -12,7 +12,7 @@ import numpy as np
 
 from simgen import validate
 from simgen.frame import Frame
-from simgen.sampling import Bounded, as_sampler
+from simgen.sampling import Bounded, LogUniform, as_sampler
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -133,7 +133,7 @@ class ColorJitter(_Effect):
 class Gamma(_Effect):
     """Tone curve out = 255 * (in / 255) ** gamma; gamma < 1 brightens the shadows."""
 
-    def __init__(self, probability: float = 0.5, gamma: Any = (0.7, 1.5)):
+    def __init__(self, probability: float = 0.5, gamma: Any = LogUniform(2 / 3, 1.5)):  # as often darker as lighter
         super().__init__(probability)
         self.gamma = Bounded("gamma", gamma, 0.01, 100)
 
