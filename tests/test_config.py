@@ -243,8 +243,8 @@ def test_a_sampler_given_for_a_list_of_the_config_says_how_to_replace_it():
     sampler = "{_target_: simgen.sampling.LogUniform, low: 0.02, high: 0.1}"
     with pytest.raises(ConfigCompositionException) as err:
         compose_config([f"objects.drop_height={sampler}"])
-    assert one_line(err.value) == ("objects.drop_height: the config gives a list here ([low, high], or values), which a "
-                                   "mapping on the command line cannot replace; delete the list and add yours: "
+    assert one_line(err.value) == ("objects.drop_height: the config gives a list here ([low, high], or values), "
+                                   "which a mapping on the command line cannot replace; delete the list and add yours: "
                                    "'~objects.drop_height' '+objects.drop_height=VALUE'")
     build_pipeline(compose_config(["~objects.drop_height", f"+objects.drop_height={sampler}"]))
 
