@@ -46,14 +46,15 @@ class RunSummary:
             self.oversized[category] = max((size, asset), self.oversized.get(category, (0.0, "")))
 
     def line(self) -> str:
+        frames = counted(self.frames, "frame")
         if not self.rendered:
-            return f"{self.frames} frames (0 rendered, {self.frames} already on disk): nothing left to render"
+            return f"{frames} (0 rendered, {self.frames} already on disk): nothing left to render"
         rate = self.rendered / self.seconds if self.seconds > 0 else float("inf")
         resumed = f", {self.frames - self.rendered} already on disk" if self.rendered < self.frames else ""
         of = " in the rendered ones" if resumed else ""
-        return (f"{self.frames} frames ({self.rendered} rendered{resumed}), {self.instances} instances, "
-                f"{len(self.categories_seen)} categories{of} in {self.seconds:.1f} s ({rate:.1f} frames/s, "
-                f"{self.renderer} renderer)")
+        return (f"{frames} ({self.rendered} rendered{resumed}), {counted(self.instances, 'instance')}, "
+                f"{counted(len(self.categories_seen), 'category', 'categories')}{of} in {self.seconds:.1f} s "
+                f"({rate:.1f} frames/s, {self.renderer} renderer)")
 
     def warnings(self) -> list[str]:
         """What looks wrong in the rendered frames: objects drawn still moving, or most frames without labels."""
@@ -75,6 +76,11 @@ class RunSummary:
                          "the camera see the objects (camera.elevation, camera.distance), and are they above "
                          "annotator.min_visible_pixels?")
         return found
+
+
+def counted(count: int, one: str, many: str = "") -> str:
+    """`1 frame`, `2 frames`."""
+    return f"{count} {one if count == 1 else many or one + 's'}"
 
 
 @dataclass(frozen=True)
