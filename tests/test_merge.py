@@ -261,6 +261,7 @@ def test_a_writer_that_cannot_be_imported_where_the_merge_runs_is_left_out(shard
                                                         "not_installed_here.Writer\n", 1))
     done = merge(*shards, "--out", tmp_path / "out")
     assert done.returncode == 0 and "writers.mine: not_installed_here.Writer cannot be imported here" in done.stderr
+    assert "PYTHONPATH=. simgen-merge" in done.stderr and "[ERROR]" not in done.stderr  # Hydra's own line, gone
     assert (tmp_path / "out" / "annotations.json").is_file()
 
 

@@ -4,6 +4,7 @@ workers, through shards and simgen-merge; a writer that fails to close leaves th
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 from conftest import SMALL, run_simgen
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-BOXES = ["hydra.searchpath=[file://my_conf]", "writers=[images,coco,meta,boxes]", "renderer=tiny", "num_frames=4"]
+BOXES = ["hydra.searchpath=[file://my_conf]", "writers=[images,coco,meta,boxes,boxes_csv]", "renderer=tiny",
+         "num_frames=4"]
 
 
 def readme_writer(tmp_path: Path) -> None:
@@ -37,6 +39,9 @@ def test_the_readmes_writer_writes_every_frame_with_workers_and_through_a_merge(
         f"{a['category_id']} {' '.join(f'{v:g}' for v in a['bbox'])}\n"
         for a in coco["annotations"] if a["image_id"] == image["id"] and not a["iscrowd"]) for image in coco["images"]}
     assert boxes_of(whole) == expected and any(expected.values())
+    rows = (whole / "boxes.csv").read_text().splitlines()  # the README's export: a line per box
+    assert rows[0] == "image_id,category_id,x,y,width,height"
+    assert len(rows) - 1 == sum(text.count("\n") for text in expected.values())
     for index in (0, 1):
         done = run_simgen([*BOXES, f"output_dir={tmp_path / 'shards' / str(index)}", *SMALL, "shard.count=2",
                            f"shard.index={index}"], tmp_path)
@@ -44,6 +49,7 @@ def test_the_readmes_writer_writes_every_frame_with_workers_and_through_a_merge(
     merged = merge(tmp_path, "merged")
     assert merged.returncode == 0, merged.stderr
     assert boxes_of(tmp_path / "merged") == expected
+    assert (tmp_path / "merged" / "boxes.csv").read_bytes() == (whole / "boxes.csv").read_bytes()
     (tmp_path / "shards" / "0" / "boxes" / "notes.txt").write_text("a stray file: half of boxes/ was left out")
     merged = merge(tmp_path, "again")
     assert merged.returncode == 2 and merged.stderr.strip() == (
@@ -53,8 +59,9 @@ def test_the_readmes_writer_writes_every_frame_with_workers_and_through_a_merge(
 
 
 def merge(cwd: Path, out: str) -> subprocess.CompletedProcess:
+    """simgen-merge as the README runs it for a user's writers: PYTHONPATH=. simgen-merge ..."""
     return subprocess.run([sys.executable, "-m", "simgen.tools.merge", "shards/0", "shards/1", "--out", out], cwd=cwd,
-                          capture_output=True, text=True)
+                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "."})
 
 
 FAILS_TO_CLOSE = """

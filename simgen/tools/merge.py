@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 from hydra.utils import get_object
@@ -160,14 +161,25 @@ def export_writers(part: Part) -> dict[str, Any]:
         if not isinstance(node, dict) or "_target_" not in node:
             continue
         try:
-            kind = get_object(node["_target_"])
+            with _quiet(logging.getLogger("hydra.utils")):  # which logs the error before raising it
+                kind = get_object(node["_target_"])
         except Exception as err:  # Hydra wraps the ImportError of a module that is not installed here
             log.warning("writers.%s: %s cannot be imported here (%s); if it makes an export, the merged dataset "
-                        "lacks it", name, node["_target_"], str(err).splitlines()[0])
+                        "lacks it: run simgen-merge where your module imports (PYTHONPATH=. simgen-merge ...)",
+                        name, node["_target_"], str(err).splitlines()[0])
             continue
         if getattr(kind, "reads_dataset", False):
             exports[name] = _writer(part, name, node)
     return exports
+
+
+@contextlib.contextmanager
+def _quiet(logger: logging.Logger) -> Iterator[None]:
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = False
 
 
 def check_shards(shards: list[Path]) -> list[Part]:

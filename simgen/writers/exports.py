@@ -18,13 +18,15 @@ from simgen.frame import Frame
 from simgen.scene import Scene
 
 
-class _Export(ABC):
-    """Base of the export writers: nothing per frame, the export of the whole dataset at close."""
+class Export(ABC):
+    """Base of the export writers (subclass it for one of your own): nothing per frame, the export of the whole
+    dataset at close."""
 
     reads_dataset = True
     needs_amodal = False
 
-    def __init__(self, fractions: Optional[dict], seed: int):
+    def __init__(self, fractions: Optional[dict] = None, seed: int = 0):
+        """`fractions` and `seed`: the splits an export that has them draws (simgen.splits)."""
         self.ratios = splits.ratios(fractions)
         self.seed = validate.integer("seed", seed, low=0)
         self.root = Path(".")
@@ -46,7 +48,7 @@ class _Export(ABC):
         """Write this format from the finished dataset."""
 
 
-class YoloWriter(_Export):
+class YoloWriter(Export):
     """yolo/detect/ and yolo/segment/: Ultralytics datasets with data.yaml."""
 
     needs_rgb = True
@@ -61,7 +63,7 @@ class YoloWriter(_Export):
         return export_yolo(data, self.tasks, self.ratios, self.seed, self.polygon_tolerance)
 
 
-class BopWriter(_Export):
+class BopWriter(Export):
     """bop/{split}/000000/: BOP scenes for 6D pose toolkits; needs annotator.amodal=true, the depth images and
     exact visible masks."""
 
@@ -74,7 +76,7 @@ class BopWriter(_Export):
         return export_bop(data, self.ratios, self.seed)
 
 
-class SplitsWriter(_Export):
+class SplitsWriter(Export):
     """annotations_{train,val,test}.json: the COCO file cut into splits."""
 
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
