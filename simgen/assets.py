@@ -152,10 +152,10 @@ def _folder_category(key: str, name: Any, value: Any, path: str) -> Category:
     else:
         cat_id, scale, mass = _category_id(key, value), 1.0, None
     where = os.path.join(path, name)
-    if not os.path.isdir(resolve_path(where)):
-        looked = f" (looked for {resolve_path(where)})" if resolve_path(where) != where else ""
-        raise ConfigError(key, f"no folder {where}{looked}")
-    found = sorted(f for f in glob.glob(os.path.join(glob.escape(resolve_path(where)), "*"))
+    folder = resolve_path(where)
+    if not os.path.isdir(folder):
+        raise ConfigError(key, f"no folder {where}" + (f" (looked for {folder})" if folder != where else ""))
+    found = sorted(f for f in glob.glob(os.path.join(glob.escape(folder), "*"))
                    if Path(f).suffix.lower() in FILE_KINDS and os.path.isfile(f))
     urdfs = [f for f in found if Path(f).suffix.lower() == ".urdf"]
     found = urdfs or found

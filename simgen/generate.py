@@ -13,11 +13,12 @@ from typing import Callable, Iterator, Optional, Sequence
 
 from tqdm import tqdm
 
-from simgen.pipeline import FELL_WARNING, FrameResult, Job, Pipeline, make_frames, write_frame
+from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
 from simgen.workers import WORN_OUT, run_pool
 from simgen.writers import Writer
 
 log = logging.getLogger("simgen")
+FELL_WARNING = 0.05  # more of the labeled objects than this falling off the support is warned of (1% roll off a table)
 
 
 @dataclass

@@ -22,7 +22,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import OmegaConfBaseException
 
 from simgen import hydra_errors, output_dir, stops
-from simgen.errors import OutputError, SimgenError
+from simgen.errors import DatasetExistsError, OutputError, SimgenError
 
 
 class JobFailed(SimgenError):
@@ -150,7 +150,8 @@ def job_error(err: Exception) -> None:
         raise
     RUN.update(root=None)  # ended: a Ctrl-C from here on interrupts nothing of it
     message = str(err) if isinstance(err, SimgenError) else hydra_errors.one_line(err)
-    _to_log_file(message)
+    if not isinstance(err, DatasetExistsError):  # a refused run's log file is the dataset's it would not touch
+        _to_log_file(message)
     if not multirun():
         if not isinstance(err, SimgenError):
             raise  # reported() reports it as one line

@@ -21,7 +21,6 @@ from simgen.writers import Writer
 
 Job = tuple[int, tuple[int, ...]]  # a scene index and the views of it still to render
 OVERSIZED_M = 3.0  # a labeled object larger than this across is likely a mesh modelled in millimetres
-FELL_WARNING = 0.05  # more of the labeled objects than this falling off the support is warned of (1% roll off a table)
 
 
 @dataclass

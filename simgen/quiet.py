@@ -1,10 +1,11 @@
 """Keep C-level prints (PyBullet's build banner, EGL messages and URDF warnings; libpng's and libjpeg's complaints
-about a broken file) out of the user's terminal."""
+about a broken file), and a library's log lines about errors simgen reports itself, out of the user's terminal."""
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
+import logging
 import os
 import sys
 from typing import Iterator
@@ -30,3 +31,14 @@ def c_output_silenced(fds: tuple[int, ...] = (1, 2)) -> Iterator[None]:
             os.dup2(copy, fd)
         for fd in (*saved, devnull):
             os.close(fd)
+
+
+@contextlib.contextmanager
+def logger_silenced(name: str) -> Iterator[None]:
+    """The logger `name` (Hydra's `hydra.utils`, which logs an import error before raising it) says nothing."""
+    logger = logging.getLogger(name)
+    logger.disabled = True
+    try:
+        yield
+    finally:
+        logger.disabled = False

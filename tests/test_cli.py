@@ -16,6 +16,7 @@ import pytest
 from pycocotools.coco import COCO
 
 from conftest import SMALL, run_simgen, with_ctrl_c
+from simgen.generate import RunSummary
 
 
 def read(path: Path) -> np.ndarray:
@@ -224,6 +225,21 @@ def test_a_runs_error_is_in_its_log_file_too(tmp_path):
                        "camera.target_jitter=0"], tmp_path)
     assert done.returncode == 2
     assert "[simgen][ERROR] - camera: the camera at" in (out / "simgen.log").read_text().splitlines()[-1]
+
+
+def test_a_refused_run_leaves_the_datasets_log_as_it_was(small_dataset, tmp_path):
+    """The refusal went into the finished dataset's simgen.log as an ERROR line."""
+    root = small_dataset(frames=1)
+    log = (root / "simgen.log").read_bytes()
+    done = run_simgen([f"output_dir={root}", "num_frames=1", *SMALL, "seed=5"], tmp_path)
+    assert done.returncode == 2 and "already holds a finished dataset" in done.stderr
+    assert (root / "simgen.log").read_bytes() == log
+
+
+def test_the_summary_counts_one_in_the_singular():
+    summary = RunSummary(Path("x"), frames=1, rendered=1, instances=1, seconds=2.0, renderer="tiny",
+                         categories_seen={3})
+    assert summary.line() == "1 frame (1 rendered), 1 instance, 1 category in 2.0 s (0.5 frames/s, tiny renderer)"
 
 
 @pytest.mark.parametrize("folder", ["hydra.searchpath=[file://conf]", "--config-dir=conf"])

@@ -127,6 +127,13 @@ def test_out_of_range_draw_names_the_key(rendered):
         JpegArtifacts(probability=1, quality=[150, 200])(copy(rendered), np.random.default_rng(0))
 
 
+def test_gamma_draws_a_range_log_uniformly():
+    """As often darker as lighter: a uniform draw from [0.7, 1.5] darkened dr_strong's frames on average."""
+    gamma = Gamma(gamma=[0.5, 2.0]).gamma
+    draws = np.array([gamma.sample(np.random.default_rng(i)) for i in range(400)])
+    assert draws.min() >= 0.5 and draws.max() <= 2.0 and abs(np.median(np.log(draws))) < 0.1
+
+
 USERS_EFFECTS = """
 import numpy as np
 

@@ -59,9 +59,11 @@ def test_the_readmes_writer_writes_every_frame_with_workers_and_through_a_merge(
 
 
 def merge(cwd: Path, out: str) -> subprocess.CompletedProcess:
-    """simgen-merge as the README runs it for a user's writers: PYTHONPATH=. simgen-merge ..."""
-    return subprocess.run([sys.executable, "-m", "simgen.tools.merge", "shards/0", "shards/1", "--out", out], cwd=cwd,
-                          capture_output=True, text=True, env={**os.environ, "PYTHONPATH": "."})
+    """simgen-merge as the README runs it for a user's writers: PYTHONPATH=. simgen-merge ... (the console script,
+    which, unlike python -m, does not put the working directory on the import path itself)."""
+    script = Path(sys.executable).parent / "simgen-merge"
+    return subprocess.run([str(script), "shards/0", "shards/1", "--out", out], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": "."})
 
 
 FAILS_TO_CLOSE = """

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from typing import Any
+from numbers import Real
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -130,12 +131,21 @@ class ColorJitter(_Effect):
         return out
 
 
-class Gamma(_Effect):
-    """Tone curve out = 255 * (in / 255) ** gamma; gamma < 1 brightens the shadows."""
+def _log_uniform_pair(value: Any) -> Any:
+    """A pair [low, high] with 0 < low <= high as a LogUniform sampler; any other value as it is."""
+    pair = isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
+    if pair and all(isinstance(v, Real) and not isinstance(v, bool) for v in value) and 0 < value[0] <= value[1]:
+        return LogUniform(float(value[0]), float(value[1]))
+    return value
 
-    def __init__(self, probability: float = 0.5, gamma: Any = LogUniform(2 / 3, 1.5)):  # as often darker as lighter
+
+class Gamma(_Effect):
+    """Tone curve out = 255 * (in / 255) ** gamma; gamma < 1 brightens the shadows. A [low, high] pair is drawn
+    log-uniformly, so that [1/g, g] darkens as often as it brightens (a uniform draw darkens on average)."""
+
+    def __init__(self, probability: float = 0.5, gamma: Any = (0.6667, 1.5)):
         super().__init__(probability)
-        self.gamma = Bounded("gamma", gamma, 0.01, 100)
+        self.gamma = Bounded("gamma", _log_uniform_pair(gamma), 0.01, 100)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         gamma = self.gamma.sample(rng)

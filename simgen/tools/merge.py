@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import yaml
 from hydra.utils import get_object
@@ -22,6 +21,7 @@ from simgen.config import build
 from simgen.export import dataset
 from simgen.errors import SimgenError
 from simgen.generate import Shard
+from simgen.quiet import logger_silenced
 from simgen.tools.cli import Parser, run_command
 from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, frame_stem, link, replacing, write_bytes_atomic
 
@@ -161,7 +161,7 @@ def export_writers(part: Part) -> dict[str, Any]:
         if not isinstance(node, dict) or "_target_" not in node:
             continue
         try:
-            with _quiet(logging.getLogger("hydra.utils")):  # which logs the error before raising it
+            with logger_silenced("hydra.utils"):
                 kind = get_object(node["_target_"])
         except Exception as err:  # Hydra wraps the ImportError of a module that is not installed here
             log.warning("writers.%s: %s cannot be imported here (%s); if it makes an export, the merged dataset "
@@ -171,15 +171,6 @@ def export_writers(part: Part) -> dict[str, Any]:
         if getattr(kind, "reads_dataset", False):
             exports[name] = _writer(part, name, node)
     return exports
-
-
-@contextlib.contextmanager
-def _quiet(logger: logging.Logger) -> Iterator[None]:
-    logger.disabled = True
-    try:
-        yield
-    finally:
-        logger.disabled = False
 
 
 def check_shards(shards: list[Path]) -> list[Part]:

@@ -6,6 +6,7 @@ import argparse
 import io
 import json
 import logging
+import os
 from pathlib import Path
 
 import cv2
@@ -43,7 +44,9 @@ def output_dir(args: argparse.Namespace) -> Path:
     if not args.others:
         return args.dataset / "report"
     if len(args.others) == 1:  # a folder's name has at most 255 bytes
-        name = f"compare-{args.others[0].resolve().name}".encode()[:255].decode(errors="ignore")
+        name = f"compare-{args.others[0].resolve().name}"
+        while len(os.fsencode(name)) > 255:
+            name = name[:-1]
         return args.dataset / name
     parents = {path.resolve().parent for path in [args.dataset, *args.others]}
     return (parents.pop() if len(parents) == 1 else args.dataset) / "comparison"

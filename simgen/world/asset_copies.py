@@ -160,6 +160,7 @@ def texture_pixels(path: str) -> int:
 
 
 def _pixels(image: str) -> int:
+    """An image's pixels (0 if it cannot be read)."""
     width, height = _image_size(image)
     return width * height
 

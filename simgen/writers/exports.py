@@ -10,7 +10,8 @@ from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any, Optional, Sequence
 
-from simgen import splits, validate
+from simgen import validate
+from simgen.splits import ratios
 from simgen.annotate import Instance
 from simgen.export import dataset, export_bop, export_splits, export_yolo
 from simgen.export.yolo import TASKS, check_tasks
@@ -25,9 +26,9 @@ class Export(ABC):
     reads_dataset = True
     needs_amodal = False
 
-    def __init__(self, fractions: Optional[dict] = None, seed: int = 0):
-        """`fractions` and `seed`: the splits an export that has them draws (simgen.splits)."""
-        self.ratios = splits.ratios(fractions)
+    def __init__(self, splits: Optional[dict] = None, seed: int = 0):
+        """`splits` (fractions, as the run's top-level key) and `seed`: the splits an export draws, if it has any."""
+        self.ratios = ratios(splits)
         self.seed = validate.integer("seed", seed, low=0)
         self.root = Path(".")
 
