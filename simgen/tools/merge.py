@@ -196,7 +196,8 @@ def further_frame_folders(parts: list[Part]) -> dict[Path, tuple[Path, ...]]:
     """The files of a user's writer that writes one file per frame in a folder of its own, named by the frame as
     simgen's are (boxes/000012.txt), by shard: the folders that hold nothing but such files of their shard's frames
     in every shard. A folder that does in one shard and holds another file in another is an error naming it."""
-    names = sorted({f.name for p in parts for f in p.root.iterdir() if f.is_dir() and f.name not in FRAME_FOLDERS})
+    names = sorted({f.name for p in parts for f in p.root.iterdir()
+                    if f.is_dir() and f.name not in FRAME_FOLDERS and not f.name.startswith(".")})
     files: dict[Path, tuple[Path, ...]] = {}
     for name in names:
         found = {part.root: _frame_files(part, name) for part in parts}
