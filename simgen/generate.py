@@ -58,7 +58,8 @@ class RunSummary:
                 f"({rate:.1f} frames/s, {self.renderer} renderer)")
 
     def warnings(self) -> list[str]:
-        """What looks wrong in the rendered frames: objects drawn still moving, or most frames without labels."""
+        """What looks wrong in the rendered frames: objects drawn still moving, many fallen off the support, objects
+        of a size no scene holds, or most frames without labels."""
         found = []
         if self.unsettled:
             found.append(f"{self.unsettled} of {self.rendered} frames were drawn with objects still moving: settling "
