@@ -57,10 +57,21 @@ def _stderr_identity() -> Optional[tuple]:
 
 
 class SweepLauncher(Callback):
-    """Notes which launcher runs the sweep's jobs: a stop of the sweep leaves submitit's jobs running."""
+    """Notes which launcher runs the sweep's jobs (a stop of the sweep leaves submitit's jobs running) and where
+    (a sweep that fails before its first job leaves no folder holding only Hydra's multirun.yaml)."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         RUN["launcher"] = str(config.hydra.launcher.get("_target_", ""))
+        RUN["sweep_dir"] = str(config.hydra.sweep.dir)
+
+
+def _drop_jobless_sweep() -> None:
+    """Remove the multirun.yaml of a sweep that made no job's folder, and its folder where that leaves it empty."""
+    folder = Path(RUN.get("sweep_dir") or "")
+    if RUN.get("sweep_dir") and folder.is_dir() and [p.name for p in folder.iterdir()] == ["multirun.yaml"]:
+        (folder / "multirun.yaml").unlink()
+        with contextlib.suppress(OSError):
+            folder.rmdir()
 
 
 class WithoutHydrasJobError:
@@ -84,7 +95,7 @@ LOST_JOB_ERRORS = ("UncompletedJobError", "FailedJobError", "TerminatedWorkerErr
 FAILED_JOBS: dict[str, JobFailed] = {}  # the jobs of this process's sweep that failed, by job number
 # This process's run: its dataset once it began, whether it ended (simgen.stops holds what stopped it), and the
 # launcher of its jobs where it is a sweep.
-RUN: dict = {"root": None, "done": False, "launcher": ""}
+RUN: dict = {"root": None, "done": False, "launcher": "", "sweep_dir": ""}
 
 
 def interrupted_run() -> str:
@@ -177,6 +188,7 @@ def reported(app: Callable[[], None]) -> None:
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
     FAILED_JOBS.clear()
+    RUN.update(sweep_dir="")
     stops.handle_stops()  # (simgen/__main__ took them already, while it imported this)
     try:
         with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)), warnings.catch_warnings():
@@ -189,6 +201,7 @@ def reported(app: Callable[[], None]) -> None:
         message = None if full_errors else _one_line(err)
         if message is None:
             raise
+        _drop_jobless_sweep()
         print(f"simgen: error: {message}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:

@@ -171,12 +171,16 @@ def test_a_bug_in_a_jobs_own_code_keeps_its_traceback(tmp_path, launcher):
 
 
 def test_a_value_no_job_can_compose_stops_the_sweep_before_it_runs(tmp_path):
+    """And leaves no folder behind (it held Hydra's multirun.yaml alone); a folder that holds more stays."""
     out = tmp_path / "sweep"
     done = run_simgen(["-m", "num_frames=1,abc", f"output_dir={out}", *SMALL], tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "simgen: error: num_frames: Value 'abc' of type 'str' could not be converted to Integer"]
-    assert not [p for p in out.iterdir() if p.is_dir()]
+    assert not out.exists()
+    (out / "0_seed=0").mkdir(parents=True)
+    assert run_simgen(["-m", "num_frames=1,abc", f"output_dir={out}", *SMALL], tmp_path).returncode == 2
+    assert sorted(p.name for p in out.iterdir()) == ["0_seed=0", "multirun.yaml"]
 
 
 def test_a_sweep_folder_name_too_long_is_one_line_saying_what_to_do(tmp_path):
