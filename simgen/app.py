@@ -59,7 +59,7 @@ def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
     print(f"simgen: {summary.line()}")
     for warning in summary.warnings():
         log.warning(warning)
-    outcome.RUN.update(done=True)
+    outcome.RUN.update(done=True, finished_jobs=outcome.RUN["finished_jobs"] + 1)
 
 
 @hydra.main(version_base=None, config_path="pkg://simgen.conf", config_name="config")

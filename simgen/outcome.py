@@ -95,7 +95,7 @@ LOST_JOB_ERRORS = ("UncompletedJobError", "FailedJobError", "TerminatedWorkerErr
 FAILED_JOBS: dict[str, JobFailed] = {}  # the jobs of this process's sweep that failed, by job number
 # This process's run: its dataset once it began, whether it ended (simgen.stops holds what stopped it), and the
 # launcher of its jobs where it is a sweep.
-RUN: dict = {"root": None, "done": False, "launcher": "", "sweep_dir": ""}
+RUN: dict = {"root": None, "done": False, "launcher": "", "sweep_dir": "", "finished_jobs": 0}  # in this process
 
 
 def interrupted_run() -> str:
@@ -188,7 +188,7 @@ def reported(app: Callable[[], None]) -> None:
     full_errors = os.environ.get("HYDRA_FULL_ERROR") == "1"
     os.environ["HYDRA_FULL_ERROR"] = "1"  # Hydra raises what it would otherwise print over several lines
     FAILED_JOBS.clear()
-    RUN.update(sweep_dir="")
+    RUN.update(sweep_dir="", finished_jobs=0)
     stops.handle_stops()  # (simgen/__main__ took them already, while it imported this)
     try:
         with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)), warnings.catch_warnings():
@@ -220,9 +220,13 @@ def _report_failed_jobs() -> None:
     for job in jobs:
         if job.shown_on != _stderr_identity():
             print(f"simgen: error: {job}", file=sys.stderr)
-    print(f"simgen: error: {len(jobs)} job{'s' if len(jobs) > 1 else ''} of the sweep failed "
-          f"(#{', #'.join(job.job for job in jobs)}, errors above); the datasets of the jobs that did not fail are "
-          "written", file=sys.stderr)
+    numbers = f"#{', #'.join(job.job for job in jobs)}, errors above"
+    in_process = RUN["launcher"].endswith(".BasicLauncher")  # elsewhere the jobs that finished are not counted here
+    if in_process and not RUN["finished_jobs"]:
+        print(f"simgen: error: every job of the sweep failed ({numbers})", file=sys.stderr)
+        return
+    print(f"simgen: error: {len(jobs)} job{'s' if len(jobs) > 1 else ''} of the sweep failed ({numbers}); the "
+          "datasets of the jobs that did not fail are written", file=sys.stderr)
 
 
 def _one_line(err: Exception) -> Optional[str]:

@@ -155,6 +155,14 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
     assert "Error executing job" not in done.stderr, done.stderr  # Hydra's line for each, said again
 
 
+def test_a_sweep_whose_every_job_failed_says_so(tmp_path):
+    """It said "the datasets of the jobs that did not fail are written" of a sweep that wrote none."""
+    done = run_simgen(["-m", "camera.fov=abc,200", f"output_dir={tmp_path / 'sweep'}", "num_frames=1", *SMALL],
+                      tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == "simgen: error: every job of the sweep failed (#0, #1, errors above)"
+
+
 @pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]])
 def test_a_bug_in_a_jobs_own_code_keeps_its_traceback(tmp_path, launcher):
     """A ValueError of a user's randomizer is no bad input that simgen can name: it is shown with its traceback,
