@@ -1,5 +1,9 @@
+from pathlib import Path
+
 import numpy as np
+import pybullet_data
 import pytest
+from hydra.utils import instantiate
 
 from simgen import camera
 from simgen.annotate import Annotator
@@ -116,6 +120,17 @@ def test_distractors_never_take_the_shape_of_a_labeled_primitive(categories, kin
     pipeline = build_pipeline(compose_config(overrides))
     scenes = [frame_scene(pipeline, np.random.default_rng(seed)) for seed in range(3)]
     assert {o.asset.kind for scene in scenes for o in scene.objects if not o.labeled} == kinds
+
+
+@pytest.mark.parametrize("group", ["clutter", "floating"])
+def test_default_distractor_meshes_are_of_no_built_in_categorys_family(group):
+    """They were random_urdfs/5xx, of one family (PyBullet's generated blobs) with the labeled blob category's."""
+    cfg = compose_config([f"distractors=[{group}]"])
+    distractors = next(r.part for r in build_pipeline(cfg).randomizers if "Distractors" in type(r.part).__name__)
+    data = Path(pybullet_data.getDataPath())
+    family = lambda path: Path(path).relative_to(data).parts[0]  # noqa: E731  (random_urdfs, jenga, duck_vhacd.urdf)
+    targets = {family(f) for category in instantiate(cfg.catalog).categories.values() for f in category.files}
+    assert distractors.files and not {family(f) for f in distractors.files} & targets
 
 
 def test_distractors_of_labeled_shapes_only_are_refused():
