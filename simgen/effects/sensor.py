@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from numbers import Real
-from typing import Any, Sequence
+from typing import Any
 
 import cv2
 import numpy as np
 
 from simgen import validate
 from simgen.frame import Frame
-from simgen.sampling import Bounded, LogUniform, as_sampler
+from simgen.sampling import Bounded, LogUniform, Uniform, as_sampler, bounds
 
 
 def _to_uint8(image: np.ndarray) -> np.ndarray:
@@ -131,12 +130,11 @@ class ColorJitter(_Effect):
         return out
 
 
-def _log_uniform_pair(value: Any) -> Any:
-    """A pair [low, high] with 0 < low <= high as a LogUniform sampler; any other value as it is."""
-    pair = isinstance(value, Sequence) and not isinstance(value, str) and len(value) == 2
-    if pair and all(isinstance(v, Real) and not isinstance(v, bool) for v in value) and 0 < value[0] <= value[1]:
-        return LogUniform(float(value[0]), float(value[1]))
-    return value
+def _log_uniform_pair(key: str, value: Any) -> Any:
+    """A config value as as_sampler reads it, but a pair [low, high] with 0 < low drawn log-uniformly."""
+    sampler = as_sampler(key, value)
+    known = bounds(sampler) if sampler is not value and isinstance(sampler, Uniform) else None
+    return LogUniform(*known) if known and known[0] > 0 else sampler
 
 
 class Gamma(_Effect):
@@ -145,7 +143,7 @@ class Gamma(_Effect):
 
     def __init__(self, probability: float = 0.5, gamma: Any = (0.6667, 1.5)):
         super().__init__(probability)
-        self.gamma = Bounded("gamma", _log_uniform_pair(gamma), 0.01, 100)
+        self.gamma = Bounded("gamma", _log_uniform_pair("gamma", gamma), 0.01, 100)
 
     def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         gamma = self.gamma.sample(rng)
