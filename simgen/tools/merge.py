@@ -198,9 +198,11 @@ def further_frame_folders(parts: list[Part]) -> dict[Path, tuple[Path, ...]]:
     in every shard. A folder that does in one shard and holds another file in another is an error naming it."""
     names = sorted({f.name for p in parts for f in p.root.iterdir()
                     if f.is_dir() and f.name not in FRAME_FOLDERS and not f.name.startswith(".")})
+    stems = {part.root: {frame_stem(i) for i in part.shard.frames(part.config["num_frames"],
+                                                                 part.config["views_per_scene"])} for part in parts}
     files: dict[Path, tuple[Path, ...]] = {}
     for name in names:
-        found = {part.root: _frame_files(part, name) for part in parts}
+        found = {part.root: _frame_files(part.root / name, stems[part.root]) for part in parts}
         strays = {root: stray for root, (_, stray) in found.items() if stray}
         if len(strays) == len(parts) or not any(frames for frames, _ in found.values()):
             log.info("%s/ is left out: it is not a folder of one file per frame", name)
@@ -215,15 +217,13 @@ def further_frame_folders(parts: list[Part]) -> dict[Path, tuple[Path, ...]]:
     return files
 
 
-def _frame_files(part: Part, name: str) -> tuple[tuple[Path, ...], str | None]:
-    """The files of folder `name` of the shard named by its frames (frame_stem(i).suffix), and the name of one other
-    entry there, if any (hidden temporary files aside)."""
-    stems = {frame_stem(i) for i in part.shard.frames(part.config["num_frames"], part.config["views_per_scene"])}
-    folder = part.root / name
+def _frame_files(folder: Path, stems: set[str]) -> tuple[tuple[Path, ...], str | None]:
+    """The files of a shard's `folder` named by its frames' `stems` (frame_stem(i).suffix), relative to the shard,
+    and the name of one other entry there, if any (hidden temporary files aside)."""
     entries = sorted(e for e in folder.iterdir() if not e.name.startswith(".")) if folder.is_dir() else []
     named = [e for e in entries if e.is_file() and (m := FRAME_FILE.fullmatch(e.name)) and m[1] in stems]
     stray = next((e.name for e in entries if e not in named), None)
-    return tuple(Path(name, e.name) for e in named), stray
+    return tuple(Path(folder.name, e.name) for e in named), stray
 
 
 def check_out(out: Path, shards: list[Path]) -> None:
