@@ -67,11 +67,11 @@ class SweepLauncher(Callback):
 
 def _drop_jobless_sweep() -> None:
     """Remove the multirun.yaml of a sweep that made no job's folder, and its folder where that leaves it empty."""
-    folder = Path(RUN.get("sweep_dir") or "")
-    if RUN.get("sweep_dir") and folder.is_dir() and [p.name for p in folder.iterdir()] == ["multirun.yaml"]:
-        (folder / "multirun.yaml").unlink()
+    folder = RUN["sweep_dir"]
+    if folder and os.path.isdir(folder) and os.listdir(folder) == ["multirun.yaml"]:
+        os.remove(os.path.join(folder, "multirun.yaml"))
         with contextlib.suppress(OSError):
-            folder.rmdir()
+            os.rmdir(folder)
 
 
 class WithoutHydrasJobError:
