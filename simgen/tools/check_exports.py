@@ -16,10 +16,16 @@ from simgen.splits import SPLIT_NAMES
 from simgen.tools.check_report import Report, read_image
 
 
+def split_files(root: Path) -> dict[str, Path]:
+    """The COCO split files the dataset holds, by split."""
+    paths = {split: split_file(root, split) for split in SPLIT_NAMES}
+    return {split: path for split, path in paths.items() if path.is_file()}
+
+
 def check_splits(data: Dataset, report: Report) -> None:
     """Split files partition the images, each with exactly its images' annotations."""
     name = "splits"
-    files = {s: split_file(data.root, s) for s in SPLIT_NAMES if split_file(data.root, s).is_file()}
+    files = split_files(data.root)
     if not files:
         return
     report.start(name)
@@ -144,7 +150,7 @@ def split_membership(data: Dataset) -> dict[str, dict[int, str]]:
     """The split of each frame (by frame index) in each export found that has splits."""
     frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in data.images}
     found: dict[str, dict[int, str]] = {}
-    files = {s: split_file(data.root, s) for s in SPLIT_NAMES if split_file(data.root, s).is_file()}
+    files = split_files(data.root)
     if files:
         found["the split files"] = {img["frame_index"]: split for split, path in files.items()
                                     for img in json.loads(path.read_text())["images"]}
