@@ -8,6 +8,7 @@ is checked, so a malformed entry is the same one-line DatasetError in every tool
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from simgen.writers.files import FINISHED_MARKER
 
 ANNOTATIONS = FINISHED_MARKER
 KINDS = ("images", "annotations", "categories")
+HEAD_BYTES = 1 << 20  # how far into annotations.json read_head looks for the images' start
 MAX_COORDINATE = 1e7  # pixels: boxes, keypoints and polygons beyond this are not coordinates of an image
 # Annotation fields simgen wrote under other names before: instance_id, which FiftyOne's importer cannot take.
 RENAMED = {"instance_id": "instance_value"}
@@ -153,6 +155,26 @@ def read(root: Path, schema: Schema) -> dict:
         check_entries(path, kind, coco[kind], schema)
     with_todays_names(coco["annotations"])
     return coco
+
+
+def read_head(path: Path) -> dict:
+    """What an annotations.json holds before its images (info, licenses, categories), read from its first bytes where
+    simgen laid it out (a million frames' file need not be parsed for its categories), else from the whole file."""
+    try:
+        with open(path, "rb") as fh:
+            start = fh.read(HEAD_BYTES)
+    except OSError as err:
+        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+    cut = start.find(b',"images":[')  # a key of the top object: inside a string the quotes are escaped
+    with contextlib.suppress(ValueError):
+        head = json.loads(start[:cut] + b"}") if cut > 0 else None  # cut deeper in, the braces do not balance
+        if type(head) is dict:
+            return head
+    coco = read_json(path)
+    if type(coco) is not dict:
+        raise DatasetError(f"{path}: expected a COCO object with images, annotations and categories, "
+                           f"got {short(coco)}")
+    return {key: value for key, value in coco.items() if key not in ("images", "annotations")}
 
 
 def not_finished(root: Path) -> str:

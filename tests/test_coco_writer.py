@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from simgen.errors import OutputError
 from simgen.polygons import mask_polygons
 from simgen.writers.coco import CocoWriter
 from simgen.writers.files import frame_stem
@@ -92,3 +93,31 @@ def test_records_past_a_million_frames_are_assembled_in_frame_order(tmp_path):
     assert [image["frame_index"] for image in coco["images"]] == [100002, 999999, 1000000, 1000001]
     assert [(a["id"], a["image_id"]) for a in coco["annotations"]] == [(1, 100003), (2, 1000000), (3, 1000001),
                                                                       (4, 1000002)]
+
+
+@pytest.mark.parametrize("frames", [0, 1, 3])
+def test_the_assembled_file_is_the_compact_json_of_the_whole_dataset(tmp_path, frames):
+    """annotations.json is streamed a record at a time; its bytes are those of the whole COCO object dumped at once,
+    frames without annotations and a shard of no frames included, and nothing else is left beside it."""
+    writer = CocoWriter()
+    writer.open(tmp_path, [{"id": 1, "name": "dück"}])
+    records = [{"image": {"id": i + 1, "frame_index": i}, "annotations": [{"image_id": i + 1, "bbox": [0.5, 1e-05]}]
+                * (i % 2 * 2)} for i in range(frames)]
+    for index, record in enumerate(records):
+        (tmp_path / "coco" / f"{frame_stem(index)}.json").write_text(json.dumps(record))
+    writer.close()
+    annotations = [ann for record in records for ann in record["annotations"]]
+    whole = {**json.loads((tmp_path / "annotations.json").read_text()), "images": [r["image"] for r in records],
+             "annotations": [{"id": k + 1, **ann} for k, ann in enumerate(annotations)]}
+    assert (tmp_path / "annotations.json").read_bytes() == json.dumps(whole, separators=(",", ":")).encode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["annotations.json", "coco"]
+
+
+def test_a_damaged_record_leaves_no_annotations_file(tmp_path):
+    writer = CocoWriter()
+    writer.open(tmp_path, [{"id": 1, "name": "duck"}])
+    (tmp_path / "coco" / "000000.json").write_text('{"image": {"id": 1}, "annotations": []}')
+    (tmp_path / "coco" / "000001.json").write_text('{"image": {"id": 2}, "annot')
+    with pytest.raises(OutputError, match="000001.json: not a frame's COCO record"):
+        writer.close()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["coco"]

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from conftest import SMALL, run_simgen
+from simgen.annotations_file import read_head
 
 
 @pytest.fixture(scope="module")
@@ -51,13 +52,36 @@ def tree(root: Path) -> dict:
 
 def test_shards_must_hold_exactly_the_frames_of_one_run(runs, shards):
     a, b = shards
-    dropped = json.loads((b / "annotations.json").read_text())
-    dropped["images"] = [i for i in dropped["images"] if i["frame_index"] != 3]
-    (b / "annotations.json").write_text(json.dumps(dropped))
+    shutil.copy(b / "coco" / "000001.json", b / "coco" / "000003.json")
     for args, words in (([runs["0/2"], runs["1/3"]], ["config.yaml", "shard.count is 3"]),
-                        ([a, b], [f"{b / 'annotations.json'}", "frame 3 of this shard is missing"])):
+                        ([a, b], [f"{b / 'coco' / '000003.json'}", "not the COCO record of frame 3"])):
         assert_refused(merge(*args, "--out", b.parent / "out"), *words)
         assert not (b.parent / "out").exists()
+
+
+def test_files_of_another_shards_frames_are_left_out(runs, shards):
+    """Shard 1 also holds frame 0 of shard 0 (copied there by hand): the merge takes each frame from its shard."""
+    a, b = shards
+    for kind in ("rgb", "depth", "instance", "semantic"):
+        shutil.copy(a / kind / "000000.png", b / kind)
+    for kind in ("meta", "coco"):
+        shutil.copy(a / kind / "000000.json", b / kind)
+    out = b.parent / "out"
+    assert merge(a, b, "--out", out).returncode == 0
+    whole = tree(runs["whole"])
+    whole.pop("simgen.log")
+    assert tree(out) == whole
+
+
+def test_the_categories_are_read_from_the_head_of_a_shards_annotations(runs, tmp_path):
+    """A shard's annotations.json is read only as far as its categories; one laid out otherwise (rewritten by
+    another tool, indented) is read whole, to the same categories."""
+    path = runs["0/2"] / "annotations.json"
+    coco = json.loads(path.read_text())
+    assert read_head(path) == {key: coco[key] for key in ("info", "licenses", "categories")}
+    indented = tmp_path / "annotations.json"
+    indented.write_text(json.dumps({"images": coco["images"], **coco}, indent=1))
+    assert read_head(indented)["categories"] == coco["categories"]
 
 
 @pytest.mark.parametrize("lost", ["rgb/000003.png", "coco/000001.json", "depth/000001.png", "meta/000003.json"])
@@ -95,17 +119,6 @@ def spoil_annotations(shard: Path) -> None:
     (shard / "annotations.json").write_text("{")
 
 
-def overlap(shard: Path) -> None:
-    """Shard 1 also holds frame 0 of shard 0."""
-    coco = json.loads((shard / "annotations.json").read_text())
-    coco["images"].append({**coco["images"][0], "frame_index": 0, "file_name": "rgb/000000.png"})
-    (shard / "annotations.json").write_text(json.dumps(coco))
-    for kind in ("rgb", "depth", "instance", "semantic"):
-        shutil.copy(shard.parent / "a" / kind / "000000.png", shard / kind)
-    for kind in ("meta", "coco"):
-        shutil.copy(shard.parent / "a" / kind / "000000.json", shard / kind)
-
-
 def config(shard: Path, text: str) -> None:
     (shard / "config.yaml").write_text(text)
 
@@ -116,13 +129,17 @@ def no_shard_key(shard: Path) -> None:
     config(shard, "\n".join(lines[:at] + lines[at + 3:]))
 
 
+MISNAMED = '{"image": {"frame_index": 3, "file_name": "rgb/3.png"}, "annotations": []}'
+
+
 @pytest.mark.parametrize("spoil, words", [
-    (spoil_annotations, ["b/annotations.json: not valid JSON"]),
+    (spoil_annotations, ["b/annotations.json: not a readable JSON file"]),
+    (lambda b: (b / "annotations.json").write_text('{"images":[]}'), ["b/annotations.json: not a simgen COCO file"]),
     (lambda b: (b / "coco" / "000003.json").write_text("{"), ["b/coco/000003.json: not valid JSON"]),
     (lambda b: config(b, "seed: ["), ["b/config.yaml: not valid YAML"]),
     (no_shard_key, ["b/config.yaml: expected shard.index and shard.count"]),
-    (overlap, ["b/annotations.json: frame 0 is not of this shard"]),
-], ids=["annotations", "record", "config", "no-shard-key", "overlap"])
+    (lambda b: (b / "coco" / "000003.json").write_text(MISNAMED), ["names rgb/3.png, expected rgb/000003.*"]),
+], ids=["annotations", "no-categories", "record", "config", "no-shard-key", "rgb-name"])
 def test_a_corrupt_shard_is_one_line_and_leaves_out_as_it_was(shards, spoil, words):
     a, b = shards
     out = b.parent / "out"

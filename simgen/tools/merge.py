@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import yaml
 from hydra.utils import get_object
@@ -17,6 +17,7 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
+from simgen.annotations_file import read_head
 from simgen.config import build
 from simgen.export import dataset
 from simgen.errors import SimgenError
@@ -39,12 +40,31 @@ FRAME_FILE = re.compile(r"(\d{6,})\.[^.].*")  # frame_stem(i).suffix
 
 @dataclass
 class Part:
-    """One shard: its folder, config (the whole run's, but for shard.index) and the files of its frames."""
+    """One shard: its folder, config (the whole run's, but for shard.index), categories, and once checked, simgen's
+    folders of one file per frame it holds, its RGB images' suffix and a user's writer's files of its frames."""
 
     root: Path
     config: dict
     shard: Shard
-    files: tuple[Path, ...] = ()
+    categories: list[dict]
+    folders: tuple[str, ...] = ()
+    rgb_suffix: str = ""
+    further: tuple[str, ...] = ()
+
+    def frames(self) -> list[int]:
+        return self.shard.frames(self.config["num_frames"], self.config["views_per_scene"])
+
+    def files(self) -> Iterator[str]:
+        """The paths of its frames' files, relative to it, frame by frame (never all held at once: a million frames'
+        Paths take gigabytes), then the user's."""
+        for index in self.frames():
+            stem = frame_stem(index)
+            for folder in self.folders:
+                yield f"{folder}/{stem}{self.rgb_suffix if folder == 'rgb' else FRAME_FOLDERS[folder]}"
+        yield from self.further
+
+    def count(self) -> int:
+        return len(self.frames()) * len(self.folders) + len(self.further)
 
 
 def _reason(err: Exception) -> str:
@@ -75,65 +95,45 @@ def _load_part(root: Path) -> Part:
     for key, low in (("num_frames", 0), ("views_per_scene", 1)):
         if type(config.get(key)) is not int or config[key] < low:
             raise SimgenError(f"{path}: expected an integer {key} >= {low}, got {config.get(key)!r}")
-    return Part(root, config, Shard(index, count))
+    return Part(root, config, Shard(index, count), _categories(root / FINISHED_MARKER))
 
 
 def _without_index(config: dict) -> dict:
     return {**config, "shard": {**config["shard"], "index": None}}
 
 
-def _frames_problem(listed: list[int], expected: list[int]) -> str:
-    """How a shard's listed frames differ from those its shard.index holds."""
-    missing, extra = sorted(set(expected) - set(listed)), sorted(set(listed) - set(expected))
-    if missing:
-        return f"frame {missing[0]} of this shard is missing"
-    if extra:
-        return f"frame {extra[0]} is not of this shard"
-    return f"frame {next(i for i in listed if listed.count(i) > 1)} is listed twice"
-
-
-def _images(part: Part) -> list[dict]:
-    """The shard's images from its annotations.json, which must list exactly the frames of its shard.index."""
-    path = part.root / FINISHED_MARKER
-    coco = _read(path, json.loads, "JSON")
-    images = coco.get("images") if isinstance(coco, dict) else None
-    if not isinstance(images, list) or not isinstance(coco.get("categories"), list) or not all(
-            isinstance(i, dict) and type(i.get("frame_index")) is int and isinstance(i.get("file_name"), str)
-            for i in images):
-        raise SimgenError(f"{path}: not a simgen COCO file (expected categories, and images with frame_index and "
-                          "file_name)")
-    listed = sorted(image["frame_index"] for image in images)
-    expected = part.shard.frames(part.config["num_frames"], part.config["views_per_scene"])
-    if listed != expected:
-        raise SimgenError(f"{path}: {_frames_problem(listed, expected)} (shard.index={part.shard.index} of "
-                          f"shard.count={part.shard.count} holds frames {expected[:8]}{'...' * (len(expected) > 8)})")
-    return sorted(images, key=lambda image: image["frame_index"])
-
-
-def _check_record(path: Path, index: int) -> None:
+def _rgb_suffix(path: Path, index: int) -> str:
+    """The suffix of frame `index`'s RGB image, from its COCO record at `path`, checked to be that frame's."""
     record = _read(path, json.loads, "JSON")
     image = record.get("image") if isinstance(record, dict) else None
     annotations = record.get("annotations") if isinstance(record, dict) else None
     if not isinstance(image, dict) or image.get("frame_index") != index or not isinstance(annotations, list) \
             or not all(isinstance(ann, dict) for ann in annotations):
         raise SimgenError(f"{path}: not the COCO record of frame {index} (expected its image and annotations)")
+    rgb, stem = Path(str(image.get("file_name"))), frame_stem(index)
+    if rgb.parent != Path("rgb") or rgb.stem != stem:
+        raise SimgenError(f"{path}: frame {index} names {rgb}, expected rgb/{stem}.*")
+    return rgb.suffix
 
 
-def frame_files(part: Part, folders: list[str]) -> tuple[Path, ...]:
-    """The files of the shard's frames in `folders` (relative to it), each there and each COCO record sound."""
-    files = []
-    for image in _images(part):
-        index, rgb = image["frame_index"], Path(image["file_name"])
-        stem = frame_stem(index)
-        if rgb.parent != Path("rgb") or rgb.stem != stem:
-            raise SimgenError(f"{part.root / FINISHED_MARKER}: frame {index} names {rgb}, expected rgb/{stem}.*")
-        for folder in folders:
-            path = rgb if folder == "rgb" else Path(folder, stem + FRAME_FOLDERS[folder])
-            if not (part.root / path).is_file():
-                raise SimgenError(f"{part.root / path}: missing (a file of frame {index}); the shard is incomplete")
-            files.append(path)
-        _check_record(part.root / "coco" / f"{stem}.json", index)
-    return tuple(files)
+def checked_files(part: Part, folders: list[str], further: tuple[str, ...]) -> Part:
+    """The shard with its `folders`, RGB suffix and `further` files, once every file of its frames is checked to be
+    there and every COCO record sound and naming one RGB suffix."""
+    part = Part(part.root, part.config, part.shard, part.categories, tuple(folders), further=further)
+    for index in part.frames():
+        record = part.root / "coco" / f"{frame_stem(index)}.json"
+        if not record.is_file():
+            raise SimgenError(f"{record}: missing (a file of frame {index}); the shard is incomplete")
+        suffix = _rgb_suffix(record, index)
+        if part.rgb_suffix and suffix != part.rgb_suffix:
+            raise SimgenError(f"{record}: frame {index} names an RGB image of another format ({suffix}) than "
+                              f"the frames before ({part.rgb_suffix})")
+        part.rgb_suffix = suffix
+    for rel in part.files():
+        if not os.path.isfile(os.path.join(part.root, rel)):
+            index = int(FRAME_FILE.fullmatch(os.path.basename(rel))[1])
+            raise SimgenError(f"{part.root / rel}: missing (a file of frame {index}); the shard is incomplete")
+    return part
 
 
 def _writer(part: Part, name: str, node: dict) -> Any:
@@ -189,18 +189,17 @@ def check_shards(shards: list[Path]) -> list[Part]:
         raise SimgenError(f"expected shards 0..{count - 1} once each, got indices {found}")
     folders = [f for f in FRAME_FOLDERS if f in ("rgb", "coco") or any((p.root / f).is_dir() for p in parts)]
     further = further_frame_folders(parts)
-    return [Part(p.root, p.config, p.shard, frame_files(p, folders) + further.get(p.root, ())) for p in parts]
+    return [checked_files(part, folders, further.get(part.root, ())) for part in parts]
 
 
-def further_frame_folders(parts: list[Part]) -> dict[Path, tuple[Path, ...]]:
+def further_frame_folders(parts: list[Part]) -> dict[Path, tuple[str, ...]]:
     """The files of a user's writer that writes one file per frame in a folder of its own, named by the frame as
     simgen's are (boxes/000012.txt), by shard: the folders that hold nothing but such files of their shard's frames
     in every shard. A folder that does in one shard and holds another file in another is an error naming it."""
     names = sorted({f.name for p in parts for f in p.root.iterdir()
                     if f.is_dir() and f.name not in FRAME_FOLDERS and not f.name.startswith(".")})
-    stems = {part.root: {frame_stem(i) for i in part.shard.frames(part.config["num_frames"],
-                                                                 part.config["views_per_scene"])} for part in parts}
-    files: dict[Path, tuple[Path, ...]] = {}
+    stems = {part.root: {frame_stem(i) for i in part.frames()} for part in parts}
+    files: dict[Path, tuple[str, ...]] = {}
     for name in names:
         found = {part.root: _frame_files(part.root / name, stems[part.root]) for part in parts}
         strays = {root: stray for root, (_, stray) in found.items() if stray}
@@ -217,13 +216,14 @@ def further_frame_folders(parts: list[Part]) -> dict[Path, tuple[Path, ...]]:
     return files
 
 
-def _frame_files(folder: Path, stems: set[str]) -> tuple[tuple[Path, ...], str | None]:
+def _frame_files(folder: Path, stems: set[str]) -> tuple[tuple[str, ...], str | None]:
     """The files of a shard's `folder` named by its frames' `stems` (frame_stem(i).suffix), relative to the shard,
     and the name of one other entry there, if any (hidden temporary files aside)."""
     entries = sorted(e for e in folder.iterdir() if not e.name.startswith(".")) if folder.is_dir() else []
-    named = [e for e in entries if e.is_file() and (m := FRAME_FILE.fullmatch(e.name)) and m[1] in stems]
-    stray = next((e.name for e in entries if e not in named), None)
-    return tuple(Path(folder.name, e.name) for e in named), stray
+    named = [e.name for e in entries if e.is_file() and (m := FRAME_FILE.fullmatch(e.name)) and m[1] in stems]
+    kept = set(named)
+    stray = next((e.name for e in entries if e.name not in kept), None)
+    return tuple(f"{folder.name}/{name}" for name in named), stray
 
 
 def check_out(out: Path, shards: list[Path]) -> None:
@@ -240,18 +240,23 @@ def check_out(out: Path, shards: list[Path]) -> None:
 
 def write_dataset(parts: list[Part], coco: Any, root: Path) -> None:
     """Hard-link (or copy) every shard's frame files into `root`, then write config.yaml and annotations.json."""
-    files = [(part.root, rel) for part in parts for rel in part.files]
-    for src_root, rel in tqdm(files, unit="file", desc="merging"):
-        link(src_root / rel, root / rel)
+    with tqdm(total=sum(part.count() for part in parts), unit="file", desc="merging") as bar:
+        for part in parts:
+            for rel in part.files():
+                link(os.path.join(part.root, rel), os.path.join(root, rel))
+                bar.update()
     whole = {**parts[0].config, "shard": {"index": 0, "count": 1}}  # in its place: reads as an unsharded run's
     write_bytes_atomic(root / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.create(whole)).encode())
-    coco.open(root, _categories(parts[0]))
+    coco.open(root, parts[0].categories)
     coco.close()
 
 
-def _categories(part: Part) -> list[dict]:
-    """The run's categories, as its annotations.json lists them."""
-    return json.loads((part.root / FINISHED_MARKER).read_text())["categories"]
+def _categories(path: Path) -> list[dict]:
+    """The run's categories, as a shard's annotations.json lists them."""
+    categories = read_head(path).get("categories")  # a DatasetError is a SimgenError
+    if not isinstance(categories, list):
+        raise SimgenError(f"{path}: not a simgen COCO file (expected its categories)")
+    return categories
 
 
 def merge(shards: list[Path], out: Path) -> int:
@@ -267,13 +272,15 @@ def merge(shards: list[Path], out: Path) -> int:
         built = staging / target.relative_to(top)
         write_dataset(parts, coco, built)
         make_exports(exports, built, target)
-    log.info("merged %d shards (%d files) into %s", len(parts), sum(len(p.files) for p in parts), out)
+    log.info("merged %d shards (%d files) into %s", len(parts), sum(p.count() for p in parts), out)
     return 0
 
 
 def make_exports(exports: dict[str, Any], root: Path, home: Path) -> None:
     """The run's exports of the merged dataset built in `root`, which will lie at `home` (YOLO's data.yaml names
     it)."""
+    if not exports:
+        return
     data = dataset.load(root)
     data.home = home
     for name, writer in exports.items():

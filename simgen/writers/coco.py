@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from pathlib import Path
 
 import simgen
@@ -14,7 +16,9 @@ from simgen.errors import OutputError
 from simgen.frame import Frame
 from simgen.polygons import mask_polygons
 from simgen.scene import Scene
-from simgen.writers.files import DEPTH_SCALE_M, FINISHED_MARKER, frame_stem, write_json_atomic
+from simgen.writers.files import DEPTH_SCALE_M, FINISHED_MARKER, atomic_file, frame_stem, json_bytes, write_json_atomic
+
+COPY_CHUNK = 1 << 20  # bytes
 
 
 def image_entry(index: int, scene: Scene, file_name: str) -> dict:
@@ -105,19 +109,26 @@ class CocoWriter:
         return self.record_path(index).is_file()
 
     def close(self) -> None:
-        """Assemble every frame record, in frame order, into one COCO file; ids count from 1."""
-        images, annotations = [], []
-        for path in sorted((self.root / "coco").glob("*.json"), key=lambda p: int(p.stem)):  # 1000000 after 999999
-            record = read_record(path)
-            images.append(record["image"])
-            for ann in record["annotations"]:
-                annotations.append({"id": len(annotations) + 1, **ann})
-        coco = {
+        """Assemble every frame record, in frame order, into one COCO file; ids count from 1. A record at a time, so
+        memory stays flat however many frames: the images go straight into the file, the annotations through an
+        anonymous temporary file beside it, appended after them."""
+        paths = sorted((self.root / "coco").glob("*.json"), key=lambda p: int(p.stem))  # 1000000 after 999999
+        head = json_bytes({
             "info": {"description": "simgen synthetic dataset", "version": simgen.__version__,
                      "contributor": "simgen", "depth_unit": "millimetre", "depth_scale": DEPTH_SCALE_M},
             "licenses": [],
             "categories": self.categories,
-            "images": images,
-            "annotations": annotations,
-        }
-        write_json_atomic(self.root / FINISHED_MARKER, coco)
+        })
+        with atomic_file(self.root / FINISHED_MARKER) as out, tempfile.TemporaryFile(dir=self.root) as rest:
+            out.write(head[:-1] + b',"images":[')
+            count = 0
+            for k, path in enumerate(paths):
+                record = read_record(path)
+                out.write(b"," * (k > 0) + json_bytes(record["image"]))
+                for ann in record["annotations"]:
+                    count += 1
+                    rest.write(b"," * (count > 1) + json_bytes({"id": count, **ann}))
+            out.write(b'],"annotations":[')
+            rest.seek(0)
+            shutil.copyfileobj(rest, out, COPY_CHUNK)
+            out.write(b"]}")

@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, BinaryIO, Iterator
 
 from simgen import temp_folders
 
@@ -62,14 +62,19 @@ def remove_partial_files(root: Path) -> None:
                 Path(folder, name).unlink()
 
 
-def link(source: Path, target: Path) -> None:
+def link(source: str | Path, target: str | Path) -> None:
     """Place the file `source` names (following symlinks) at `target` as a hard link, or a copy where links are
-    impossible (another file system), replacing what is there; an error names `source`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    if target.exists() or target.is_symlink():
-        target.unlink()
+    impossible (another file system), replacing what is there; an error names `source`. One system call where
+    `target`'s folder is there and `target` is not (a merge links millions)."""
+    real = os.path.realpath(source) if os.path.islink(source) else source  # os.link would link the symlink itself
+    with contextlib.suppress(OSError):
+        os.link(real, target)
+        return
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    if os.path.lexists(target):
+        os.unlink(target)
     try:
-        os.link(source.resolve(), target)
+        os.link(real, target)
     except OSError:
         try:
             shutil.copy2(source, target)
@@ -77,20 +82,31 @@ def link(source: Path, target: Path) -> None:
             raise OSError(err.errno, err.strerror, str(source)) from None
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
-    """Write through a temporary file, removed again if the write fails (a full disk keeps no half file)."""
+@contextlib.contextmanager
+def atomic_file(path: Path) -> Iterator[BinaryIO]:
+    """A file to write `path` through, put in place when the block ends and removed again if it fails (a full disk
+    keeps no half file)."""
     tmp = temporary_path(path)
     try:
         with open(tmp, "wb") as fh:
-            fh.write(data)
+            yield fh
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError):
+        if isinstance(err, OSError) and err.filename in (None, str(tmp)):  # not another file's, read in the block
             raise OSError(err.errno, err.strerror, str(path)) from None
         raise
 
 
-def write_json_atomic(path: Path, obj: Any, indent: int | None = None) -> None:
-    text = json.dumps(obj, indent=indent, separators=None if indent else (",", ":"))
-    write_bytes_atomic(path, text.encode("utf-8"))
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    with atomic_file(path) as fh:
+        fh.write(data)
+
+
+def json_bytes(obj: Any) -> bytes:
+    """`obj` as compact JSON, as simgen writes every JSON file."""
+    return json.dumps(obj, separators=(",", ":")).encode("utf-8")
+
+
+def write_json_atomic(path: Path, obj: Any) -> None:
+    write_bytes_atomic(path, json_bytes(obj))

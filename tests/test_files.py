@@ -1,0 +1,52 @@
+"""Dataset files: links that merges and exports place, and files written whole or not at all."""
+
+import os
+
+import pytest
+
+from simgen.writers.files import atomic_file, link
+
+
+def test_a_link_is_a_hard_link_of_the_file_a_symlink_names(tmp_path):
+    real = tmp_path / "real.png"
+    real.write_bytes(b"png")
+    (tmp_path / "alias.png").symlink_to(real)
+    target = tmp_path / "new" / "folder" / "000000.png"
+    link(tmp_path / "alias.png", target)
+    assert not target.is_symlink() and os.path.samefile(target, real) and real.stat().st_nlink == 2
+
+
+def test_a_link_replaces_what_is_there_and_leaves_that_files_other_names_alone(tmp_path):
+    old, new = tmp_path / "old.png", tmp_path / "new.png"
+    old.write_bytes(b"old")
+    new.write_bytes(b"new")
+    target = tmp_path / "000000.png"
+    os.link(old, target)
+    link(new, target)
+    assert target.read_bytes() == b"new" and old.read_bytes() == b"old"
+    (tmp_path / "dangling.png").symlink_to(tmp_path / "gone.png")
+    link(new, tmp_path / "dangling.png")
+    assert (tmp_path / "dangling.png").read_bytes() == b"new"
+
+
+def test_a_missing_source_is_an_error_naming_it(tmp_path):
+    with pytest.raises(FileNotFoundError, match="gone.png"):
+        link(tmp_path / "gone.png", tmp_path / "out" / "000000.png")
+
+
+def test_an_atomic_file_is_there_whole_or_not_at_all(tmp_path):
+    path = tmp_path / "annotations.json"
+    with atomic_file(path) as fh:
+        fh.write(b"{}")
+    with pytest.raises(ValueError):
+        with atomic_file(path) as fh:
+            fh.write(b'{"images":[')
+            raise ValueError("a record that does not read")
+    assert path.read_bytes() == b"{}" and os.listdir(tmp_path) == ["annotations.json"]
+
+
+def test_an_error_reading_another_file_in_the_block_names_that_file(tmp_path):
+    """Only errors of writing the file itself are reported under its name."""
+    with pytest.raises(FileNotFoundError, match="record.json"):
+        with atomic_file(tmp_path / "annotations.json"):
+            (tmp_path / "record.json").read_text()
