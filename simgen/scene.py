@@ -20,7 +20,7 @@ ASSET_KINDS = ("urdf", "mesh", "box", "cylinder", "sphere", "capsule")
 PRIMITIVE_SIZES = {"box": ("x", "y", "z"), "sphere": ("radius",), "cylinder": ("radius", "length"),
                    "capsule": ("radius", "length")}
 FILE_SUFFIXES = {"urdf": (".urdf",), "mesh": (".obj", ".stl")}  # the files an asset of each kind is read from
-ASSET_KEYS = ("kind", "path", "size", "mass")
+ASSET_KEYS = ("kind", "path", "size")  # a fixture's: fixtures do not move, so they take no mass
 FIXTURE_KEYS = ("asset", "position", "orientation", "rgba", "scale")
 
 
@@ -172,14 +172,15 @@ def _asset(key: str, value: Any) -> Asset:
     """A fixture's asset: a URDF or mesh file at `path`, or a primitive of `size`."""
     shape = "{kind: urdf|mesh, path: FILE} or {kind: box|sphere|cylinder|capsule, size: [...]}"
     cfg = validate.mapping(key, value, shape)
+    if "mass" in cfg:
+        raise ConfigError(f"{key}.mass", "a fixture takes no mass: fixtures stay where they are put")
     validate.known_keys(key, cfg, ASSET_KEYS)
     kind = validate.choice(f"{key}.kind", cfg.get("kind"), ASSET_KINDS)
-    mass = validate.number(f"{key}.mass", cfg.get("mass", 0.0), low=0)
     if kind in FILE_SUFFIXES:
         _unused(key, cfg, "size", kind)
-        return Asset(kind=kind, path=_asset_path(f"{key}.path", kind, cfg.get("path")), mass=mass)
+        return Asset(kind=kind, path=_asset_path(f"{key}.path", kind, cfg.get("path")), mass=0.0)
     _unused(key, cfg, "path", kind)
-    return Asset(kind=kind, size=primitive_size(f"{key}.size", kind, cfg.get("size")), mass=mass)
+    return Asset(kind=kind, size=primitive_size(f"{key}.size", kind, cfg.get("size")), mass=0.0)
 
 
 def _rgba(key: str, value: Any) -> tuple:
