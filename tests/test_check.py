@@ -55,6 +55,14 @@ def empty_segmentation(root: Path) -> None:
     (root / "annotations.json").write_text(json.dumps(coco))
 
 
+def swap_instance_masks(root: Path) -> None:
+    """Frames 0 and 1 each with the other's instance mask: each annotation is checked against its own frame's."""
+    first, second = root / "instance" / "000000.png", root / "instance" / "000001.png"
+    data = first.read_bytes()
+    first.write_bytes(second.read_bytes())
+    second.write_bytes(data)
+
+
 def split_again(root: Path) -> None:
     """The split files made again with other fractions than the YOLO and BOP exports were."""
     done = run_tool("export", root, "--format", "splits", "--splits", "train=0.34,val=0.33,test=0.33")
@@ -76,8 +84,9 @@ def test_passes_as_made(dataset):
     (shrink_a_silhouette, "annotation 1: silhouette_area, silhouette_bbox or in_frame_fraction disagrees"),
     (empty_segmentation, "annotation 1: 'segmentation': expected one or more polygons"),
     (split_again, "its splits are not those of the split files (exports made with other --splits or --seed"),
+    (swap_instance_masks, "annotation 1: segmentation disagrees with instance mask"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
-        "silhouette", "empty-segmentation", "splits-differ"])
+        "silhouette", "empty-segmentation", "splits-differ", "masks-swapped"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
