@@ -96,10 +96,25 @@ def test_damage_is_reported(dataset, tmp_path, damage, report):
     assert done.stderr == ""
 
 
+def test_a_sample_checks_the_files_and_masks_of_that_many_images(dataset, tmp_path):
+    """--sample 1 finds a damaged frame only when it draws it; the JSON checks still see every image."""
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    for index in range(3):
+        truncate(broken / "depth" / f"{index:06d}.png")
+    done = run_tool("check", broken, "--sample", "1")
+    assert done.returncode == 1 and done.stdout.count(": truncated") == 1, done.stdout
+    assert "images (3 images, the files of 1 drawn at random checked): 1 problem(s)" in done.stdout
+    assert "annotations, those of the drawn images checked against their masks)" in done.stdout
+    done = run_tool("check", broken, "--sample", "3")
+    assert done.returncode == 1 and done.stdout.count(": truncated") == 3 and "drawn" not in done.stdout
+
+
 @pytest.mark.parametrize("args, expected", [
     (["{good}", "--colour"], ["unrecognized arguments: --colour"]),
     ([], ["the following arguments are required: dataset"]),
     (["{good}", "{good}"], ["unrecognized arguments"]),
+    (["{good}", "--sample", "0"], ["--sample: expected an integer >= 1, got 0"]),
 ])
 def test_bad_options_are_one_line(dataset, args, expected):
     done = run_tool("check", *[a.format(good=dataset) for a in args])
