@@ -157,7 +157,7 @@ def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report
         check_keypoints(ann, image, report)
 
 
-def check_annotations(data: Dataset, report: Report, sample: Optional[int] = None) -> None:
+def check_annotations(data: Dataset, sample: Optional[int], report: Report) -> None:
     """Each image's files, then its annotations against them, an image at a time: the masks of a dataset are never
     all held at once (1.8 MB a 640x480 frame). With `sample`, only that many images, drawn at random, are."""
     name = "annotations"
@@ -212,7 +212,7 @@ def check(root: Path, sample: Optional[int] = None) -> Report:
     report = Report()
     guarded(report, "categories", check_categories, data)
     guarded(report, "images", check_images, data)
-    guarded(report, "annotations", lambda d, r: check_annotations(d, r, sample), data)
+    guarded(report, "annotations", check_annotations, data, sample)
     check_exports(data, report)
     return report
 
