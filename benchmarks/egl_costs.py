@@ -2,10 +2,10 @@
 
     python benchmarks/egl_costs.py --repeats 15
 
-Loads every built-in mesh category (jenga among its variants) into a freshly reset EGL client, median ms per load; then jenga with its
-1024x1024 texture as shipped, as a 256x256 copy and as an uncompressed BMP of the full size, which tells
-texture upload (cost follows pixels) from PNG decoding (cost follows the format); then one 640x480
-getCameraImage of the loaded meshes with and without the segmentation pass.
+Loads every built-in mesh category (jenga among its variants) into a freshly reset EGL client, median ms per
+load; then jenga with its 1024x1024 texture as shipped, as a 256x256 copy and as an uncompressed BMP of the
+full size, which tells texture upload (cost follows pixels) from PNG decoding (cost follows the format); then
+one 640x480 getCameraImage of the loaded meshes with and without the segmentation pass.
 """
 
 from __future__ import annotations
