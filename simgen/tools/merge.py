@@ -7,7 +7,7 @@ import json
 import logging
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
@@ -119,7 +119,7 @@ def _rgb_suffix(path: Path, index: int) -> str:
 def checked_files(part: Part, folders: list[str], further: tuple[str, ...]) -> Part:
     """The shard with its `folders`, RGB suffix and `further` files, once every file of its frames is checked to be
     there and every COCO record sound and naming one RGB suffix."""
-    part = Part(part.root, part.config, part.shard, part.categories, tuple(folders), further=further)
+    part = replace(part, folders=tuple(folders), further=further)
     for index in part.frames():
         record = part.root / "coco" / f"{frame_stem(index)}.json"
         if not record.is_file():
