@@ -72,6 +72,8 @@ def split_again(root: Path) -> None:
 def test_passes_as_made(dataset):
     done = run_tool("check", dataset)
     assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
+    frames = len(list((dataset / "rgb").iterdir()))
+    assert "checking: 100%" in done.stderr and f"{frames}/{frames}" in done.stderr  # the progress bar
 
 
 @pytest.mark.parametrize("damage, report", [
@@ -91,7 +93,7 @@ def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
     damage(broken)
-    done = run_tool("check", broken)
+    done = run_tool("check", broken, "--no-progress")
     assert done.returncode == 1 and "FAIL" in done.stdout and report in done.stdout, done.stdout + done.stderr
     assert done.stderr == ""
 

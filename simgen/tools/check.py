@@ -17,7 +17,7 @@ from simgen.annotations_file import RULES
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import check_exports
 from simgen.tools.check_report import Report, image_type, mask_box
-from simgen.tools.cli import Parser, run_command
+from simgen.tools.cli import Parser, progress, run_command
 from simgen.tools.dataset import decode_file
 
 
@@ -157,7 +157,7 @@ def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report
         check_keypoints(ann, image, report)
 
 
-def check_annotations(data: Dataset, sample: Optional[int], report: Report) -> None:
+def check_annotations(data: Dataset, sample: Optional[int], show_progress: bool, report: Report) -> None:
     """Each image's files, then its annotations against them, an image at a time: the masks of a dataset are never
     all held at once (1.8 MB a 640x480 frame). With `sample`, only that many images, drawn at random, are."""
     name = "annotations"
@@ -173,7 +173,7 @@ def check_annotations(data: Dataset, sample: Optional[int], report: Report) -> N
         else:
             by_image.setdefault(ann["image_id"], []).append(ann)
     chosen = sampled(data.images, sample)
-    for image in chosen:
+    for image in progress(chosen, "checking", show_progress):
         maps = check_image_files(data, image, report)
         for ann in by_image.get(image["id"], []) if images[image["id"]] is image else []:  # ids twice: the last
             try:
@@ -205,14 +205,14 @@ def guarded(report: Report, name: str, run: Callable[..., Any], *args: Any) -> A
         return None
 
 
-def check(root: Path, sample: Optional[int] = None) -> Report:
+def check(root: Path, sample: Optional[int] = None, show_progress: bool = False) -> Report:
     """Every check on the dataset at `root` and on the exports found in it; with `sample`, the files and masks of
-    that many random images only."""
+    that many random images only; with `show_progress`, a progress bar over the images on stderr."""
     data = load(root)
     report = Report()
     guarded(report, "categories", check_categories, data)
     guarded(report, "images", check_images, data)
-    guarded(report, "annotations", check_annotations, data, sample)
+    guarded(report, "annotations", check_annotations, data, sample, show_progress)
     check_exports(data, report)
     return report
 
@@ -222,15 +222,16 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     ap.add_argument("dataset", help="a finished simgen dataset folder (with annotations.json)")
     ap.add_argument("--sample", type=int, metavar="N",
                     help="check the files and masks of N images drawn at random (default: all; about 20 ms each)")
+    ap.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bar")
     args = ap.parse_args(argv)
     if args.sample is not None and args.sample < 1:
         ap.error(f"--sample: expected an integer >= 1, got {args.sample}")
-    run_command("simgen-check", lambda: run(Path(args.dataset), args.sample))
+    run_command("simgen-check", lambda: run(Path(args.dataset), args.sample, args.progress))
 
 
-def run(root: Path, sample: Optional[int] = None) -> int:
+def run(root: Path, sample: Optional[int] = None, show_progress: bool = True) -> int:
     """Print the report; the exit status is 1 where it found problems."""
-    report = check(root, sample)
+    report = check(root, sample, show_progress)
     print(f"simgen-check: {root}")
     print("\n".join(report.lines()))
     print(f"simgen-check: {report.problems} problem(s)" if report.problems else "simgen-check: all checks passed")
