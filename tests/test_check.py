@@ -4,6 +4,7 @@ each is a problem in the report, never a pass and never a traceback; a bad optio
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -99,17 +100,29 @@ def test_damage_is_reported(dataset, tmp_path, damage, report):
 
 
 def test_a_sample_checks_the_files_and_masks_of_that_many_images(dataset, tmp_path):
-    """--sample 1 finds a damaged frame only when it draws it; the JSON checks still see every image."""
+    """--sample 1 finds a damaged frame (or its export's files) only when it draws it; the JSON checks still see
+    every image."""
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
     for index in range(3):
         truncate(broken / "depth" / f"{index:06d}.png")
-    done = run_tool("check", broken, "--sample", "1")
+    for label in (broken / "yolo" / "detect" / "labels").glob("*/*.txt"):
+        label.write_text(label.read_text() + "0 0.5 0.5 0.1 0.1\n")
+    for mask in (broken / "bop").glob("*/*/mask_visib/*.png"):
+        truncate(mask)
+    done = run_tool("check", broken, "--sample", "1", "--no-progress")
     assert done.returncode == 1 and done.stdout.count(": truncated") == 1, done.stdout
+    assert done.stdout.count("label lines for") == 1 and len(bop_images_named(done.stdout)) == 1, done.stdout
     assert "images (3 images, the files of 1 drawn at random checked): 1 problem(s)" in done.stdout
     assert "annotations, those of the drawn images checked against their masks)" in done.stdout
-    done = run_tool("check", broken, "--sample", "3")
+    assert "yolo/detect (3 label files, those of the 1 drawn images checked): 1 problem(s)" in done.stdout
+    done = run_tool("check", broken, "--sample", "3", "--no-progress")
     assert done.returncode == 1 and done.stdout.count(": truncated") == 3 and "drawn" not in done.stdout
+    assert done.stdout.count("label lines for") == 3 and len(bop_images_named(done.stdout)) == 3, done.stdout
+
+
+def bop_images_named(report: str) -> set[str]:
+    return set(re.findall(r"image (\d+) gt \d+: mask_visib missing", report))
 
 
 @pytest.mark.parametrize("args, expected", [

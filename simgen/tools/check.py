@@ -157,9 +157,9 @@ def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report
         check_keypoints(ann, image, report)
 
 
-def check_annotations(data: Dataset, sample: Optional[int], show_progress: bool, report: Report) -> None:
+def check_annotations(data: Dataset, chosen: list[dict], show_progress: bool, report: Report) -> None:
     """Each image's files, then its annotations against them, an image at a time: the masks of a dataset are never
-    all held at once (1.8 MB a 640x480 frame). With `sample`, only that many images, drawn at random, are."""
+    all held at once (1.8 MB a 640x480 frame). Only the `chosen` images' files (all but with --sample)."""
     name = "annotations"
     report.start(name)
     ids = [a["id"] for a in data.coco["annotations"]]
@@ -172,7 +172,6 @@ def check_annotations(data: Dataset, sample: Optional[int], show_progress: bool,
             report.problem(name, f"annotation {ann.get('id')}: unknown image_id {ann.get('image_id')}")
         else:
             by_image.setdefault(ann["image_id"], []).append(ann)
-    chosen = sampled(data.images, sample)
     for image in progress(chosen, "checking", show_progress):
         maps = check_image_files(data, image, report)
         for ann in by_image.get(image["id"], []) if images[image["id"]] is image else []:  # ids twice: the last
@@ -212,8 +211,9 @@ def check(root: Path, sample: Optional[int] = None, show_progress: bool = False)
     report = Report()
     guarded(report, "categories", check_categories, data)
     guarded(report, "images", check_images, data)
-    guarded(report, "annotations", check_annotations, data, sample, show_progress)
-    check_exports(data, report)
+    chosen = sampled(data.images, sample)
+    guarded(report, "annotations", check_annotations, data, chosen, show_progress)
+    check_exports(data, chosen, report)
     return report
 
 

@@ -36,7 +36,8 @@ def check_splits(data: Dataset, report: Report) -> None:
         ids = [img["id"] for img in coco["images"]]
         seen += ids
         counts.append(f"{split}: {len(ids)}")
-        expected = sorted(a["id"] for a in data.coco["annotations"] if a["image_id"] in set(ids))
+        held = set(ids)
+        expected = sorted(a["id"] for a in data.coco["annotations"] if a["image_id"] in held)
         if sorted(a["id"] for a in coco["annotations"]) != expected or coco["categories"] != data.coco["categories"]:
             report.problem(name, f"{path.name}: annotations or categories disagree with annotations.json")
     if sorted(seen) != sorted(img["id"] for img in data.images):
@@ -74,7 +75,12 @@ def check_yolo_image(data: Dataset, out: Path, task: str, image: dict, classes: 
                 report.problem(name, f"{stem}: outline of annotation {ann['id']} leaves its COCO bbox")
 
 
-def check_yolo(data: Dataset, report: Report) -> None:
+def drawn(data: Dataset, images: list[dict]) -> str:
+    """What a count adds where only the files of the images drawn (--sample) were checked."""
+    return f", those of the {len(images)} drawn images checked" if len(images) < len(data.images) else ""
+
+
+def check_yolo(data: Dataset, images: list[dict], report: Report) -> None:
     for task in TASKS:
         out = data.root / "yolo" / task
         if not out.is_dir():
@@ -86,9 +92,9 @@ def check_yolo(data: Dataset, report: Report) -> None:
         if not isinstance(spec, dict) or spec.get("names") != names or not {"path", "train", "val"} <= set(spec):
             report.problem(name, "data.yaml is missing, lacks path/train/val, or its names are not the categories")
         classes = class_indices(data.categories)
-        for image in data.images:
+        for image in images:
             check_yolo_image(data, out, task, image, classes, report)
-        report.counts[name] = f"{len(data.images)} label files"
+        report.counts[name] = f"{len(data.images)} label files{drawn(data, images)}"
 
 
 def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: list, report: Report) -> None:
@@ -115,12 +121,13 @@ def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: l
                                  "or mask missing")
 
 
-def check_bop(data: Dataset, report: Report) -> None:
+def check_bop(data: Dataset, images: list[dict], report: Report) -> None:
     if not (data.root / "bop").is_dir():
         return
     name = "bop"
     report.start(name)
     by_frame = {img["frame_index"]: img for img in data.images}
+    chosen = {img["frame_index"] for img in images}
     seen: list[int] = []
     for scene in sorted((data.root / "bop").glob(f"*/{SCENE}")):
         files = {f: scene / f"scene_{f}.json" for f in ("camera", "gt", "gt_info")}
@@ -140,10 +147,11 @@ def check_bop(data: Dataset, report: Report) -> None:
                     or not (scene / "depth" / f"{int(key):06d}.png").is_file():
                 report.problem(name, f"{scene.parent.name} image {key}: unknown image, other cam_K or no depth")
                 continue
-            check_bop_image(data, scene, image, gts.get(key, []), infos.get(key, []), report)
+            if image["frame_index"] in chosen:
+                check_bop_image(data, scene, image, gts.get(key, []), infos.get(key, []), report)
     if sorted(seen) != sorted(by_frame):
         report.problem(name, "the BOP scenes do not hold every image exactly once")
-    report.counts[name] = f"{len(seen)} images"
+    report.counts[name] = f"{len(seen)} images{drawn(data, images)}"
 
 
 def split_membership(data: Dataset) -> dict[str, dict[int, str]]:
@@ -174,10 +182,11 @@ def check_same_splits(data: Dataset, report: Report) -> None:
                                  "--seed: make them again with the same ones)")
 
 
-def check_exports(data: Dataset, report: Report) -> None:
-    for name, run in (("splits", check_splits), ("yolo", check_yolo), ("bop", check_bop),
-                      ("splits", check_same_splits)):
+def check_exports(data: Dataset, images: list[dict], report: Report) -> None:
+    """The exports found against annotations.json; the files of `images` only (those drawn with --sample)."""
+    for name, run, drawn_images in (("splits", check_splits, ()), ("yolo", check_yolo, (images,)),
+                                    ("bop", check_bop, (images,)), ("splits", check_same_splits, ())):
         try:
-            run(data, report)
+            run(data, *drawn_images, report)
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, yaml.YAMLError) as err:
             report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {err})")
