@@ -16,6 +16,7 @@ from tqdm import tqdm
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
 from simgen.workers import WORN_OUT, run_pool
 from simgen.writers import Writer
+from simgen.writers.files import listed
 
 log = logging.getLogger("simgen")
 FELL_WARNING = 0.05  # more of the labeled objects than this falling off the support is warned of (1% roll off a table)
@@ -136,6 +137,16 @@ def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: in
         yield from run_pool(factory, seed, views_per_scene, root, todo, workers)
 
 
+def unwritten(writers: Sequence[Writer], frames: list[int]) -> list[int]:
+    """The frames (in order) that some writer has not written: each writer asked in turn, within a listed() block,
+    so that its folders are listed once and only one writer's listings are held at a time."""
+    missing: set[int] = set()
+    for writer in writers:
+        with listed():
+            missing.update(i for i in frames if i not in missing and not writer.done(i))
+    return [i for i in frames if i in missing]
+
+
 def close_order(writer: Writer) -> int:
     """Writers close in this order: those of frames first, then the one whose file marks the dataset finished (COCO's
     annotations.json: a writer that fails to close leaves the dataset unfinished), then the exports, which read it."""
@@ -153,7 +164,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
     for writer in pipeline.writers:
         writer.open(root, pipeline.categories)
     mine = shard.frames(num_frames, views_per_scene)
-    todo = [i for i in mine if not all(w.done(i) for w in pipeline.writers)]
+    todo = unwritten(pipeline.writers, mine)
     jobs = scene_jobs(todo, views_per_scene)
     summary = RunSummary(root, len(mine), len(todo), 0, 0.0, pipeline.world.renderer_kind)
     workers = max(1, min(workers, len(jobs)))

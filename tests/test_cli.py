@@ -369,6 +369,26 @@ def test_interrupted_run_resumes_to_the_same_dataset(small_dataset, tmp_path):
         assert f.read_bytes() == (out / "instance" / f.name).read_bytes()
 
 
+def test_a_rerun_renders_the_frames_some_writer_has_not_written(small_dataset):
+    from simgen.generate import unwritten
+    from simgen.writers.coco import CocoWriter
+    from simgen.writers.images import ImageWriter
+    from simgen.writers.meta import SceneWriter
+
+    out = small_dataset(frames=6)
+    (out / "depth" / "000002.png").unlink()
+    (out / "coco" / "000004.json").unlink()
+    (out / "meta" / "000001.json").unlink()
+    (out / "meta" / "000001.json").mkdir()  # not a file
+    (out / "rgb" / ".000005.png.tmp4242").write_bytes(b"half")  # a temporary file is not the frame's
+    writers = [ImageWriter(), CocoWriter(), SceneWriter()]
+    for writer in writers:
+        writer.open(out, [])
+    assert unwritten(writers, [0, 1, 2, 3, 4]) == [1, 2, 4]
+    (out / "rgb" / "000003.png").unlink()
+    assert unwritten(writers, list(range(6))) == [1, 2, 3, 4]
+
+
 def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):
     """Two runs of different configs into one folder at once mixed their frames under one config.yaml."""
     out = tmp_path / "busy"

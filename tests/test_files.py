@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from simgen.writers.files import atomic_file, link
+from simgen.writers.files import atomic_file, link, listed, on_disk
 
 
 def test_a_link_is_a_hard_link_of_the_file_a_symlink_names(tmp_path):
@@ -50,3 +50,15 @@ def test_an_error_reading_another_file_in_the_block_names_that_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="record.json"):
         with atomic_file(tmp_path / "annotations.json"):
             (tmp_path / "record.json").read_text()
+
+
+def test_within_a_listed_block_a_folder_is_listed_once(tmp_path):
+    """A resume check of a million frames lists their folders rather than looking up each file."""
+    (tmp_path / "000000.png").write_bytes(b"png")
+    (tmp_path / "000001.png").mkdir()
+    with listed():
+        assert on_disk(tmp_path / "000000.png") and not on_disk(tmp_path / "000001.png")
+        (tmp_path / "000002.png").write_bytes(b"png")
+        assert not on_disk(tmp_path / "000002.png")  # written after the folder was listed
+        assert not on_disk(tmp_path / "missing" / "000000.png")
+    assert on_disk(tmp_path / "000002.png") and not on_disk(tmp_path / "000001.png")

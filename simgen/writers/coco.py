@@ -16,7 +16,8 @@ from simgen.errors import OutputError
 from simgen.frame import Frame
 from simgen.polygons import mask_polygons
 from simgen.scene import Scene
-from simgen.writers.files import DEPTH_SCALE_M, FINISHED_MARKER, atomic_file, frame_stem, json_bytes, write_json_atomic
+from simgen.writers.files import (DEPTH_SCALE_M, FINISHED_MARKER, atomic_file, frame_stem, json_bytes, on_disk,
+                                  write_json_atomic)
 
 COPY_CHUNK = 1 << 20  # bytes
 
@@ -106,7 +107,7 @@ class CocoWriter:
         }
 
     def done(self, index: int) -> bool:
-        return self.record_path(index).is_file()
+        return on_disk(self.record_path(index))
 
     def close(self) -> None:
         """Assemble every frame record, in frame order, into one COCO file; ids count from 1. A record at a time, so

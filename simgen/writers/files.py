@@ -9,7 +9,7 @@ import os
 import re
 import shutil
 from pathlib import Path
-from typing import Any, BinaryIO, Iterator
+from typing import Any, BinaryIO, Iterator, Optional
 
 from simgen import temp_folders
 
@@ -21,6 +21,40 @@ TEMPORARY_NAME = re.compile(r"\..+\.tmp\d+")  # what temporary_path names: .NAME
 
 def frame_stem(index: int) -> str:
     return f"{index:06d}"
+
+
+_listings: Optional[dict[str, frozenset[str]]] = None  # folder -> its files' names, within a listed() block
+
+
+@contextlib.contextmanager
+def listed() -> Iterator[None]:
+    """Within the block, on_disk() answers from each folder's listing, read once at its first question: checking a
+    million frames' files lists their folders instead of looking up each file (a system call each, slow on a
+    cluster's network file system). For files the block does not write."""
+    global _listings
+    _listings = {}
+    try:
+        yield
+    finally:
+        _listings = None
+
+
+def on_disk(path: Path) -> bool:
+    """Whether `path` is a file (a writer's done(); within a listed() block, from its folder's listing)."""
+    if _listings is None:
+        return path.is_file()
+    folder, _, name = os.fspath(path).rpartition(os.sep)
+    if folder not in _listings:
+        _listings[folder] = _file_names(folder or os.curdir)
+    return name in _listings[folder]
+
+
+def _file_names(folder: str) -> frozenset[str]:
+    try:
+        with os.scandir(folder) as entries:
+            return frozenset(e.name for e in entries if e.is_file())
+    except (FileNotFoundError, NotADirectoryError):
+        return frozenset()
 
 
 def temporary_path(path: Path) -> Path:

@@ -12,7 +12,7 @@ from simgen.annotate import Instance
 from simgen.errors import OutputError
 from simgen.frame import Frame
 from simgen.scene import Scene
-from simgen.writers.files import DEPTH_SCALE_M, frame_stem, write_bytes_atomic
+from simgen.writers.files import DEPTH_SCALE_M, frame_stem, on_disk, write_bytes_atomic
 
 
 # Rendered images are mostly flat regions: PNG's row filters cost 2-4x the encoding time and buy nothing.
@@ -90,7 +90,7 @@ class ImageWriter:
             write_bytes_atomic(self.path(kind, index), data)
 
     def done(self, index: int) -> bool:
-        return all(self.path(kind, index).is_file() for kind in self.kinds)
+        return all(on_disk(self.path(kind, index)) for kind in self.kinds)
 
     def close(self) -> None:
         pass

@@ -7,7 +7,7 @@ from pathlib import Path
 from simgen.annotate import Instance
 from simgen.frame import Frame
 from simgen.scene import Scene
-from simgen.writers.files import frame_stem, write_json_atomic
+from simgen.writers.files import frame_stem, on_disk, write_json_atomic
 
 
 class SceneWriter:
@@ -25,7 +25,7 @@ class SceneWriter:
         write_json_atomic(self.path(index), scene.to_dict())
 
     def done(self, index: int) -> bool:
-        return self.path(index).is_file()
+        return on_disk(self.path(index))
 
     def close(self) -> None:
         pass
