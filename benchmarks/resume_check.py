@@ -1,0 +1,104 @@
+"""The resume check at scale: how long a rerun takes to find which frames are on disk, and its system calls.
+
+    python benchmarks/resume_check.py --frames 200000
+    python benchmarks/resume_check.py --frames 200000 --code /tmp/prev --code .   # two checkouts, alternated
+
+Grows shard 0 of a two-shard run to its part of --frames frames (as merge_scale.py does), then, in fresh processes,
+for each --code checkout (put first on PYTHONPATH; default: the installed simgen) in turn, asks the default
+writers which of the shard's frames are missing, as a rerun does before rendering. Where strace is installed, a
+further run of each counts the system calls that look up a file (stat) or list a folder (getdents).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from merge_scale import grow, render
+
+CHECK = """
+import resource, sys, time
+from pathlib import Path
+import simgen.generate as generate
+from simgen.writers.coco import CocoWriter
+from simgen.writers.images import ImageWriter
+from simgen.writers.meta import SceneWriter
+writers = [ImageWriter(), CocoWriter(), SceneWriter()]
+for writer in writers:
+    writer.open(Path(sys.argv[1]), [])
+frames = generate.Shard(0, 2).frames(int(sys.argv[2]))
+start = time.perf_counter()
+if hasattr(generate, "unwritten"):
+    missing = generate.unwritten(writers, frames)
+else:  # before it
+    missing = [i for i in frames if not all(w.done(i) for w in writers)]
+print(time.perf_counter() - start, len(missing), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+"""
+LOOKUPS = ("newfstatat", "statx", "stat", "lstat", "fstatat64")
+
+
+def check(code: str | None, shard: Path, frames: int, trace: Path | None = None) -> tuple[float, float]:
+    """Seconds the check took in a fresh process, and its peak RSS in MB (under strace -c, writing its summary to
+    `trace`)."""
+    env = dict(os.environ)
+    if code:
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(code).resolve()), env.get("PYTHONPATH")]))
+    command = [sys.executable, "-c", CHECK, str(shard), str(frames)]
+    if trace:
+        command = ["strace", "-f", "-c", "-o", str(trace), *command]
+    done = subprocess.run(command, env=env, cwd=shard.parent, capture_output=True, text=True, check=True)
+    seconds, missing, peak = done.stdout.split()
+    assert missing == "0", f"{missing} frames missing"
+    return float(seconds), float(peak)
+
+
+def calls(trace: Path) -> dict[str, int]:
+    """File lookups and folder reads in an strace -c summary."""
+    counts = {"lookups": 0, "getdents": 0}
+    for line in trace.read_text().splitlines():
+        fields = line.split()
+        if len(fields) >= 5 and fields[3].isdigit():
+            name = fields[-1]
+            key = "lookups" if name in LOOKUPS else "getdents" if name.startswith("getdents") else None
+            if key:
+                counts[key] += int(fields[3])
+    return counts
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=20000)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--code", action="append", help="a source checkout to time (repeatable); default: installed")
+    args = parser.parse_args()
+    codes = args.code or [None]
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        shard = render(work)[0]
+        grow(shard, 0, args.frames)
+        frames = len(os.listdir(shard / "coco"))
+        seconds = {code: [] for code in codes}
+        for _ in range(args.repeats):
+            for code in codes:
+                seconds[code].append(check(code, shard, args.frames))
+        traced = {}
+        for code in codes if shutil.which("strace") else []:
+            check(code, shard, args.frames, work / "trace")
+            traced[code] = calls(work / "trace")
+    print(f"{frames} frames on disk\n\n| code | seconds (runs) | peak RSS MB | file lookups | folder reads |\n"
+          "|---|---|---|---|---|")
+    for code, runs in seconds.items():
+        counts = traced.get(code, {"lookups": "-", "getdents": "-"})
+        times, peaks = zip(*runs)
+        print(f"| {code or 'installed'} | {statistics.median(times):.2f} ({', '.join(f'{t:.2f}' for t in times)}) | "
+              f"{statistics.median(peaks):.0f} | {counts['lookups']} | {counts['getdents']} |")
+
+
+if __name__ == "__main__":
+    main()
