@@ -144,9 +144,9 @@ class Keyed:
     def __init__(self, key: str, part: Any):
         self.key, self.part = key, part
 
-    def __call__(self, *args: Any) -> None:
+    def __call__(self, *args: Any) -> Any:
         try:
-            self.part(*args)
+            return self.part(*args)
         except ConfigError as err:
             raise (err if is_whole_key(err.key) else err.under(self.key)) from None
 

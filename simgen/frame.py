@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
 import numpy as np
@@ -14,9 +14,11 @@ class Frame:
     instance: HxW int32, k+1 where scene.objects[k] is visible, 0 for background, fixtures and distractors;
     amodal (when asked for): {k+1: (x0, y0, mask)}, the object's whole silhouette as if nothing else were there,
     a boolean crop whose top-left pixel is (x0, y0) in the image's pixel grid; it reaches past the image where the
-    object does (up to one image size beyond each border)."""
+    object does (up to one image size beyond each border);
+    effects: what each effect that applied drew ({name: {parameter: value}}), recorded in the frame's meta."""
 
     rgb: np.ndarray
     depth: np.ndarray
     instance: np.ndarray
     amodal: Optional[dict] = None
+    effects: dict = field(default_factory=dict)

@@ -5,6 +5,7 @@ Frame i is view i % views_per_scene of scene i // views_per_scene, and depends o
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from typing import Iterator, Sequence
 
@@ -111,11 +112,23 @@ def make_frames(pipeline: Pipeline, seed: int, scene_index: int, views: Sequence
         frame = pipeline.world.render(spec)
         if pipeline.annotator.amodal:
             frame.amodal = pipeline.world.render_amodal(spec, pipeline.annotator.candidates(frame), frame.instance)
-        shape = frame.rgb.shape
-        for effect in pipeline.effects:
-            effect(frame, rng)
-            check_rgb(effect, frame.rgb, shape)
+        apply_effects(pipeline.effects, frame, rng)
         yield scene_index * views_per_scene + view, frame, spec, pipeline.annotator(frame, spec)
+
+
+def apply_effects(effects: Sequence[Effect], frame: Frame, rng: np.random.Generator) -> None:
+    """Post-process the frame's RGB, effect by effect; what each one that applied drew goes into frame.effects."""
+    shape = frame.rgb.shape
+    for effect in effects:
+        drawn = effect(frame, rng)
+        check_rgb(effect, frame.rgb, shape)
+        if drawn is not None:
+            frame.effects[effect_name(effect)] = checked_drawn(effect, drawn)
+
+
+def effect_name(effect: Effect) -> str:
+    """An effect's name in the meta: its config key (`blur` for effects.blur), or its class's name."""
+    return getattr(effect, "key", type(effect).__name__).removeprefix("effects.")
 
 
 def check_rgb(effect: Effect, rgb: object, shape: tuple) -> None:
@@ -125,6 +138,18 @@ def check_rgb(effect: Effect, rgb: object, shape: tuple) -> None:
         got = f"{rgb.dtype} array of shape {rgb.shape}" if isinstance(rgb, np.ndarray) else type(rgb).__name__
         raise ConfigError(getattr(effect, "key", "effects"), f"expected the effect to leave frame.rgb a uint8 array "
                                                              f"of shape {shape}, got a {got}")
+
+
+def checked_drawn(effect: Effect, drawn: object) -> dict:
+    """What an effect returned is a dict the meta can hold (JSON values), or a ConfigError naming the effect."""
+    try:
+        if isinstance(drawn, dict):
+            json.dumps(drawn)
+            return drawn
+    except (TypeError, ValueError):
+        pass
+    raise ConfigError(getattr(effect, "key", "effects"), "expected the effect to return None or a dict of JSON values "
+                                                         f"(what it drew, for the frame's meta), got {drawn!r:.80}")
 
 
 def make_frame(pipeline: Pipeline, seed: int, index: int,

@@ -1,3 +1,5 @@
+import json
+
 import cv2
 import numpy as np
 import pytest
@@ -56,14 +58,15 @@ def test_effect_changes_rgb_only(rendered, name):
     assert not np.array_equal(frame.rgb, rendered.rgb)
     assert np.array_equal(frame.depth, rendered.depth) and np.array_equal(frame.instance, rendered.instance)
     again = copy(rendered)
-    EFFECTS[name](1.0)(again, np.random.default_rng(0))
+    drawn = EFFECTS[name](1.0)(again, np.random.default_rng(0))
     assert np.array_equal(frame.rgb, again.rgb), "not deterministic for the same rng"
+    assert isinstance(drawn, dict) and drawn and json.loads(json.dumps(drawn)) == drawn  # what the meta records
 
 
 @pytest.mark.parametrize("name", EFFECTS)
 def test_probability_zero_leaves_the_frame_alone(rendered, name):
     frame = copy(rendered)
-    EFFECTS[name](0.0)(frame, np.random.default_rng(0))
+    assert EFFECTS[name](0.0)(frame, np.random.default_rng(0)) is None
     assert np.array_equal(frame.rgb, rendered.rgb)
 
 
@@ -146,6 +149,11 @@ class Floats:
 class Grey:
     def __call__(self, frame, rng):
         frame.rgb = frame.rgb.mean(axis=2).astype(np.uint8)
+
+
+class Level:
+    def __call__(self, frame, rng):
+        return {"level": np.float32(0.5)}  # not a JSON value
 """
 
 
@@ -163,3 +171,26 @@ def test_a_users_effect_that_leaves_no_rgb_image_is_a_one_line_error(tmp_path, n
         f"simgen: error: effects.mine: expected the effect to leave frame.rgb a uint8 array of shape (120, 160, 3), "
         f"got a {got}")
     assert not (out / "annotations.json").exists()
+
+
+def test_a_users_effect_that_returns_what_no_meta_can_hold_is_a_one_line_error(tmp_path):
+    (tmp_path / "my_fx.py").write_text(USERS_EFFECTS)
+    (tmp_path / "conf" / "effects").mkdir(parents=True)
+    (tmp_path / "conf" / "effects" / "mine.yaml").write_text("mine:\n  _target_: my_fx.Level\n")
+    out = tmp_path / "out"
+    done = run_simgen([f"hydra.searchpath=[file://{tmp_path / 'conf'}]", "effects=[mine]", f"output_dir={out}",
+                       "num_frames=1", *SMALL, "renderer=tiny"], tmp_path)
+    assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
+        "simgen: error: effects.mine: expected the effect to return None or a dict of JSON values (what it drew, for "
+        "the frame's meta), got {'level': np.float32(0.5)}")
+    assert not (out / "annotations.json").exists()
+
+
+def test_the_meta_records_what_each_effect_drew(small_dataset):
+    out = small_dataset("effects=[blur,jpeg]", "effects.blur.probability=1", "effects.jpeg.probability=0.5",
+                        frames=6)
+    drawn = [json.loads((out / "meta" / f"{i:06d}.json").read_text())["effects"] for i in range(6)]
+    sigmas = [d["blur"]["sigma"] for d in drawn]
+    assert all(0.5 <= s <= 1.5 for s in sigmas) and len(set(sigmas)) == 6, drawn
+    qualities = [d["jpeg"]["quality"] for d in drawn if "jpeg" in d]
+    assert 0 < len(qualities) < 6 and all(30 <= q <= 80 and isinstance(q, int) for q in qualities), drawn

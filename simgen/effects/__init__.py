@@ -1,11 +1,12 @@
 """Effects post-process a rendered frame's RGB (sensor noise, blur, background images, ...).
 
-An effect is `__call__(frame, rng) -> None`: it replaces `frame.rgb` and never changes depth or masks.
+An effect is `__call__(frame, rng) -> Optional[dict]`: it replaces `frame.rgb`, never changes depth or masks, and
+returns what it drew (JSON values by name, which the frame's meta records) or None where it did not apply.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Optional, Protocol
 
 import numpy as np
 
@@ -13,4 +14,4 @@ from simgen.frame import Frame
 
 
 class Effect(Protocol):
-    def __call__(self, frame: Frame, rng: np.random.Generator) -> None: ...
+    def __call__(self, frame: Frame, rng: np.random.Generator) -> Optional[dict]: ...

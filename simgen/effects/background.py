@@ -24,17 +24,24 @@ class BackgroundImage:
         self.kinds = Choice(validate.choices("kinds", kinds, PATTERNS))
         self.scale = Bounded("scale", scale, low=0, low_open=True)
 
-    def image(self, rng: np.random.Generator, shape: tuple[int, int]) -> np.ndarray:
-        """One background image of `shape` (height, width)."""
+    def draw(self, rng: np.random.Generator) -> dict[str, Any]:
+        """Which image: a photo's path, or a pattern's kind and scale."""
         if self.photos:
-            return make_image("photo", rng, shape, 1.0, self.photos[int(rng.integers(len(self.photos)))])
-        return make_image(self.kinds.sample(rng), rng, shape, self.scale.sample(rng))
+            return {"photo": self.photos[int(rng.integers(len(self.photos)))]}
+        return {"kind": self.kinds.sample(rng), "scale": float(self.scale.sample(rng))}
 
-    def __call__(self, frame: Frame, rng: np.random.Generator) -> None:
-        if rng.uniform() >= self.probability:
-            return
+    def image(self, rng: np.random.Generator, shape: tuple[int, int], drawn: dict[str, Any]) -> np.ndarray:
+        """The background image `drawn` names, of `shape` (height, width)."""
+        if "photo" in drawn:
+            return make_image("photo", rng, shape, 1.0, drawn["photo"])
+        return make_image(drawn["kind"], rng, shape, drawn["scale"])
+
+    def __call__(self, frame: Frame, rng: np.random.Generator) -> Optional[dict]:
         empty = frame.depth == 0
-        if empty.any():
-            rgb = frame.rgb.copy()
-            rgb[empty] = self.image(rng, empty.shape)[empty]
-            frame.rgb = rgb
+        if rng.uniform() >= self.probability or not empty.any():
+            return None
+        drawn = self.draw(rng)
+        rgb = frame.rgb.copy()
+        rgb[empty] = self.image(rng, empty.shape, drawn)[empty]
+        frame.rgb = rgb
+        return drawn

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import functools
 from abc import ABC, abstractmethod
-from typing import Any
+from typing import Any, Optional
 
 import cv2
 import numpy as np
@@ -24,17 +24,24 @@ def _luma(image: np.ndarray) -> np.ndarray:
 
 
 class _Effect(ABC):
-    """Common part: an effect runs on a frame with `probability`; `apply` returns the new RGB."""
+    """Common part: an effect runs on a frame with `probability`; `draw` picks its strength, `apply` returns the new
+    RGB (drawing per-pixel noise from `rng`)."""
 
     def __init__(self, probability: float):
         self.probability = validate.number("probability", probability, 0, 1)
 
-    def __call__(self, frame: Frame, rng: np.random.Generator) -> None:
-        if rng.uniform() < self.probability:
-            frame.rgb = self.apply(frame.rgb, rng)
+    def __call__(self, frame: Frame, rng: np.random.Generator) -> Optional[dict]:
+        if rng.uniform() >= self.probability:
+            return None
+        drawn = self.draw(rng)
+        frame.rgb = self.apply(frame.rgb, rng, **drawn)
+        return drawn
 
     @abstractmethod
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray: ...
+    def draw(self, rng: np.random.Generator) -> dict[str, float]: ...
+
+    @abstractmethod
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, **drawn: float) -> np.ndarray: ...
 
 
 class GaussianNoise(_Effect):
@@ -44,8 +51,10 @@ class GaussianNoise(_Effect):
         super().__init__(probability)
         self.sigma = Bounded("sigma", sigma, 0, 255)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        sigma = self.sigma.sample(rng)
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {"sigma": float(self.sigma.sample(rng))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
         return _to_uint8(rgb + rng.standard_normal(rgb.shape, dtype=np.float32) * np.float32(sigma))
 
 
@@ -56,8 +65,10 @@ class PoissonNoise(_Effect):
         super().__init__(probability)
         self.photons = Bounded("photons", photons, 1e-3, 1e9)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        photons = self.photons.sample(rng)
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {"photons": float(self.photons.sample(rng))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, photons: float) -> np.ndarray:
         return _to_uint8(rng.poisson(rgb * (photons / 255.0)) * (255.0 / photons))
 
 
@@ -68,8 +79,10 @@ class Blur(_Effect):
         super().__init__(probability)
         self.sigma = Bounded("sigma", sigma, 0, 100)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        sigma = self.sigma.sample(rng)
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {"sigma": float(self.sigma.sample(rng))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, sigma: float) -> np.ndarray:
         return np.ascontiguousarray(cv2.GaussianBlur(rgb, (0, 0), sigma)) if sigma > 0 else rgb
 
 
@@ -81,9 +94,11 @@ class MotionBlur(_Effect):
         self.length = Bounded("length", length, 1, 200)
         self.angle = as_sampler("angle", angle)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        length = self.length.sample(rng)
-        angle = np.radians(self.angle.sample(rng))
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {"length": float(self.length.sample(rng)), "angle": float(self.angle.sample(rng))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, length: float, angle: float) -> np.ndarray:
+        angle = np.radians(angle)
         size = int(np.ceil(length)) | 1
         kernel = np.zeros((size, size), np.float32)
         c, half = size // 2, (length - 1) / 2
@@ -99,8 +114,10 @@ class JpegArtifacts(_Effect):
         super().__init__(probability)
         self.quality = Bounded("quality", quality, 1, 100)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        quality = int(round(self.quality.sample(rng)))
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {"quality": int(round(self.quality.sample(rng)))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, quality: int) -> np.ndarray:
         ok, buf = cv2.imencode(".jpg", rgb[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         return np.ascontiguousarray(cv2.imdecode(buf, cv2.IMREAD_COLOR)[:, :, ::-1])
 
@@ -115,14 +132,17 @@ class ColorJitter(_Effect):
                         (("brightness", brightness), ("contrast", contrast), ("saturation", saturation))}
         self.hue = Bounded("hue", hue, -1, 1)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        b, c, s = (v.sample(rng) for v in self.factors.values())
-        hue = self.hue.sample(rng)
-        image = rgb.astype(np.float32) * b
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        drawn = {name: float(v.sample(rng)) for name, v in self.factors.items()}
+        return {**drawn, "hue": float(self.hue.sample(rng))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, brightness: float, contrast: float,
+              saturation: float, hue: float) -> np.ndarray:
+        image = rgb.astype(np.float32) * brightness
         mean = float(_luma(image).mean())
-        image = mean + (image - mean) * c
+        image = mean + (image - mean) * contrast
         grey = _luma(image)[..., None]
-        out = _to_uint8(grey + (image - grey) * s)
+        out = _to_uint8(grey + (image - grey) * saturation)
         if hue != 0:
             hsv = cv2.cvtColor(out, cv2.COLOR_RGB2HSV)
             hsv[..., 0] = ((hsv[..., 0].astype(np.int32) + int(round(hue * 180))) % 180).astype(np.uint8)
@@ -145,8 +165,10 @@ class Gamma(_Effect):
         super().__init__(probability)
         self.gamma = Bounded("gamma", _log_uniform_pair("gamma", gamma), 0.01, 100)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        gamma = self.gamma.sample(rng)
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {"gamma": float(self.gamma.sample(rng))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, gamma: float) -> np.ndarray:
         lut = _to_uint8(255.0 * (np.arange(256) / 255.0) ** gamma)
         return np.ascontiguousarray(cv2.LUT(rgb, lut))
 
@@ -158,8 +180,10 @@ class Vignette(_Effect):
         super().__init__(probability)
         self.strength = Bounded("strength", strength, 0, 1)
 
-    def apply(self, rgb: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        strength = self.strength.sample(rng)
+    def draw(self, rng: np.random.Generator) -> dict[str, float]:
+        return {"strength": float(self.strength.sample(rng))}
+
+    def apply(self, rgb: np.ndarray, rng: np.random.Generator, strength: float) -> np.ndarray:
         falloff = 1.0 - np.float32(strength) * squared_radius(*rgb.shape[:2])
         return _to_uint8(rgb * falloff[..., None])
 

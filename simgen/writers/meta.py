@@ -1,4 +1,4 @@
-"""The full scene spec of each frame as JSON, so any frame can be inspected or replayed."""
+"""The full scene spec of each frame as JSON, and what its effects drew, so any frame can be inspected or replayed."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class SceneWriter:
         return self.root / f"{frame_stem(index)}.json"
 
     def write(self, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
-        write_json_atomic(self.path(index), scene.to_dict())
+        write_json_atomic(self.path(index), {**scene.to_dict(), "effects": frame.effects})
 
     def done(self, index: int) -> bool:
         return on_disk(self.path(index))
