@@ -73,10 +73,11 @@ def register_schema() -> None:
             OmegaConf.register_new_resolver(name, resolver)
 
 
-def folder_name(text: str) -> str:
-    """`text` as one folder's name: a slash in an override's value (a photo folder, a catalog glob) made nested
-    folders, and `..` a dataset outside output_dir. % and / are escaped as in URLs."""
-    return str(text).replace("%", "%25").replace("/", "%2F")
+def folder_name(overrides: str) -> str:
+    """A sweep job's folder: its overrides as one folder's name (a slash in a value, a photo folder or a catalog
+    glob, made nested folders, and `..` a dataset outside output_dir: % and / are escaped as in URLs), or
+    `defaults` for a job without any."""
+    return str(overrides).replace("%", "%25").replace("/", "%2F") or "defaults"
 
 
 def _unknown_key_error(path: str, node: Any, cause: TypeError) -> ConfigError | None:

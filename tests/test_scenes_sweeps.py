@@ -113,6 +113,23 @@ def files_of(root: Path) -> dict:
             if p.is_file() and p.name not in ("simgen.log", "multirun.yaml")}
 
 
+def test_values_added_to_a_sweep_render_only_the_new_combinations(tmp_path):
+    """Folders are named by their overrides alone: a value added to any parameter leaves the finished datasets where
+    they are (with job numbers in the names, one added to the last parameter renamed them all)."""
+    out = tmp_path / "sweep"
+    common = [f"output_dir={out}", "num_frames=1", *SMALL, "renderer=tiny"]
+    first = run_simgen(["-m", "seed=0,1", "camera.fov=40,60", *common], tmp_path)
+    assert first.returncode == 0, first.stderr
+    before = files_of(out)
+    names = sorted(p.name for p in out.iterdir() if p.is_dir())
+    more = run_simgen(["-m", "seed=0,1", "camera.fov=40,50,60", *common], tmp_path)
+    assert more.returncode == 0, more.stderr
+    assert more.stdout.count("(0 rendered, 1 already on disk)") == 4 and more.stdout.count("(1 rendered)") == 2
+    after = sorted(p.name for p in out.iterdir() if p.is_dir())
+    assert len(after) == 6 and set(names) < set(after) and all("camera.fov=50" in n for n in set(after) - set(names))
+    assert {k: v for k, v in files_of(out).items() if k.split("/")[0] in names} == before
+
+
 def test_a_stopped_sweep_goes_on_when_the_same_command_runs_again(tmp_path):
     """What Ctrl-C during job 1 leaves (job 0 finished, job 1 with some frames, job 2 not begun) is completed by the
     same command, to the bytes an uninterrupted sweep writes; finished datasets are not refused."""
@@ -141,7 +158,8 @@ def test_a_failing_job_does_not_stop_the_sweep(tmp_path, launcher):
     done = run_simgen(["-m", "camera.fov=40,abc,200,60", f"output_dir={out}", "num_frames=1", *SMALL, "renderer=tiny",
                        *launcher], tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
-    jobs = {p.name.split("_")[0]: p for p in out.iterdir() if p.is_dir()}
+    fov = {"40": "0", "abc": "1", "200": "2", "60": "3"}  # each job's number
+    jobs = {fov[p.name.split("camera.fov=")[1].split(",")[0]]: p for p in out.iterdir() if p.is_dir()}
     assert sorted(jobs) == ["0", "1", "2", "3"]
     assert (jobs["0"] / "annotations.json").is_file() and (jobs["3"] / "annotations.json").is_file()
     assert [p.name for p in jobs["1"].iterdir()] in ([], ["simgen.log"])  # nothing left of a failed job but its log
@@ -186,9 +204,9 @@ def test_a_value_no_job_can_compose_stops_the_sweep_before_it_runs(tmp_path):
     assert done.stderr.strip().splitlines() == [
         "simgen: error: num_frames: Value 'abc' of type 'str' could not be converted to Integer"]
     assert not out.exists()
-    (out / "0_seed=0").mkdir(parents=True)
+    (out / "seed=0").mkdir(parents=True)
     assert run_simgen(["-m", "num_frames=1,abc", f"output_dir={out}", *SMALL], tmp_path).returncode == 2
-    assert sorted(p.name for p in out.iterdir()) == ["0_seed=0", "multirun.yaml"]
+    assert sorted(p.name for p in out.iterdir()) == ["multirun.yaml", "seed=0"]
 
 
 def test_a_sweep_folder_name_too_long_is_one_line_saying_what_to_do(tmp_path):
@@ -200,7 +218,7 @@ def test_a_sweep_folder_name_too_long_is_one_line_saying_what_to_do(tmp_path):
     done = run_simgen(args, tmp_path)
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     last = done.stderr.strip().splitlines()[-1]
-    assert last.startswith("simgen: error: output_dir: cannot create the folder '0_camera.distance=") and \
+    assert last.startswith("simgen: error: output_dir: cannot create the folder 'camera.distance=") and \
         f"in {out}: its name is " in last and "hydra.sweep.subdir='${hydra.job.num}'" in last, last
     numbered = run_simgen([*args, "hydra.sweep.subdir=${hydra.job.num}"], tmp_path)
     assert numbered.returncode == 0, numbered.stderr
@@ -220,8 +238,7 @@ def test_a_slash_in_a_swept_value_names_one_folder_in_the_sweep(tmp_path):
                        "renderer=tiny"], tmp_path)
     assert done.returncode == 0, done.stderr
     jobs = sorted(p for p in out.iterdir() if p.is_dir())
-    names = [p.name.split("folder=")[1].split(",")[0] for p in jobs]
-    assert names == ["photos%2Findoor", "photos%2F..%2Fphotos%2Foutdoor"]
-    assert [yaml.safe_load((p / "config.yaml").read_text())["effects"]["background_image"]["folder"]
-            for p in jobs] == ["photos/indoor", "photos/../photos/outdoor"]
+    named = {p.name.split("folder=")[1].split(",")[0]:
+             yaml.safe_load((p / "config.yaml").read_text())["effects"]["background_image"]["folder"] for p in jobs}
+    assert named == {"photos%2Findoor": "photos/indoor", "photos%2F..%2Fphotos%2Foutdoor": "photos/../photos/outdoor"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["photos", "sweep"]
