@@ -55,6 +55,7 @@ class ImageWriter:
         self.kinds = ["rgb"] + (["depth"] if validate.boolean("depth", depth) else []) \
             + (["instance", "semantic"] if validate.boolean("masks", masks) else [])
         self.root = Path(".")
+        self.folders: dict[str, Path] = {}
 
     @property
     def writes_depth(self) -> bool:
@@ -67,12 +68,13 @@ class ImageWriter:
 
     def open(self, root: Path, categories: list[dict]) -> None:
         self.root = Path(root)
-        for kind in self.kinds:
-            (self.root / kind).mkdir(parents=True, exist_ok=True)
+        self.folders = {kind: self.root / kind for kind in self.kinds}
+        for folder in self.folders.values():
+            folder.mkdir(parents=True, exist_ok=True)
 
     def path(self, kind: str, index: int) -> Path:
         ext = self.rgb_format if kind == "rgb" else "png"
-        return self.root / kind / f"{frame_stem(index)}.{ext}"
+        return self.folders[kind] / f"{frame_stem(index)}.{ext}"
 
     def write(self, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
         encoded = {}
