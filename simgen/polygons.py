@@ -5,6 +5,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from simgen.annotate import mask_rect
+
 POLYGON_UPSAMPLE = 4  # contours traced on the mask scaled up 4x run within 1/8 pixel of its pixels' edges
 
 
@@ -12,11 +14,11 @@ def mask_polygons(mask: np.ndarray, tolerance: float) -> list[list[float]]:
     """Outer contours of a binary mask as COCO polygons along its pixels' edges (pixel (x, y) spans [x, x + 1] x
     [y, y + 1], as pycocotools draws polygons), simplified by `tolerance` pixels, keeping its extreme points; a
     part too thin to simplify (a pixel wide, which simplifying flattens to a line) keeps its outline as traced."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
+    x0, y0, w, h = mask_rect(mask)
+    if w == 0:
         return []
-    x0, y0, k = xs.min(), ys.min(), POLYGON_UPSAMPLE
-    crop = mask[y0:ys.max() + 1, x0:xs.max() + 1].astype(np.uint8)
+    k = POLYGON_UPSAMPLE
+    crop = mask[y0:y0 + h, x0:x0 + w].astype(np.uint8)
     scaled = cv2.resize(crop, None, fx=k, fy=k, interpolation=cv2.INTER_NEAREST)
     contours, _ = cv2.findContours(scaled, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
     polygons = []

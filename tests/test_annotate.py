@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
-from simgen.annotate import Annotator, instance_rles
+from simgen.annotate import Annotator, instance_rles, mask_rect
 from simgen.errors import ConfigError
 from simgen.frame import Frame
 from simgen.scene import Asset, ObjectSpec, Scene, Support
@@ -64,3 +64,20 @@ def test_run_length_rles_equal_pycocotools_encoding_of_each_mask(seed):
     for inst_id, rle in rles.items():
         expected = mask_utils.encode(np.asfortranarray((inst == inst_id).astype(np.uint8)))
         assert rle["counts"] == expected["counts"] and rle["size"] == expected["size"]
+
+
+def test_a_masks_rect_is_the_box_of_its_pixels():
+    """mask_rect (OpenCV) against np.nonzero, for masks of every kind the tools pass it."""
+    rng = np.random.default_rng(0)
+    for _ in range(50):
+        mask = np.zeros((48, 64), bool)
+        y, x = rng.integers(0, 48), rng.integers(0, 64)
+        mask[y:y + rng.integers(1, 20), x:x + rng.integers(1, 20)] = True
+        mask &= rng.random(mask.shape) < 0.7
+        ys, xs = np.nonzero(mask)
+        expected = (xs.min(), ys.min(), xs.max() - xs.min() + 1, ys.max() - ys.min() + 1) if len(xs) else (0, 0, 0, 0)
+        decoded = mask_utils.decode(mask_utils.encode(np.asfortranarray(mask.astype(np.uint8))))  # Fortran order
+        for kind in (mask, decoded, mask.astype(np.uint16) * 7, mask[:, ::-1][:, ::-1]):
+            assert mask_rect(kind) == expected
+    assert mask_rect(np.zeros((4, 5), bool)) == (0, 0, 0, 0)
+    assert mask_rect(np.ones((4, 5), bool)) == (0, 0, 5, 4)

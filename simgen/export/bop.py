@@ -14,6 +14,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from simgen.annotate import mask_rect
 from simgen.export.dataset import Dataset, DatasetError, decode, read_png, write_json
 from simgen.writers.files import link, replacing
 
@@ -24,10 +25,8 @@ DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres
 def _bbox(mask: np.ndarray) -> list[int]:
     """[x, y, w, h] as the BOP toolkit computes it (misc.calc_2d_bbox): from the first to the last pixel's column and
     row, so w and h are one less than the pixels spanned (COCO's bbox spans the pixels' edges)."""
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return [-1, -1, -1, -1]
-    return [int(xs.min()), int(ys.min()), int(xs.max() - xs.min()), int(ys.max() - ys.min())]
+    x, y, w, h = mask_rect(mask)
+    return [x, y, w - 1, h - 1] if w else [-1, -1, -1, -1]
 
 
 def camera_entry(image: dict) -> dict:

@@ -9,6 +9,7 @@ from typing import Optional
 import cv2
 import numpy as np
 
+from simgen.annotate import mask_rect
 from simgen.tools.dataset import decode_file
 
 MAX_LISTED = 30  # problems printed per check; the count is always complete
@@ -56,7 +57,5 @@ def image_type(image: np.ndarray) -> str:
 
 
 def mask_box(mask: np.ndarray) -> list[float]:
-    ys, xs = np.nonzero(mask)
-    if len(xs) == 0:
-        return [0.0, 0.0, 0.0, 0.0]
-    return [float(xs.min()), float(ys.min()), float(xs.max() - xs.min() + 1), float(ys.max() - ys.min() + 1)]
+    """A mask's COCO bbox, [0, 0, 0, 0] where it is empty."""
+    return [float(v) for v in mask_rect(mask)]

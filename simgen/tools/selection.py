@@ -9,15 +9,15 @@ from simgen.tools.cli import UsageError
 
 def parse_indices(spec: str, option: str = "--images") -> list[int]:
     """Frame indices from `0,3,10-12`, in the given order, without repeats."""
-    indices: list[int] = []
+    indices: dict[int, None] = {}  # ordered, without repeats
     for token in filter(None, (t.strip() for t in spec.split(","))):
         low, _, high = token.partition("-")
         if not low.isdigit() or (high and not high.isdigit()) or (high and int(high) < int(low)):
             raise UsageError(f"{option}: expected frame indices like 0,3,10-12, got {token!r}")
-        indices += [i for i in range(int(low), int(high or low) + 1) if i not in indices]
+        indices.update(dict.fromkeys(range(int(low), int(high or low) + 1)))
     if not indices:
         raise UsageError(f"{option}: no frame index given")
-    return indices
+    return list(indices)
 
 
 def frame_index(image: dict) -> int:
