@@ -63,12 +63,12 @@ def test_the_errors_of_submitit_jobs_reach_the_console(tmp_path):
     done = run_simgen(["-m", "hydra/launcher=submitit_local", "camera.fov=40,500", f"output_dir={sweep}",
                        "num_frames=1", *SMALL, "renderer=tiny"], tmp_path)
     errors = [line for line in done.stderr.splitlines() if line.startswith("simgen: error:")]
-    job = next(sweep.glob("1_*"))
+    job = next(sweep.glob("camera.fov=500,*"))
     assert done.returncode == 2 and errors == [
         f"simgen: error: job #1 ({job}): camera.fov: expected a number in [1, 179], got 500.0",
         "simgen: error: 1 job of the sweep failed (#1, errors above); the datasets of the jobs that did not fail are "
         "written"], done.stderr
-    assert (next(sweep.glob("0_*")) / "annotations.json").is_file()
+    assert (next(sweep.glob("camera.fov=40,*")) / "annotations.json").is_file()
 
 
 @pytest.mark.skipif(shutil.which("srun") is not None, reason="a Slurm cluster is here")
