@@ -71,12 +71,18 @@ def grow(shard: Path, index: int, frames: int) -> None:
     writer.close()  # its annotations.json lists the grown shard's frames
 
 
-def timed(command: list[str], code: str | None, cwd: Path) -> tuple[float, float]:
-    """Seconds and peak RSS (MB) of a command run in a fresh process in `cwd` (python -m puts the working directory
-    before PYTHONPATH: not a checkout)."""
+def code_env(code: str | None) -> dict[str, str]:
+    """This process's environment with the checkout `code` (if any) first on PYTHONPATH."""
     env = dict(os.environ)
     if code:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(code).resolve()), env.get("PYTHONPATH")]))
+    return env
+
+
+def timed(command: list[str], code: str | None, cwd: Path) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of a command run in a fresh process in `cwd` (python -m puts the working directory
+    before PYTHONPATH: not a checkout)."""
+    env = code_env(code)
     start = time.perf_counter()
     proc = subprocess.Popen(command, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     _, status, usage = os.wait4(proc.pid, 0)

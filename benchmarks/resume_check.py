@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from merge_scale import grow, render
+from merge_scale import code_env, grow, render
 
 CHECK = """
 import resource, sys, time
@@ -46,13 +46,10 @@ LOOKUPS = ("newfstatat", "statx", "stat", "lstat", "fstatat64")
 def check(code: str | None, shard: Path, frames: int, trace: Path | None = None) -> tuple[float, float]:
     """Seconds the check took in a fresh process, and its peak RSS in MB (under strace -c, writing its summary to
     `trace`)."""
-    env = dict(os.environ)
-    if code:
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path(code).resolve()), env.get("PYTHONPATH")]))
     command = [sys.executable, "-c", CHECK, str(shard), str(frames)]
     if trace:
         command = ["strace", "-f", "-c", "-o", str(trace), *command]
-    done = subprocess.run(command, env=env, cwd=shard.parent, capture_output=True, text=True, check=True)
+    done = subprocess.run(command, env=code_env(code), cwd=shard.parent, capture_output=True, text=True, check=True)
     seconds, missing, peak = done.stdout.split()
     assert missing == "0", f"{missing} frames missing"
     return float(seconds), float(peak)
