@@ -43,7 +43,7 @@ def depth_numbers(root: Path, images: list[dict]) -> dict[str, float]:
                             for im in images])
     valid = depth[depth > 0]
     return {"min": valid.min() * 0.001, "max": valid.max() * 0.001, "mean": valid.mean() * 0.001,
-            "valid_fraction": valid.size / depth.size}
+            "valid_fraction": valid.size / depth.size, "frames": len(images)}
 
 
 def heatmap(anns: list[dict], images: dict[int, dict], rows: int = 12, cols: int = 16) -> list[list[int]]:
@@ -110,6 +110,19 @@ def test_numbers_match_the_annotations_and_depth(datasets, tmp_path):
     assert numbers["visible_fraction"] is None  # amodal masks are off by default
     assert numbers["truncated"] == sum(a["truncated"] for a in anns)
     assert numbers["keypoints"]["labelled"] == sum(v > 0 for a in anns for v in a["keypoints"][2::3])
+
+
+def test_depth_is_counted_over_a_sample_of_the_frames(datasets, tmp_path):
+    """--depth-frames 2 of 4: the first and the last frame's depth; more than there are: every frame."""
+    root = datasets["narrow"]
+    images = json.loads((root / "annotations.json").read_text())["images"]
+    assert len(images) == 4
+    assert same(stats_of(root, tmp_path / "two", "--depth-frames", "2")["depth_m"],
+                depth_numbers(root, [images[0], images[-1]]))
+    assert same(stats_of(root, tmp_path / "all", "--depth-frames", "9")["depth_m"], depth_numbers(root, images))
+    done = run_tool("stats", root, "--depth-frames", "-1", "--out", tmp_path / "bad")
+    assert_one_line_error(done, "simgen-stats: error: --depth-frames: expected a number of frames >= 0 (0: every "
+                          "frame), got -1")
 
 
 def test_optional_fields_are_summarised_where_present(datasets, tmp_path):

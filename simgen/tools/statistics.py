@@ -9,6 +9,7 @@ import numpy as np
 
 from simgen.tools.cli import progress
 from simgen.tools.dataset import Dataset
+from simgen.tools.selection import sample
 
 HEATMAP_CELLS = (12, 16)  # rows, columns of the object-centre heatmap over the image
 VISIBILITY_BINS = 10  # equal bins over [0, 1]
@@ -35,6 +36,7 @@ class DatasetStats:
     depth_counts: np.ndarray = field(default_factory=lambda: np.zeros(DEPTH_LEVELS, np.int64))
     depth_scale: float = 0.001
     depth_pixels: int = 0
+    depth_frames: int = 0  # the frames whose depth was counted (a sample of a large dataset)
 
     @property
     def box_size(self) -> np.ndarray:
@@ -101,17 +103,20 @@ def annotation_stats(data: Dataset) -> DatasetStats:
         keypoints=_keypoint_counts(anns))
 
 
-def add_depth(stats: DatasetStats, data: Dataset, show_progress: bool = True) -> DatasetStats:
-    """Count every valid depth value of every frame's depth PNG into `stats`."""
-    for image in progress(data.images, f"depth {data.name}", show_progress):
+def add_depth(stats: DatasetStats, data: Dataset, show_progress: bool = True, frames: int = 0) -> DatasetStats:
+    """Count every depth value of the depth PNGs of `frames` frames spread evenly over the dataset (0: of every
+    frame) into `stats`."""
+    images = sample(data.images, frames) if frames else data.images
+    for image in progress(images, f"depth {data.name}", show_progress):
         depth = data.depth(image)
         if depth is None:
             continue
+        stats.depth_frames += 1
         stats.depth_scale = data.depth_scale(image)
         stats.depth_pixels += depth.size
         stats.depth_counts += np.bincount(depth.ravel(), minlength=DEPTH_LEVELS)[:DEPTH_LEVELS]
     return stats
 
 
-def compute(data: Dataset, show_progress: bool = True) -> DatasetStats:
-    return add_depth(annotation_stats(data), data, show_progress)
+def compute(data: Dataset, show_progress: bool = True, depth_frames: int = 0) -> DatasetStats:
+    return add_depth(annotation_stats(data), data, show_progress, depth_frames)

@@ -20,6 +20,7 @@ from simgen.tools.selection import frame_index, sample
 
 NAME = "simgen-stats"
 MAX_SAMPLES = 100  # sample overlays per dataset at most
+DEPTH_FRAMES = 1000  # frames whose depth is counted by default: a million frames' PNGs take most of an hour
 SAMPLE_COLUMNS, SAMPLE_WIDTH = 3, 400  # the samples' contact sheet: columns, tile width in pixels
 log = logging.getLogger(NAME)
 
@@ -34,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
                         "FOLDER/comparison when comparing more, all in FOLDER)")
     p.add_argument("--samples", type=int, default=6,
                    help=f"sample overlays per dataset in the report, 0 to {MAX_SAMPLES} (6; 0: none)")
+    p.add_argument("--depth-frames", type=int, default=DEPTH_FRAMES,
+                   help=f"the depth figures and numbers count this many frames spread evenly over each dataset "
+                        f"({DEPTH_FRAMES}; 0: every frame)")
     p.add_argument("--no-progress", dest="progress", action="store_false", help="no progress bars")
     return p
 
@@ -120,6 +124,8 @@ def make_report(args: argparse.Namespace) -> Path:
     """Compute, plot and write everything; returns the output folder."""
     if not 0 <= args.samples <= MAX_SAMPLES:
         raise UsageError(f"--samples: expected an integer from 0 to {MAX_SAMPLES}, got {args.samples}")
+    if args.depth_frames < 0:
+        raise UsageError(f"--depth-frames: expected a number of frames >= 0 (0: every frame), got {args.depth_frames}")
     if len(args.others) >= len(LETTERS):
         raise UsageError(f"expected at most {len(LETTERS)} datasets, got {len(args.others) + 1}")
     data = [datasets.load(p) for p in [args.dataset, *args.others]]
@@ -127,7 +133,7 @@ def make_report(args: argparse.Namespace) -> Path:
     hydra_logging(NAME, out)
     labels = labels_of(data)
     log.info("summarising %s into %s", " and ".join(str(d.root) for d in data), out)
-    stats = [statistics.compute(d, args.progress) for d in data]
+    stats = [statistics.compute(d, args.progress, args.depth_frames) for d in data]
     numbers = [summary.to_json(s) for s in stats]
     pictures = figures(list(zip(letters(data), stats)))
     samples = sample_sheets(data, labels, args.samples, args.progress)

@@ -24,14 +24,15 @@ def visibility(values: np.ndarray | None) -> dict | None:
 
 
 def depth(stats: DatasetStats) -> dict | None:
-    """Range and mean of the valid depth in metres, and the fraction of pixels with depth."""
+    """Range and mean of the valid depth in metres, the fraction of pixels with depth, and the frames they are
+    counted over."""
     levels = np.nonzero(stats.depth_counts[1:])[0] + 1
     if not len(levels):
         return None
     counts = stats.depth_counts[levels]
     return {"min": float(levels[0] * stats.depth_scale), "max": float(levels[-1] * stats.depth_scale),
             "mean": float((levels * counts).sum() / counts.sum() * stats.depth_scale),
-            "valid_fraction": float(counts.sum() / stats.depth_pixels)}
+            "valid_fraction": float(counts.sum() / stats.depth_pixels), "frames": stats.depth_frames}
 
 
 def per_image_counts(per_image: np.ndarray) -> dict | None:
