@@ -22,18 +22,23 @@ def split_files(root: Path) -> dict[str, Path]:
     return {split: path for split, path in paths.items() if path.is_file()}
 
 
-def check_splits(data: Dataset, report: Report) -> None:
-    """Split files partition the images, each with exactly its images' annotations."""
+Membership = dict[int, str]  # the split of each frame (by frame index) in an export
+
+
+def check_splits(data: Dataset, report: Report) -> dict[str, Membership]:
+    """Split files partition the images, each with exactly its images' annotations; returns their splits."""
     name = "splits"
     files = split_files(data.root)
+    membership: Membership = {}
     if not files:
-        return
+        return {}
     report.start(name)
     seen: list[int] = []
     counts = []
     for split, path in files.items():
         coco = json.loads(path.read_text())
         ids = [img["id"] for img in coco["images"]]
+        membership.update((img["frame_index"], split) for img in coco["images"])
         seen += ids
         counts.append(f"{split}: {len(ids)}")
         held = set(ids)
@@ -43,6 +48,7 @@ def check_splits(data: Dataset, report: Report) -> None:
     if sorted(seen) != sorted(img["id"] for img in data.images):
         report.problem(name, "the split files do not hold every image exactly once")
     report.counts[name] = ", ".join(counts)
+    return {"the split files": membership}
 
 
 def yolo_rows(path: Path) -> list[list[float]]:
@@ -80,7 +86,8 @@ def drawn(data: Dataset, images: list[dict]) -> str:
     return f", those of the {len(images)} drawn images checked" if len(images) < len(data.images) else ""
 
 
-def check_yolo(data: Dataset, images: list[dict], report: Report) -> None:
+def check_yolo(data: Dataset, images: list[dict], report: Report) -> dict[str, Membership]:
+    """Each YOLO task found against annotations.json (the label files of `images` only); returns their splits."""
     for task in TASKS:
         out = data.root / "yolo" / task
         if not out.is_dir():
@@ -95,6 +102,7 @@ def check_yolo(data: Dataset, images: list[dict], report: Report) -> None:
         for image in images:
             check_yolo_image(data, out, task, image, classes, report)
         report.counts[name] = f"{len(data.images)} label files{drawn(data, images)}"
+    return yolo_membership(data)
 
 
 def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: list, report: Report) -> None:
@@ -121,9 +129,11 @@ def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: l
                                  "or mask missing")
 
 
-def check_bop(data: Dataset, images: list[dict], report: Report) -> None:
+def check_bop(data: Dataset, images: list[dict], report: Report) -> dict[str, Membership]:
+    """The BOP scenes against annotations.json (the masks of `images` only); returns their splits."""
+    membership: Membership = {}
     if not (data.root / "bop").is_dir():
-        return
+        return {}
     name = "bop"
     report.start(name)
     by_frame = {img["frame_index"]: img for img in data.images}
@@ -141,6 +151,7 @@ def check_bop(data: Dataset, images: list[dict], report: Report) -> None:
                                  "entries by image id")
             continue
         seen += [int(k) for k in cams]
+        membership.update((int(k), scene.parent.name) for k in cams)
         for key, cam in cams.items():
             image = by_frame.get(int(key))
             if image is None or not np.allclose(cam["cam_K"], np.ravel(image["intrinsics"])) \
@@ -152,41 +163,38 @@ def check_bop(data: Dataset, images: list[dict], report: Report) -> None:
     if sorted(seen) != sorted(by_frame):
         report.problem(name, "the BOP scenes do not hold every image exactly once")
     report.counts[name] = f"{len(seen)} images{drawn(data, images)}"
+    return {"bop": membership}
 
 
-def split_membership(data: Dataset) -> dict[str, dict[int, str]]:
-    """The split of each frame (by frame index) in each export found that has splits."""
+def yolo_membership(data: Dataset) -> dict[str, Membership]:
+    """The split of each frame in each YOLO task found, from its label files' folders."""
     frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in data.images}
-    found: dict[str, dict[int, str]] = {}
-    files = split_files(data.root)
-    if files:
-        found["the split files"] = {img["frame_index"]: split for split, path in files.items()
-                                    for img in json.loads(path.read_text())["images"]}
+    found = {}
     for task in TASKS:
         labels = data.root / "yolo" / task / "labels"
         if labels.is_dir():
             found[f"yolo/{task}"] = {frame_of.get(f.stem, -1): f.parent.name for f in labels.glob("*/*.txt")}
-    scenes = sorted(p.parent for p in (data.root / "bop").glob(f"*/{SCENE}/scene_camera.json"))
-    if scenes:
-        found["bop"] = {int(key): scene.parent.name for scene in scenes
-                        for key in json.loads((scene / "scene_camera.json").read_text())}
     return found
 
 
-def check_same_splits(data: Dataset, report: Report) -> None:
+def check_same_splits(found: dict[str, Membership], report: Report) -> None:
     """Every export puts each frame in the same split (each made with the same --splits and --seed)."""
-    found = list(split_membership(data).items())
-    for name, membership in found[1:]:
-        if membership != found[0][1]:
-            report.problem(name, f"its splits are not those of {found[0][0]} (exports made with other --splits or "
+    (first, reference), *others = found.items()
+    for name, membership in others:
+        if membership != reference:
+            report.problem(name, f"its splits are not those of {first} (exports made with other --splits or "
                                  "--seed: make them again with the same ones)")
 
 
 def check_exports(data: Dataset, images: list[dict], report: Report) -> None:
-    """The exports found against annotations.json; the files of `images` only (those drawn with --sample)."""
+    """The exports found against annotations.json; the files of `images` only (those drawn with --sample); then
+    whether they agree on the splits (those whose check stopped left out)."""
+    found: dict[str, Membership] = {}
     for name, run, drawn_images in (("splits", check_splits, ()), ("yolo", check_yolo, (images,)),
-                                    ("bop", check_bop, (images,)), ("splits", check_same_splits, ())):
+                                    ("bop", check_bop, (images,))):
         try:
-            run(data, *drawn_images, report)
+            found.update(run(data, *drawn_images, report))
         except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, yaml.YAMLError) as err:
             report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {err})")
+    if found:
+        check_same_splits(found, report)
