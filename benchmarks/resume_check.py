@@ -1,12 +1,15 @@
-"""The resume check at scale: how long a rerun takes to find which frames are on disk, and its system calls.
+"""The resume check at scale: how long a rerun takes to find which frames are on disk, its system calls, and the
+whole rerun of the finished dataset.
 
     python benchmarks/resume_check.py --frames 200000
     python benchmarks/resume_check.py --frames 200000 --code /tmp/prev --code .   # two checkouts, alternated
 
 Grows shard 0 of a two-shard run to its part of --frames frames (as merge_scale.py does), then, in fresh processes,
 for each --code checkout (put first on PYTHONPATH; default: the installed simgen) in turn, asks the default
-writers which of the shard's frames are missing, as a rerun does before rendering. Where strace is installed, a
-further run of each counts the system calls that look up a file (stat) or list a folder (getdents).
+writers which of the shard's frames are missing, as a rerun does before rendering, and runs the shard's own
+`simgen` command again (nothing left to render: the command a sweep rerun runs for each of its finished jobs).
+Where strace is installed, a further check of each counts the system calls that look up a file (stat) or list a
+folder (getdents).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from merge_scale import code_env, grow, render
+from merge_scale import code_env, grow, render, timed
 
 CHECK = """
 import resource, sys, time
@@ -55,6 +58,13 @@ def check(code: str | None, shard: Path, frames: int, trace: Path | None = None)
     return float(seconds), float(peak)
 
 
+def rerun(code: str | None, shard: Path, frames: int) -> tuple[float, float]:
+    """Seconds and peak RSS (MB) of the shard's own command run again on it, finished."""
+    command = [sys.executable, "-m", "simgen", f"output_dir={shard}", f"num_frames={frames}", "shard.count=2",
+               "shard.index=0", "progress=false"]
+    return timed(command, code, shard.parent)
+
+
 def calls(trace: Path) -> dict[str, int]:
     """File lookups and folder reads in an strace -c summary."""
     counts = {"lookups": 0, "getdents": 0}
@@ -66,6 +76,11 @@ def calls(trace: Path) -> dict[str, int]:
             if key:
                 counts[key] += int(fields[3])
     return counts
+
+
+def seconds_cell(times: tuple[float, ...]) -> str:
+    """`median (run, run, ...)`."""
+    return f"{statistics.median(times):.2f} ({', '.join(f'{t:.2f}' for t in times)})"
 
 
 def main() -> None:
@@ -81,9 +96,11 @@ def main() -> None:
         grow(shard, 0, args.frames)
         frames = len(os.listdir(shard / "coco"))
         seconds = {code: [] for code in codes}
+        reruns = {code: [] for code in codes}
         for _ in range(args.repeats):
             for code in codes:
                 seconds[code].append(check(code, shard, args.frames))
+                reruns[code].append(rerun(code, shard, args.frames))
         traced = {}
         for code in codes if shutil.which("strace") else []:
             check(code, shard, args.frames, work / "trace")
@@ -93,8 +110,12 @@ def main() -> None:
     for code, runs in seconds.items():
         counts = traced.get(code, {"lookups": "-", "getdents": "-"})
         times, peaks = zip(*runs)
-        print(f"| {code or 'installed'} | {statistics.median(times):.2f} ({', '.join(f'{t:.2f}' for t in times)}) | "
-              f"{statistics.median(peaks):.0f} | {counts['lookups']} | {counts['getdents']} |")
+        print(f"| {code or 'installed'} | {seconds_cell(times)} | {statistics.median(peaks):.0f} | "
+              f"{counts['lookups']} | {counts['getdents']} |")
+    print("\n| code | rerun of the finished shard, seconds (runs) | peak RSS MB |\n|---|---|---|")
+    for code, runs in reruns.items():
+        times, peaks = zip(*runs)
+        print(f"| {code or 'installed'} | {seconds_cell(times)} | {statistics.median(peaks):.0f} |")
 
 
 if __name__ == "__main__":

@@ -44,8 +44,7 @@ def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
     if state == output_dir.UNFINISHED:
         log.info("resuming the unfinished dataset in %s", root)
     elif state == output_dir.FINISHED:
-        log.info("the dataset in %s is finished: nothing left to render; remaking annotations.json and the exports",
-                 root)
+        log.info("the dataset in %s is finished: only what is missing of it is made again (frames, exports)", root)
     try:
         summary = generate(pipeline, cfg.seed, cfg.num_frames, root, progress=cfg.progress, workers=workers,
                            shard=shard, views_per_scene=views,

@@ -153,6 +153,21 @@ def close_order(writer: Writer) -> int:
     return 2 if getattr(writer, "reads_dataset", False) else 1 if getattr(writer, "marks_finished", False) else 0
 
 
+def made(writer: Writer) -> bool:
+    """Whether what the writer's close() makes is on disk already (a writer without `made()` is closed anyway)."""
+    return bool(getattr(writer, "made", lambda: False)())
+
+
+def to_close(writers: Sequence[Writer], rendered: bool) -> list[Writer]:
+    """The writers to close, in order: all of them when frames were rendered; on a dataset with nothing left to render
+    whose annotations.json is there, only those whose output is missing (exports a kill -9 cut short), so that
+    rerunning a finished dataset (a sweep run again to finish or extend it) assembles and exports nothing again."""
+    ordered = sorted(writers, key=close_order)
+    if rendered or not all(made(w) for w in writers if getattr(w, "marks_finished", False)):
+        return ordered
+    return [w for w in ordered if not made(w)]
+
+
 def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progress: bool = True,
              workers: int = 1, shard: Shard = Shard(), views_per_scene: int = 1,
              factory: Optional[Callable[[], Pipeline]] = None) -> RunSummary:
@@ -176,7 +191,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
             for result in batch:
                 summary.add(result)
             bar.update(len(batch))
-    for writer in sorted(pipeline.writers, key=close_order):
+    for writer in to_close(pipeline.writers, rendered=bool(todo)):
         writer.close()
     summary.seconds = time.perf_counter() - start
     return summary

@@ -1,5 +1,5 @@
-"""The dataset directory's life cycle: new, unfinished (resume), finished (rerunning its config remakes its
-annotations.json and exports; another config never overwrites it unless asked)."""
+"""The dataset directory's life cycle: new, unfinished (resume), finished (rerunning its config makes only what is
+missing of it; another config never overwrites it unless asked)."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ NEW, UNFINISHED, FINISHED = "new", "unfinished", "finished"
 def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False) -> str:
     """Make `root` ready for this run's config; returns what the run goes on from: NEW (nothing, or a dataset
     with no frame written, discarded), UNFINISHED (a dataset of this config to resume) or FINISHED (a finished
-    dataset of this config: nothing left to render, the run only remakes annotations.json and the exports).
+    dataset of this config: the run makes only what is missing, frames deleted since or exports a kill cut short).
 
     A dataset of another config is refused unless `overwrite`; `resume` insists on an unfinished one.
     """
@@ -99,7 +99,7 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     config_file = root / CONFIG_FILE
     if resume and config_file.is_file() and finished(root):
         raise DatasetExistsError(f"resume: {root} holds a finished dataset, nothing to resume (without resume=true "
-                                 "the same command remakes its exports; overwrite=true replaces it)")
+                                 "the same command makes any exports it lacks; overwrite=true replaces it)")
     if resume and not config_file.is_file():
         raise DatasetExistsError(f"resume: {root} holds no unfinished dataset to resume")
     if _foreign(root):

@@ -121,18 +121,25 @@ def dataset_bytes(root: Path) -> dict:
 EXPORTS = ["writers=[images,coco,meta,splits,yolo,bop]"]
 
 
-def test_the_same_command_on_a_finished_dataset_remakes_it_identically_and_its_lost_exports(small_dataset, tmp_path):
-    """Nothing left to render: annotations.json and the exports are made again, the same bytes; a kill -9 between
-    annotations.json and the exports (exports missing, their hidden staging folders left) is repaired so."""
+def file_stamps(root: Path) -> dict:
+    """Every file of a dataset but its log, by path: its inode and modification time (a file made again differs)."""
+    return {str(p.relative_to(root)): (p.stat().st_ino, p.stat().st_mtime_ns) for p in sorted(root.rglob("*"))
+            if p.is_file() and p.name != "simgen.log"}
+
+
+def test_the_same_command_on_a_finished_dataset_makes_only_its_lost_exports(small_dataset, tmp_path):
+    """Nothing left to render: annotations.json and the exports are left as they are (not a file written again);
+    a kill -9 between annotations.json and the exports (exports missing, their hidden staging folders left) is
+    repaired with the same bytes, and the exports that were there are kept."""
     root = small_dataset(*EXPORTS, frames=2)
     reference = dataset_bytes(root)
+    stamps = file_stamps(root)
     assert {"bop/train/000000/scene_gt.json", "annotations_train.json", "yolo/detect/data.yaml"} <= set(reference)
     again = run_simgen([f"output_dir={root}", "num_frames=2", *SMALL, *EXPORTS], tmp_path)
     assert again.returncode == 0, again.stderr
     assert "simgen: 2 frames (0 rendered, 2 already on disk)" in again.stdout
-    assert dataset_bytes(root) == reference
-    for lost in ("bop", "yolo/detect"):
-        shutil.rmtree(root / lost)
+    assert file_stamps(root) == stamps
+    shutil.rmtree(root / "bop")
     for split in root.glob("annotations_*.json"):
         split.unlink()
     stages = [root / ".bop.tmp4242", root / "yolo" / ".detect.tmp4242"]
@@ -143,6 +150,16 @@ def test_the_same_command_on_a_finished_dataset_remakes_it_identically_and_its_l
     assert repaired.returncode == 0, repaired.stderr
     assert not any(stage.exists() for stage in stages)
     assert dataset_bytes(root) == reference
+    kept = file_stamps(root)
+    assert {k: v for k, v in kept.items() if k.startswith(("yolo/", "annotations.json"))} == \
+        {k: v for k, v in stamps.items() if k.startswith(("yolo/", "annotations.json"))}
+    shutil.rmtree(root / "yolo" / "detect")
+    (root / "rgb" / "000001.png").unlink()  # a frame lost: it is rendered, and everything made from it made again
+    remade = run_simgen([f"output_dir={root}", "num_frames=2", *SMALL, *EXPORTS], tmp_path)
+    assert remade.returncode == 0, remade.stderr
+    assert "simgen: 2 frames (1 rendered, 1 already on disk)" in remade.stdout
+    assert dataset_bytes(root) == reference
+    assert file_stamps(root)["annotations.json"] != stamps["annotations.json"]
 
 
 def test_a_dataset_killed_before_its_first_frame_gives_way_to_another_config(small_dataset, tmp_path):

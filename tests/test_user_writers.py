@@ -97,3 +97,34 @@ def test_an_export_without_export_is_refused_before_the_first_frame(tmp_path):
         "simgen: error: writers.boxes._target_: expected an export (reads_dataset), with open, write, done, close "
         "and export; NoExport has no export()")
     assert [p.name for p in out.iterdir()] == ["simgen.log"]
+
+
+KEPT_CSV = """
+from simgen.writers.files import write_bytes_atomic
+from my_exports import BoxesCsv
+
+
+class KeptCsv(BoxesCsv):
+    def export(self, data):
+        write_bytes_atomic(data.root / "kept.csv", str(len(data.coco["annotations"])).encode())
+
+    def files(self):
+        return [self.root / "kept.csv"]
+"""
+
+
+def test_a_rerun_of_a_finished_dataset_leaves_the_exports_that_list_their_files(tmp_path):
+    """The README's export, without files(), is made again; one whose files() are on disk is left as it is."""
+    readme_writer(tmp_path)
+    (tmp_path / "my_kept.py").write_text(KEPT_CSV)
+    out = tmp_path / "out"
+    args = [*BOXES, f"output_dir={out}", *SMALL, "+writers.kept={_target_:my_kept.KeptCsv}"]
+    done = run_simgen(args, tmp_path)
+    assert done.returncode == 0, done.stderr
+    made = {name: (out / name).stat() for name in ("boxes.csv", "kept.csv", "annotations.json")}
+    again = run_simgen(args, tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "(0 rendered, 4 already on disk)" in again.stdout
+    for kept in ("kept.csv", "annotations.json"):
+        assert (out / kept).stat().st_ino == made[kept].st_ino
+    assert (out / "boxes.csv").stat().st_mtime_ns != made["boxes.csv"].st_mtime_ns

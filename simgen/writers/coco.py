@@ -109,6 +109,9 @@ class CocoWriter:
     def done(self, index: int) -> bool:
         return on_disk(self.record_path(index))
 
+    def made(self) -> bool:
+        return (self.root / FINISHED_MARKER).is_file()
+
     def close(self) -> None:
         """Assemble every frame record, in frame order, into one COCO file; ids count from 1. A record at a time, so
         memory stays flat however many frames: the images go straight into the file, the annotations through an

@@ -14,6 +14,7 @@ from simgen import validate
 from simgen.splits import ratios
 from simgen.annotate import Instance
 from simgen.export import dataset, export_bop, export_splits, export_yolo
+from simgen.export.coco_splits import split_file
 from simgen.export.yolo import TASKS, check_tasks
 from simgen.frame import Frame
 from simgen.scene import Scene
@@ -44,6 +45,16 @@ class Export(ABC):
     def close(self) -> None:
         self.export(dataset.load(self.root))
 
+    def made(self) -> bool:
+        """Whether this export is on disk: a rerun of a finished dataset makes only the missing ones."""
+        files = self.files()
+        return bool(files) and all(path.is_file() for path in files)
+
+    def files(self) -> list[Path]:
+        """The files whose presence means the export is complete (an export puts its files in place together); none
+        (the default): made again at every run."""
+        return []
+
     @abstractmethod
     def export(self, data: dataset.Dataset) -> Any:
         """Write this format from the finished dataset."""
@@ -60,6 +71,9 @@ class YoloWriter(Export):
         self.tasks = check_tasks(tasks)
         self.polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
 
+    def files(self) -> list[Path]:
+        return [self.root / "yolo" / task / "data.yaml" for task in self.tasks]
+
     def export(self, data: dataset.Dataset) -> Any:
         return export_yolo(data, self.tasks, self.ratios, self.seed, self.polygon_tolerance)
 
@@ -73,6 +87,9 @@ class BopWriter(Export):
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
         super().__init__(splits, seed)
 
+    def files(self) -> list[Path]:
+        return [self.root / "bop" / "camera.json"]
+
     def export(self, data: dataset.Dataset) -> Any:
         return export_bop(data, self.ratios, self.seed)
 
@@ -82,6 +99,9 @@ class SplitsWriter(Export):
 
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
         super().__init__(splits, seed)
+
+    def files(self) -> list[Path]:
+        return [split_file(self.root, split) for split, ratio in self.ratios.items() if ratio > 0]
 
     def export(self, data: dataset.Dataset) -> Any:
         return export_splits(data, self.ratios, self.seed)
