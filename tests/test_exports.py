@@ -18,7 +18,7 @@ from pycocotools.coco import COCO
 
 from conftest import SMALL, run_simgen
 from simgen.export import dataset as export_dataset
-from simgen.export import export_yolo
+from simgen.export import bop, export_yolo
 from simgen.tools import dataset as tools_dataset
 
 WRITERS = "writers=[images,coco,meta,yolo,bop,splits]"
@@ -481,6 +481,21 @@ def test_bop_export_names_an_unreadable_depth_image(dataset, tmp_path, damage, m
     before = snapshot(root)
     refused(tool("export", root, "--format", "bop"), "simgen-export", rf"/depth/000001\.png: .*{message}")
     assert snapshot(root) == before
+
+
+def test_bop_masks_are_written_from_a_pool_and_a_failed_write_fails_the_export(tmp_path):
+    """A column-major mask (as pycocotools decodes them) is written as its 0/255 PNG; one that OpenCV cannot write
+    (its folder gone) is an OSError naming it, raised by the time the block ends."""
+    mask = np.zeros((6, 8), bool, order="F")
+    mask[1:3, 2:5] = True
+    with bop.mask_writer(threads=2) as write:
+        for k in range(5):
+            write(tmp_path / f"000000_{k:06d}.png", mask)
+    for k in range(5):
+        assert np.array_equal(cv2.imread(str(tmp_path / f"000000_{k:06d}.png"), cv2.IMREAD_UNCHANGED), mask * 255)
+    with pytest.raises(OSError, match="gone/000000_000000.png: could not be written"):
+        with bop.mask_writer(threads=2) as write:
+            write(tmp_path / "gone" / "000000_000000.png", mask)
 
 
 @pytest.mark.parametrize("fmt", ["yolo", "bop", "splits"])

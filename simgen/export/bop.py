@@ -8,8 +8,12 @@ a simgen category id. Needs the amodal masks (annotator.amodal=true).
 
 from __future__ import annotations
 
+import contextlib
+import os
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterator, Optional
 
 import cv2
 import numpy as np
@@ -20,6 +24,9 @@ from simgen.writers.files import link, replacing
 
 SCENE = "000000"
 DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres
+WRITE_THREADS = min(4, os.cpu_count() or 1)  # mask PNGs encoded at once (cv2.imwrite releases the GIL)
+
+WriteMask = Callable[[Path, np.ndarray], None]
 
 
 def _bbox(mask: np.ndarray) -> list[int]:
@@ -40,24 +47,50 @@ def gt_entry(ann: dict) -> dict:
             "cam_t_m2c": (np.asarray(ann["cam_t_m2c"]) * 1000.0).tolist()}
 
 
-def gt_info(ann: dict, visible: np.ndarray, amodal: np.ndarray, depth: np.ndarray) -> dict:
-    """The BOP toolkit's calc_gt_info fields: px_count_all and bbox_obj count the whole silhouette, past the image
-    border too (the annotation's silhouette_area and silhouette_bbox; the amodal mask in datasets without them)."""
-    visib_px = int(visible.sum())
-    all_px = ann.get("silhouette_area", int(amodal.sum()))
+def gt_info(ann: dict, visible: np.ndarray, amodal: np.ndarray, valid: np.ndarray) -> dict:
+    """The BOP toolkit's calc_gt_info fields (`valid`: the pixels with a depth): px_count_all and bbox_obj count the
+    whole silhouette, past the image border too (the annotation's silhouette_area and silhouette_bbox; the amodal mask
+    in datasets without them)."""
+    visib_px = int(np.count_nonzero(visible))
+    all_px = ann["silhouette_area"] if "silhouette_area" in ann else int(np.count_nonzero(amodal))
     whole = ann.get("silhouette_bbox")
     bbox_obj = _bbox(amodal) if whole is None else [int(whole[0]), int(whole[1]), int(whole[2]) - 1, int(whole[3]) - 1]
     return {"bbox_obj": bbox_obj, "bbox_visib": _bbox(visible), "px_count_all": all_px,
-            "px_count_valid": int((amodal & (depth > 0)).sum()), "px_count_visib": visib_px,
+            "px_count_valid": int(np.count_nonzero(amodal & valid)), "px_count_visib": visib_px,
             "visib_fract": visib_px / all_px if all_px else 0.0}
 
 
 def write_mask(path: Path, mask: np.ndarray) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    cv2.imwrite(str(path), mask.astype(np.uint8) * 255)
+    """`mask` as a 0/255 PNG at `path`, whose folder is there; an OSError where it cannot be written."""
+    image = mask.astype(np.uint8) * 255
+    if not image.flags.c_contiguous:  # decode's column-major masks: cv2.transpose beats imwrite's own copy
+        image = cv2.transpose(image.T)
+    if not cv2.imwrite(str(path), image):
+        raise OSError(f"{path}: could not be written")
 
 
-def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, list]:
+@contextlib.contextmanager
+def mask_writer(threads: int = WRITE_THREADS) -> Iterator[WriteMask]:
+    """write_mask from `threads` threads, at most twice as many masks waiting (memory stays flat); a failed write
+    raises in a later call or when the block ends, and an error leaves no write running."""
+    pending: deque[Future] = deque()
+    with ThreadPoolExecutor(threads, thread_name_prefix="bop-mask") as pool:
+
+        def write(path: Path, mask: np.ndarray) -> None:
+            pending.append(pool.submit(write_mask, path, mask))
+            while len(pending) > 2 * threads:
+                pending.popleft().result()
+
+        try:
+            yield write
+            while pending:
+                pending.popleft().result()
+        finally:
+            for future in pending:
+                future.cancel()
+
+
+def export_image(data: Dataset, image: dict, scene_dir: Path, write: WriteMask) -> tuple[list, list]:
     """Links the image's RGB and depth, writes its masks; returns its scene_gt and scene_gt_info lists."""
     im_id, shape, stem = image["frame_index"], (image["height"], image["width"]), Path(image["file_name"]).stem
     rgb = data.root / image["file_name"]
@@ -66,7 +99,7 @@ def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, lis
         raise DatasetError(f"{depth_file}: missing; BOP needs the depth images (writers.images.depth=true)")
     link(rgb, scene_dir / "rgb" / f"{im_id:06d}{rgb.suffix}")
     link(depth_file, scene_dir / "depth" / f"{im_id:06d}.png")
-    depth = read_png(depth_file, shape, "depth")
+    valid = np.asfortranarray(read_png(depth_file, shape, "depth") > 0)  # decode's layout: `amodal & valid` is fast
     instance = data.instance_image(image)
     gts, infos = [], []
     for gt_id, ann in enumerate(data.annotations_of(image["id"])):
@@ -76,9 +109,9 @@ def export_image(data: Dataset, image: dict, scene_dir: Path) -> tuple[list, lis
         with data.entry(f"annotation {ann['id']}"):
             visible = data.visible_mask(ann, image, instance, exact_for="BOP")
             amodal = decode(ann["amodal_segmentation"], *shape)
-            gt, info = gt_entry(ann), gt_info(ann, visible, amodal, depth)
-        write_mask(scene_dir / "mask" / f"{im_id:06d}_{gt_id:06d}.png", amodal)
-        write_mask(scene_dir / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png", visible)
+            gt, info = gt_entry(ann), gt_info(ann, visible, amodal, valid)
+        write(scene_dir / "mask" / f"{im_id:06d}_{gt_id:06d}.png", amodal)
+        write(scene_dir / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png", visible)
         gts.append(gt)
         infos.append(info)
     return gts, infos
@@ -91,17 +124,20 @@ def export_bop(data: Dataset, ratios: Optional[dict] = None, seed: Optional[int]
         return []
     parts = data.split_images(ratios, seed)
     written = []
-    with replacing(data.root / "bop") as out:
+    with replacing(data.root / "bop") as out, mask_writer() as write:
         for split, images in parts.items():
             if not images:
                 continue
             scene_dir = out / split / SCENE
+            if any(data.annotations_of(image["id"]) for image in images):
+                for folder in ("mask", "mask_visib"):
+                    (scene_dir / folder).mkdir(parents=True)
             cameras, gts, infos = {}, {}, {}
             for image in images:
                 key = str(image["frame_index"])
                 with data.entry(f"image {image['id']}"):
                     cameras[key] = camera_entry(image)
-                gts[key], infos[key] = export_image(data, image, scene_dir)
+                gts[key], infos[key] = export_image(data, image, scene_dir, write)
             write_json(scene_dir / "scene_camera.json", cameras)
             write_json(scene_dir / "scene_gt.json", gts)
             write_json(scene_dir / "scene_gt_info.json", infos)
