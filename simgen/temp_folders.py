@@ -7,6 +7,7 @@ killed outright (SIGKILL, the out-of-memory killer), which had no chance to remo
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import glob
 import os
@@ -16,6 +17,9 @@ import tempfile
 TEXTURES, WORKERS = "simgen-textures-", "simgen-workers-"  # a process's textures and meshes; a run's workers'
 KINDS = (TEXTURES, WORKERS)
 _HELD: dict[str, int] = {}  # folder -> its open descriptor, which holds the lock for the life of the process
+_MAKERS: dict[str, int] = {}  # folder -> the process that made it (a forked child inherits the parent's)
+_SPARE: dict[int, list[str]] = {}  # process id -> the folders it put back, emptied, still locked
+_EXITING = False
 
 
 def make(prefix: str) -> str:
@@ -29,7 +33,43 @@ def make(prefix: str) -> str:
     folder = os.path.join(head, name[1:])
     os.rename(staging, folder)
     _HELD[folder] = fd
+    _MAKERS[folder] = os.getpid()
     return folder
+
+
+def reuse_or_make(prefix: str) -> str:
+    """A folder `prefix`XXXXXXXX that this process put back, else a new one (make). Its files then get the same
+    paths as before, which matters to PyBullet: it keeps every file it has loaded in a cache for the life of the
+    process, by path, so each sweep job's own copies of the same meshes would otherwise add to it."""
+    spare = _SPARE.get(os.getpid(), [])
+    for folder in spare:
+        if os.path.basename(folder).startswith(prefix):
+            spare.remove(folder)
+            return folder
+    return make(prefix)
+
+
+def put_back(folder: str) -> None:
+    """Empty `folder` (made here) and keep it, locked, for this process's next reuse_or_make; removed instead
+    where it is gone, was made in another process (before a fork), or the process is exiting."""
+    if _EXITING or _MAKERS.get(folder) != os.getpid() or not os.path.isdir(folder):
+        remove(folder)
+        return
+    try:
+        for entry in os.scandir(folder):
+            shutil.rmtree(entry.path) if entry.is_dir(follow_symlinks=False) else os.remove(entry.path)
+    except OSError:
+        remove(folder)
+        return
+    _SPARE.setdefault(os.getpid(), []).append(folder)
+
+
+@atexit.register
+def _remove_spares() -> None:
+    global _EXITING
+    _EXITING = True
+    for folder in _SPARE.pop(os.getpid(), []):
+        remove(folder)
 
 
 def remove(folder: str) -> None:

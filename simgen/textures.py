@@ -193,6 +193,7 @@ class TextureFiles:
         self._files: OrderedDict[str, tuple[str, int]] = OrderedDict()  # name -> (path, bytes)
         self._bytes = 0
         self._dir: Optional[str] = None
+        self._put_back: Optional[weakref.finalize] = None  # the folder's release, also at garbage collection
         self._lock = threading.RLock()  # held while a file is made; for good once abandoned
 
     def path(self, spec: TextureSpec) -> str:
@@ -206,8 +207,8 @@ class TextureFiles:
             return self._files[name][0]
         with self._lock:
             if self._dir is None:
-                self._dir = temp_folders.make(temp_folders.TEXTURES)
-                weakref.finalize(self, temp_folders.remove, self._dir)  # also removed if close() is never called
+                self._dir = temp_folders.reuse_or_make(temp_folders.TEXTURES)
+                self._put_back = weakref.finalize(self, temp_folders.put_back, self._dir)  # if close() never is
             path = os.path.join(self._dir, name)
             try:
                 write(path)
@@ -244,7 +245,9 @@ class TextureFiles:
             temp_folders.remove(self._dir)
 
     def close(self) -> None:
-        if self._dir is not None:
-            temp_folders.remove(self._dir)
+        """Delete the files; the folder is kept for this process's next TextureFiles (temp_folders.put_back)."""
+        if self._put_back is not None:
+            self._put_back()
         self._files.clear()
-        self._dir = None
+        self._bytes = 0
+        self._dir, self._put_back = None, None

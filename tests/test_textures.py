@@ -1,5 +1,7 @@
 import os
 import re
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -48,7 +50,34 @@ def test_texture_files_are_bounded_and_removed_at_close():
     assert len(files) == 3 and sorted(os.listdir(folder)) == sorted(os.path.basename(p) for p in paths[-3:])
     assert files.path(TextureSpec("checker", seed=9, size=16)) == paths[-1]  # a hit reuses the file
     files.close()
-    assert not os.path.exists(folder)
+    assert os.listdir(folder) == []
+
+
+def test_a_closed_folder_is_used_again_by_the_next_texture_files_and_removed_at_exit(tmp_path):
+    """A sweep's jobs in one process each make a World: their files get the same paths (PyBullet's process-wide
+    cache of loaded files, by path, grew by each job's copies: 1.5 MB a job under EGL), one folder at a time."""
+    code = """
+import os
+from simgen.scene import TextureSpec
+from simgen.textures import TextureFiles
+first = TextureFiles()
+path = first.path(TextureSpec("checker", seed=0, size=16))
+first.close()
+second, third = TextureFiles(), TextureFiles()
+assert second.path(TextureSpec("checker", seed=0, size=16)) == path  # the same file name in the same folder
+assert os.path.dirname(third.path(TextureSpec("checker", seed=1, size=16))) != os.path.dirname(path)
+del second  # garbage collected without close(): its folder is put back too
+fourth = TextureFiles()
+made = fourth.path(TextureSpec("checker", seed=2, size=16))
+assert os.path.dirname(made) == os.path.dirname(path)
+assert os.listdir(os.path.dirname(path)) == [os.path.basename(made)]  # emptied when put back
+print(len(os.listdir(os.environ["TMPDIR"])))
+"""
+    done = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, TMPDIR=str(tmp_path)),
+                          capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "2"  # two folders while it ran
+    assert list(tmp_path.iterdir()) == []  # none once it exited
 
 
 def test_texture_files_are_bounded_on_disk():
