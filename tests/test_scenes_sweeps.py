@@ -181,6 +181,17 @@ def test_a_sweep_whose_every_job_failed_says_so(tmp_path):
     assert done.stderr.strip().splitlines()[-1] == "simgen: error: every job of the sweep failed (#0, #1, errors above)"
 
 
+@pytest.mark.parametrize("values", ["seed=range(0,0)", "camera.fov=glob(*)"])
+def test_a_sweep_without_jobs_is_an_error(tmp_path, values):
+    """Hydra launched 0 jobs and the command exited 0, leaving a folder with its multirun.yaml."""
+    done = run_simgen(["-m", values, f"output_dir={tmp_path / 'sweep'}", "num_frames=1", *SMALL], tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == (
+        "simgen: error: the sweep has no jobs: a parameter's list of values is empty (range(0,0), or a glob() that "
+        "matches no option of a config group)")
+    assert not (tmp_path / "sweep").exists()
+
+
 @pytest.mark.parametrize("launcher", [[], ["hydra/launcher=joblib", "hydra.launcher.n_jobs=2"]])
 def test_a_bug_in_a_jobs_own_code_keeps_its_traceback(tmp_path, launcher):
     """A ValueError of a user's randomizer is no bad input that simgen can name: it is shown with its traceback,
