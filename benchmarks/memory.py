@@ -5,9 +5,9 @@
 
 Samples the summed RSS of the simgen process and its workers once a second (four times with --jobs), against
 frames written, and prints a markdown table at every tenth of the run (and the CSV to --csv if given). With
---jobs N, the run is
-a sweep of N jobs of --frames frames each in one process (`simgen -m seed=range(0,N)`), sampled against the
-jobs finished, and the table gives the least RSS while each count of jobs was finished: between jobs.
+--jobs N, the run is a sweep of N jobs of --frames frames each in one process (`simgen -m seed=range(0,N)`),
+sampled against the jobs finished, and the table gives the least RSS while each count of jobs was finished:
+between jobs.
 """
 
 from __future__ import annotations

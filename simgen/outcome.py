@@ -65,18 +65,16 @@ class SweepLauncher(Callback):
         RUN["sweep_dir"] = str(config.hydra.sweep.dir)
 
 
-def _jobless_sweep() -> bool:
-    """Whether a sweep ran and made no job's folder: its folder holds only Hydra's multirun.yaml."""
+def _drop_jobless_sweep() -> bool:
+    """Remove the multirun.yaml of a sweep that made no job's folder, and its folder where that leaves it empty;
+    whether there was such a sweep."""
     folder = RUN["sweep_dir"]
-    return bool(folder) and os.path.isdir(folder) and os.listdir(folder) == ["multirun.yaml"]
-
-
-def _drop_jobless_sweep() -> None:
-    """Remove the multirun.yaml of a sweep that made no job's folder, and its folder where that leaves it empty."""
-    if _jobless_sweep():
-        os.remove(os.path.join(RUN["sweep_dir"], "multirun.yaml"))
-        with contextlib.suppress(OSError):
-            os.rmdir(RUN["sweep_dir"])
+    if not (folder and os.path.isdir(folder) and os.listdir(folder) == ["multirun.yaml"]):
+        return False
+    os.remove(os.path.join(folder, "multirun.yaml"))
+    with contextlib.suppress(OSError):
+        os.rmdir(folder)
+    return True
 
 
 class WithoutHydrasJobError:
@@ -199,8 +197,7 @@ def reported(app: Callable[[], None]) -> None:
         with contextlib.redirect_stderr(WithoutHydrasJobError(sys.stderr)), warnings.catch_warnings():
             warnings.filterwarnings("error", message=hydra_errors.MISSING_SEARCHPATH.pattern, category=UserWarning)
             _stop_wins(app)
-        if _jobless_sweep():
-            _drop_jobless_sweep()
+        if _drop_jobless_sweep():
             print("simgen: error: the sweep has no jobs: a parameter's list of values is empty (range(0,0), or a "
                   "glob() that matches no option of a config group)", file=sys.stderr)
             sys.exit(2)

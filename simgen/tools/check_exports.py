@@ -29,10 +29,10 @@ def check_splits(data: Dataset, report: Report) -> dict[str, Membership]:
     """Split files partition the images, each with exactly its images' annotations; returns their splits."""
     name = "splits"
     files = split_files(data.root)
-    membership: Membership = {}
     if not files:
         return {}
     report.start(name)
+    membership: Membership = {}
     seen: list[int] = []
     counts = []
     for split, path in files.items():
@@ -131,11 +131,11 @@ def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: l
 
 def check_bop(data: Dataset, images: list[dict], report: Report) -> dict[str, Membership]:
     """The BOP scenes against annotations.json (the masks of `images` only); returns their splits."""
-    membership: Membership = {}
     if not (data.root / "bop").is_dir():
         return {}
     name = "bop"
     report.start(name)
+    membership: Membership = {}
     by_frame = {img["frame_index"]: img for img in data.images}
     chosen = {img["frame_index"] for img in images}
     seen: list[int] = []
