@@ -10,27 +10,31 @@ import os
 import sys
 from typing import Iterator
 
+from simgen import stops
+
 _LIBC = ctypes.CDLL(None)
 
 
 @contextlib.contextmanager
 def c_output_silenced(fds: tuple[int, ...] = (1, 2)) -> Iterator[None]:
     """Point the file descriptors `fds` (stdout and stderr) at /dev/null for the duration; Python's own buffers
-    are flushed first."""
+    are flushed first. A Ctrl-C or SIGTERM is raised as the block ends: raised in between, it could leave them
+    pointing there, and the stop's message would go nowhere."""
     sys.stdout.flush()
     sys.stderr.flush()
-    saved = [os.dup(fd) for fd in fds]
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        for fd in fds:
-            os.dup2(devnull, fd)
-        yield
-    finally:
-        _LIBC.fflush(None)  # C stdio buffers what it prints when stdout is not a terminal
-        for fd, copy in zip(fds, saved):
-            os.dup2(copy, fd)
-        for fd in (*saved, devnull):
-            os.close(fd)
+    with stops.deferred():
+        saved = [os.dup(fd) for fd in fds]
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            for fd in fds:
+                os.dup2(devnull, fd)
+            yield
+        finally:
+            _LIBC.fflush(None)  # C stdio buffers what it prints when stdout is not a terminal
+            for fd, copy in zip(fds, saved):
+                os.dup2(copy, fd)
+            for fd in (*saved, devnull):
+                os.close(fd)
 
 
 @contextlib.contextmanager

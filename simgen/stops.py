@@ -4,8 +4,10 @@ take its stops before it imports anything heavy."""
 
 from __future__ import annotations
 
+import contextlib
 import signal
-from typing import Any
+import threading
+from typing import Any, Iterator
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 _STOPPED: dict = {"by": None}  # the signal that stopped this process's command, if one did
@@ -29,6 +31,32 @@ def handle_stops() -> None:
     for number in STOP_SIGNALS:
         if signal.getsignal(number) is defaults[number]:
             signal.signal(number, on_stop)
+
+
+@contextlib.contextmanager
+def deferred() -> Iterator[None]:
+    """Ctrl-C and SIGTERM only noted until the block ends, then raised again to their own handlers: for a block
+    that must not be left halfway, as one that points stderr at /dev/null and back. Held are the handlers Python
+    runs, and in the main thread, the only one where it runs them (a signal's default action, as SIGTERM's, ends
+    the process at once)."""
+    noted: list[int] = []
+    previous: dict[int, Any] = {}
+
+    def note(number: int, frame: Any) -> None:
+        noted.append(number)
+
+    try:
+        if threading.current_thread() is threading.main_thread():
+            for number in STOP_SIGNALS:
+                if callable(handler := signal.getsignal(number)):
+                    previous[number] = handler
+                    signal.signal(number, note)
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in dict.fromkeys(noted):
+            signal.raise_signal(number)
 
 
 def ignore_stops() -> None:

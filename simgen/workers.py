@@ -17,7 +17,7 @@ from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from typing import Callable, Iterator
 
-from simgen import temp_folders
+from simgen import stops, temp_folders
 from simgen.stops import STOP_SIGNALS
 from simgen.errors import WorkerError
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
@@ -41,22 +41,12 @@ def _stops_held() -> Iterator[None]:
     still take the signal, and Python would raise KeyboardInterrupt here mid-start, before the executor knows its
     new process (which _stop could then not end): so in the main thread a signal is only noted, and raised again
     to its own handler once the processes are known."""
-    pressed: list[int] = []
-    main = threading.current_thread() is threading.main_thread()
-
-    def note(number: int, frame: object) -> None:
-        pressed.append(number)
-
-    previous = {number: signal.signal(number, note) for number in STOP_SIGNALS} if main else {}
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
-        for number, handler in previous.items():
-            signal.signal(number, handler)
-        for number in dict.fromkeys(pressed):
-            signal.raise_signal(number)
+    with stops.deferred():
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        try:
+            yield
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
 
 
 def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, temp: str) -> None:
