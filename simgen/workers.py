@@ -153,10 +153,13 @@ class _Lane:
                 owner[future] = self
 
     def replace(self) -> threading.Thread:
-        """Start a fresh worker in place of this worn-out one; the returned thread waits for the old one to exit."""
-        retiring = threading.Thread(target=self.pool.shutdown, name="simgen-retire-worker")
-        retiring.start()
-        self.pool, self.worn_out = self.start(), False
+        """Start a fresh worker in place of this worn-out one; the returned thread waits for the old one to exit.
+        A stop waits for both: raised in between, the run's stop would end the old worker too, from a second
+        thread (two threads closing its queues: a traceback on the way out)."""
+        with stops.deferred():
+            retiring = threading.Thread(target=self.pool.shutdown, name="simgen-retire-worker")
+            retiring.start()
+            self.pool, self.worn_out = self.start(), False
         return retiring
 
 

@@ -36,6 +36,15 @@ def with_ctrl_c() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@pytest.fixture(autouse=True)
+def own_temp_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each test's own temporary directory, for this process and those it starts: tests run side by side
+    (pytest-xdist), and some count the temporary folders simgen leaves."""
+    temp = tmp_path_factory.mktemp("temp")
+    monkeypatch.setenv("TMPDIR", str(temp))
+    monkeypatch.setattr(tempfile, "tempdir", str(temp))
+
+
 def run_simgen(args: Sequence[str], cwd: Path) -> subprocess.CompletedProcess:
     """Run the real command line (`python -m simgen`) in `cwd`."""
     env = dict(os.environ, PYTHONUNBUFFERED="1")

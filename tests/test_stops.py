@@ -3,11 +3,13 @@ import signal
 import subprocess
 import sys
 import threading
+from concurrent.futures import ProcessPoolExecutor
 
 import pytest
 
 from simgen import stops
 from simgen.quiet import c_output_silenced
+from simgen.workers import _Lane
 
 
 def where(fd: int) -> tuple[int, int]:
@@ -61,3 +63,25 @@ def test_off_the_main_thread_the_handlers_are_left_alone():
 def _handler_inside_deferred() -> object:
     with stops.deferred():
         return signal.getsignal(signal.SIGINT)
+
+
+def test_a_stop_while_a_worn_out_worker_is_replaced_leaves_the_old_one_to_its_retiring_thread():
+    """Raised before the lane held its new pool, the run's stop ended the old one too, from a second thread
+    (a traceback: the thread closed a queue the stop had closed)."""
+    pools: list[ProcessPoolExecutor] = []
+
+    def start() -> ProcessPoolExecutor:
+        pools.append(ProcessPoolExecutor(1))
+        if len(pools) == 2:
+            signal.raise_signal(signal.SIGINT)  # a Ctrl-C as the fresh worker's pool is made
+        return pools[-1]
+
+    lane = _Lane(start)
+    with pytest.raises(KeyboardInterrupt):
+        lane.replace()
+    assert lane.pool is pools[1]
+    for thread in threading.enumerate():
+        if thread.name == "simgen-retire-worker":
+            thread.join()
+    assert pools[0]._shutdown_thread
+    lane.pool.shutdown()
