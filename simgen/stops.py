@@ -36,8 +36,8 @@ def handle_stops() -> None:
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """Ctrl-C and SIGTERM only noted until the block ends, then raised again to their own handlers: for a block
-    that must not be left halfway, as one that points stderr at /dev/null and back. Held are the handlers Python
-    runs, and in the main thread, the only one where it runs them (a signal's default action, as SIGTERM's, ends
+    that must not be left halfway, as one that points stderr at /dev/null and back. Only handlers that Python
+    runs are held, and only in the main thread, where it runs them (a signal's default action, as SIGTERM's, ends
     the process at once)."""
     noted: list[int] = []
     previous: dict[int, Any] = {}
