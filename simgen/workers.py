@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from simgen import stops, temp_folders
-from simgen.stops import STOP_SIGNALS
 from simgen.errors import WorkerError
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
 
@@ -42,7 +41,7 @@ def _stops_held() -> Iterator[None]:
     new process (which _stop could then not end): so in the main thread a signal is only noted, and raised again
     to its own handler once the processes are known."""
     with stops.deferred():
-        held = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, stops.STOP_SIGNALS)
         try:
             yield
         finally:
@@ -55,7 +54,7 @@ def _init_worker(factory: Callable[[], Pipeline], seed: int, views_per_scene: in
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent handles Ctrl-C and stops the pool
     # held since start (_stops_held): SIGINT dropped now, and a SIGTERM ends this worker, as the parent's does when
     # it stops the pool
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, stops.STOP_SIGNALS)
     tempfile.tempdir = temp
     threading.Thread(target=_exit_with, args=(multiprocessing.parent_process(), temp), daemon=True).start()
     try:

@@ -12,13 +12,9 @@ from simgen.quiet import c_output_silenced
 from simgen.workers import _Lane
 
 
-def where(fd: int) -> tuple[int, int]:
-    status = os.fstat(fd)
-    return status.st_dev, status.st_ino
-
-
-def null() -> tuple[int, int]:
-    status = os.stat(os.devnull)
+def where(file: int | str) -> tuple[int, int]:
+    """The file a descriptor or a path is: its device and inode."""
+    status = os.stat(file)
     return status.st_dev, status.st_ino
 
 
@@ -28,7 +24,7 @@ def test_a_stop_inside_a_silenced_block_is_raised_as_it_ends_with_stdout_and_std
     before, reached = (where(1), where(2)), []
     with pytest.raises(KeyboardInterrupt):
         with c_output_silenced():
-            assert where(1) == where(2) == null()
+            assert where(1) == where(2) == where(os.devnull)
             signal.raise_signal(signal.SIGINT)
             reached.append(True)
     assert reached and (where(1), where(2)) == before
