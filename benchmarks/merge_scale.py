@@ -4,7 +4,8 @@
     python benchmarks/merge_scale.py --frames 100000 --code /tmp/prev --code .   # two checkouts, alternated
 
 Renders a real run of two shards of a few frames each (640x480, defaults), then grows each shard to its part of
---frames frames: every frame gets its own copy of a rendered frame's files and a COCO record renumbered to it.
+--frames frames: every frame gets its own copy of a rendered frame's files and a COCO record renumbered to it (laid
+out as simgen lays out its records now).
 Then, in fresh processes, for each --code checkout (put first on PYTHONPATH; default: the installed simgen) in
 turn: the COCO writer assembling shard 0's annotations.json from its records (what ends every run), and
 simgen-merge of the two shards. Each process's peak RSS is its own (wait4's rusage).
@@ -27,6 +28,7 @@ from pathlib import Path
 from simgen.generate import Shard
 from simgen.tools.merge import FRAME_FOLDERS
 from simgen.writers.coco import CocoWriter
+from simgen.writers.coco_records import record_bytes
 from simgen.writers.files import frame_stem
 
 SEED_FRAMES = 8  # rendered, then copied out to --frames
@@ -65,7 +67,7 @@ def grow(shard: Path, index: int, frames: int) -> None:
                 shutil.copyfile(shard / folder / f"{frame_stem(source)}{suffix}", shard / folder / f"{stem}{suffix}")
         image = {**records[source]["image"], "id": i + 1, "frame_index": i, "file_name": f"rgb/{stem}.png"}
         annotations = [{**ann, "image_id": i + 1} for ann in records[source]["annotations"]]
-        (shard / "coco" / f"{stem}.json").write_text(json.dumps({"image": image, "annotations": annotations}))
+        (shard / "coco" / f"{stem}.json").write_bytes(record_bytes(image, annotations))
     writer = CocoWriter()
     writer.root, writer.categories = shard, json.loads((shard / "annotations.json").read_text())["categories"]
     writer.close()  # its annotations.json lists the grown shard's frames

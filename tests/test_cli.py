@@ -315,8 +315,8 @@ def test_a_damaged_frame_record_is_one_line_saying_how_to_mend_it(tmp_path):
     record.write_text("{")
     done = run_simgen(args, tmp_path)
     assert done.returncode == 2 and done.stderr.strip().splitlines()[-1] == (
-        f"simgen: error: {record}: not a frame's COCO record (damaged?); delete it and run the same command again "
-        "to make the frame anew"), done.stderr
+        f"simgen: error: {record}: not a frame's COCO record (damaged?); delete it and run the simgen command that "
+        "made it again to make the frame anew"), done.stderr
     record.unlink()
     assert run_simgen(args, tmp_path).returncode == 0 and (out / "annotations.json").read_bytes() == whole
 

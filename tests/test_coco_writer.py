@@ -11,6 +11,7 @@ from pycocotools import mask as mask_utils
 from simgen.errors import OutputError
 from simgen.polygons import mask_polygons
 from simgen.writers.coco import CocoWriter
+from simgen.writers.coco_records import record_bytes, record_entries
 from simgen.writers.files import frame_stem
 
 
@@ -95,16 +96,27 @@ def test_records_past_a_million_frames_are_assembled_in_frame_order(tmp_path):
                                                                       (4, 1000002)]
 
 
+RECORD_LAYOUTS = {
+    "simgen's": lambda record: record_bytes(record["image"], record["annotations"]),
+    "on one line (simgen before)": lambda record: json.dumps(record).encode(),
+    "indented (edited by hand)": lambda record: json.dumps(record, indent=1).encode(),
+    "one per line, spaced": lambda record: record_bytes(record["image"], record["annotations"]).replace(b":", b": "),
+}
+
+
+@pytest.mark.parametrize("layout", RECORD_LAYOUTS)
 @pytest.mark.parametrize("frames", [0, 1, 3])
-def test_the_assembled_file_is_the_compact_json_of_the_whole_dataset(tmp_path, frames):
+def test_the_assembled_file_is_the_compact_json_of_the_whole_dataset(tmp_path, frames, layout):
     """annotations.json is streamed a record at a time; its bytes are those of the whole COCO object dumped at once,
-    frames without annotations and a shard of no frames included, and nothing else is left beside it."""
+    frames without annotations and a shard of no frames included, and nothing else is left beside it; whichever
+    layout the records have (those simgen writes have their bytes copied, others are encoded again)."""
     writer = CocoWriter()
     writer.open(tmp_path, [{"id": 1, "name": "dück"}])
-    records = [{"image": {"id": i + 1, "frame_index": i}, "annotations": [{"image_id": i + 1, "bbox": [0.5, 1e-05]}]
+    records = [{"image": {"id": i + 1, "frame_index": i, "file_name": "rgb/ü.png"},
+                "annotations": [{"image_id": i + 1, "bbox": [0.5, 1e-05, -0.0, 3], "name": "a\nb\u00fc"}]
                 * (i % 2 * 2)} for i in range(frames)]
     for index, record in enumerate(records):
-        (tmp_path / "coco" / f"{frame_stem(index)}.json").write_text(json.dumps(record))
+        (tmp_path / "coco" / f"{frame_stem(index)}.json").write_bytes(RECORD_LAYOUTS[layout](record))
     writer.close()
     annotations = [ann for record in records for ann in record["annotations"]]
     whole = {**json.loads((tmp_path / "annotations.json").read_text()), "images": [r["image"] for r in records],
@@ -113,11 +125,25 @@ def test_the_assembled_file_is_the_compact_json_of_the_whole_dataset(tmp_path, f
     assert sorted(p.name for p in tmp_path.iterdir()) == ["annotations.json", "coco"]
 
 
-def test_a_damaged_record_leaves_no_annotations_file(tmp_path):
+@pytest.mark.parametrize("damaged", [b'{"image": {"id": 2}, "annot', b'{"image":{"id":2},"annotations":[1]}',
+                                     b'{"image":{"id":2},"annotations":[\n{"a":1},\n{"b"\n]}',
+                                     b'{"image":{"id":2},"annotations":[\n{"a":1,\n{"b":2}\n]}'])
+def test_a_damaged_record_leaves_no_annotations_file(tmp_path, damaged):
     writer = CocoWriter()
     writer.open(tmp_path, [{"id": 1, "name": "duck"}])
     (tmp_path / "coco" / "000000.json").write_text('{"image": {"id": 1}, "annotations": []}')
-    (tmp_path / "coco" / "000001.json").write_text('{"image": {"id": 2}, "annot')
+    (tmp_path / "coco" / "000001.json").write_bytes(damaged)
     with pytest.raises(OutputError, match="000001.json: not a frame's COCO record"):
         writer.close()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["coco"]
+
+
+def test_records_simgen_writes_have_their_annotations_copied_as_bytes(tmp_path):
+    """The assembly reads simgen's records line by line: each annotation's bytes as written, not encoded again."""
+    annotations = [{"image_id": 7, "bbox": [1.5, 2, 3, 4]}, {"image_id": 7, "segmentation": {"counts": "a]b"}}]
+    path = tmp_path / "000006.json"
+    path.write_bytes(record_bytes({"id": 7, "frame_index": 6}, annotations))
+    image, entries = record_entries(path)
+    assert image == b'{"id":7,"frame_index":6}'
+    assert entries == [json.dumps(a, separators=(",", ":")).encode() for a in annotations]
+    assert json.loads(path.read_bytes()) == {"image": {"id": 7, "frame_index": 6}, "annotations": annotations}

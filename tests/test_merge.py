@@ -129,17 +129,25 @@ def no_shard_key(shard: Path) -> None:
     config(shard, "\n".join(lines[:at] + lines[at + 3:]))
 
 
+def spoil_record_annotation(shard: Path) -> None:
+    """A record whose image line is sound and whose annotation is cut short: found as annotations.json is made."""
+    path = shard / "coco" / "000003.json"
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join([lines[0], lines[1][:20], lines[-1]]))
+
+
 MISNAMED = '{"image": {"frame_index": 3, "file_name": "rgb/3.png"}, "annotations": []}'
 
 
 @pytest.mark.parametrize("spoil, words", [
     (spoil_annotations, ["b/annotations.json: not a readable JSON file"]),
     (lambda b: (b / "annotations.json").write_text('{"images":[]}'), ["b/annotations.json: not a simgen COCO file"]),
-    (lambda b: (b / "coco" / "000003.json").write_text("{"), ["b/coco/000003.json: not valid JSON"]),
+    (lambda b: (b / "coco" / "000003.json").write_text("{"), ["b/coco/000003.json: not a frame's COCO record"]),
+    (spoil_record_annotation, ["b/coco/000003.json: not a frame's COCO record"]),
     (lambda b: config(b, "seed: ["), ["b/config.yaml: not valid YAML"]),
     (no_shard_key, ["b/config.yaml: expected shard.index and shard.count"]),
     (lambda b: (b / "coco" / "000003.json").write_text(MISNAMED), ["names rgb/3.png, expected rgb/000003.*"]),
-], ids=["annotations", "no-categories", "record", "config", "no-shard-key", "rgb-name"])
+], ids=["annotations", "no-categories", "record", "record-annotation", "config", "no-shard-key", "rgb-name"])
 def test_a_corrupt_shard_is_one_line_and_leaves_out_as_it_was(shards, spoil, words):
     a, b = shards
     out = b.parent / "out"

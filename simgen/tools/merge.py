@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import json
+import heapq
 import logging
 import os
 import re
@@ -17,13 +17,14 @@ from omegaconf import OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 from tqdm import tqdm
 
-from simgen.annotations_file import read_head
+from simgen.annotations_file import read_head, short
 from simgen.config import build
 from simgen.export import dataset
 from simgen.errors import SimgenError
 from simgen.generate import Shard
 from simgen.quiet import logger_silenced
 from simgen.tools.cli import Parser, run_command
+from simgen.writers.coco_records import image_of
 from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, frame_stem, link, replacing, write_bytes_atomic
 
 NAME = "simgen-merge"
@@ -104,12 +105,13 @@ def _without_index(config: dict) -> dict:
 
 def _rgb_suffix(path: Path, index: int) -> str:
     """The suffix of frame `index`'s RGB image, from its COCO record at `path`, checked to be that frame's."""
-    record = _read(path, json.loads, "JSON")
-    image = record.get("image") if isinstance(record, dict) else None
-    annotations = record.get("annotations") if isinstance(record, dict) else None
-    if not isinstance(image, dict) or image.get("frame_index") != index or not isinstance(annotations, list) \
-            or not all(isinstance(ann, dict) for ann in annotations):
-        raise SimgenError(f"{path}: not the COCO record of frame {index} (expected its image and annotations)")
+    try:
+        image = image_of(path)
+    except OSError as err:
+        raise SimgenError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+    if image.get("frame_index") != index:
+        raise SimgenError(f"{path}: not the COCO record of frame {index} (its image is frame "
+                          f"{short(image.get('frame_index'))}'s)")
     rgb, stem = Path(str(image.get("file_name"))), frame_stem(index)
     if rgb.parent != Path("rgb") or rgb.stem != stem:
         raise SimgenError(f"{path}: frame {index} names {rgb}, expected rgb/{stem}.*")
@@ -248,7 +250,18 @@ def write_dataset(parts: list[Part], coco: Any, root: Path) -> None:
     whole = {**parts[0].config, "shard": {"index": 0, "count": 1}}  # in its place: reads as an unsharded run's
     write_bytes_atomic(root / CONFIG_FILE, OmegaConf.to_yaml(OmegaConf.create(whole)).encode())
     coco.open(root, parts[0].categories)
-    coco.close()
+    coco.close(frame_records(parts))
+
+
+def frame_records(parts: list[Part]) -> Iterator[Path]:
+    """The shards' COCO records in the merged dataset's frame order, read where they are (an error names the shard's
+    file)."""
+    for index, part in heapq.merge(*map(_numbered, parts), key=lambda item: item[0]):
+        yield part.root / "coco" / f"{frame_stem(index)}.json"
+
+
+def _numbered(part: Part) -> Iterator[tuple[int, Part]]:
+    return ((index, part) for index in part.frames())
 
 
 def _categories(path: Path) -> list[dict]:

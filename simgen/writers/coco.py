@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Iterable, Optional
 
 import simgen
 from simgen import camera as cam_math
 from simgen import geometry, validate
 from simgen.annotate import Instance
-from simgen.annotations_file import with_todays_names
-from simgen.errors import OutputError
 from simgen.frame import Frame
 from simgen.polygons import mask_polygons
 from simgen.scene import Scene
+from simgen.writers.coco_records import record_bytes, record_entries, with_id
 from simgen.writers.files import (DEPTH_SCALE_M, FINISHED_MARKER, atomic_file, frame_stem, json_bytes, on_disk,
-                                  write_json_atomic)
+                                  write_bytes_atomic)
 
 COPY_CHUNK = 1 << 20  # bytes
 
@@ -50,20 +49,6 @@ def instance_labels(inst: Instance) -> dict:
     return labels
 
 
-def read_record(path: Path) -> dict:
-    """A frame's COCO record; one damaged outside simgen (they are written whole) is an error saying what to do."""
-    try:
-        record = json.loads(path.read_text())
-    except (ValueError, UnicodeDecodeError) as err:
-        record = err
-    if not (isinstance(record, dict) and isinstance(record.get("image"), dict)
-            and isinstance(record.get("annotations"), list)):
-        raise OutputError(f"{path}: not a frame's COCO record (damaged?); delete it and run the same command again "
-                          "to make the frame anew")
-    with_todays_names(record["annotations"])  # a record made before a field was renamed
-    return record
-
-
 class CocoWriter:
     """COCO instances with `segmentation` as compressed RLE (default) or polygons."""
 
@@ -93,7 +78,7 @@ class CocoWriter:
     def write(self, index: int, frame: Frame, scene: Scene, instances: list[Instance]) -> None:
         image = image_entry(index, scene, f"rgb/{frame_stem(index)}.{self.image_ext}")
         annotations = [self._annotation(image["id"], frame, inst) for inst in instances]
-        write_json_atomic(self.record_path(index), {"image": image, "annotations": annotations})
+        write_bytes_atomic(self.record_path(index), record_bytes(image, annotations))
 
     def _annotation(self, image_id: int, frame: Frame, inst: Instance) -> dict:
         if self.segmentation == "rle":
@@ -112,11 +97,13 @@ class CocoWriter:
     def made(self) -> bool:
         return (self.root / FINISHED_MARKER).is_file()
 
-    def close(self) -> None:
+    def close(self, records: Optional[Iterable[Path]] = None) -> None:
         """Assemble every frame record, in frame order, into one COCO file; ids count from 1. A record at a time, so
         memory stays flat however many frames: the images go straight into the file, the annotations through an
-        anonymous temporary file beside it, appended after them."""
-        paths = sorted((self.root / "coco").glob("*.json"), key=lambda p: int(p.stem))  # 1000000 after 999999
+        anonymous temporary file beside it, appended after them. `records`, in frame order, where they are not the
+        dataset's own (simgen-merge reads the shards')."""
+        paths = records if records is not None else \
+            sorted((self.root / "coco").glob("*.json"), key=lambda p: int(p.stem))  # 1000000 after 999999
         head = json_bytes({
             "info": {"description": "simgen synthetic dataset", "version": simgen.__version__,
                      "contributor": "simgen", "depth_unit": "millimetre", "depth_scale": DEPTH_SCALE_M},
@@ -127,11 +114,11 @@ class CocoWriter:
             out.write(head[:-1] + b',"images":[')
             count = 0
             for k, path in enumerate(paths):
-                record = read_record(path)
-                out.write(b"," * (k > 0) + json_bytes(record["image"]))
-                for ann in record["annotations"]:
+                image, annotations = record_entries(path)
+                out.write(b"," * (k > 0) + image)
+                for ann in annotations:
                     count += 1
-                    rest.write(b"," * (count > 1) + json_bytes({"id": count, **ann}))
+                    rest.write(b"," * (count > 1) + with_id(count, ann))
             out.write(b'],"annotations":[')
             rest.seek(0)
             shutil.copyfileobj(rest, out, COPY_CHUNK)
