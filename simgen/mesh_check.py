@@ -202,10 +202,15 @@ def obj_vertices(path: str) -> np.ndarray:
     return np.array([line.split()[1:4] for line in _obj_lines(path) if _is(line, "v")], dtype=float).reshape(-1, 3)
 
 
+def mesh_points(path: str) -> np.ndarray:
+    """The vertices (n x 3) of a checked OBJ or binary STL, in its own units."""
+    return stl_triangles(path).reshape(-1, 3) if path.lower().endswith(".stl") else obj_vertices(path)
+
+
 @functools.lru_cache(maxsize=256)
 def mesh_bounds(path: str) -> tuple[np.ndarray, np.ndarray]:
     """The lowest and highest corners of a checked OBJ's or binary STL's bounding box, in its own units."""
-    points = stl_triangles(path).reshape(-1, 3) if path.lower().endswith(".stl") else obj_vertices(path)
+    points = mesh_points(path)
     if not len(points):
         return np.zeros(3), np.zeros(3)
     return points.min(axis=0).astype(float), points.max(axis=0).astype(float)

@@ -78,6 +78,32 @@ def asset_to_world(obj: ObjectSpec, points) -> np.ndarray:
     return in_object @ quaternion_matrix(obj.orientation).T + obj.position
 
 
+def obj_vertex_bounds(path: str) -> np.ndarray:
+    points = [line.split()[1:4] for line in open(path) if line.startswith("v ")]
+    return np.array([np.min(np.float64(points), axis=0), np.max(np.float64(points), axis=0)])
+
+
+def test_the_3d_box_is_the_collision_geometrys_own_bound(world):
+    """bbox_3d is the bound of the collision shapes, in the object frame: PyBullet's AABB added its collision margins,
+    1 to 4 mm a side (lego's box, the duck's convex pieces)."""
+    duck, lego = resolve_path("pybullet_data/duck_vhacd.urdf"), resolve_path("pybullet_data/lego/lego.urdf")
+    scene = floor_scene(position=(1.0, 0.0, 1.0), target=(0.0, 0.0, 0.0), width=64, height=48)
+    tilted = (0.0, 0.2588, 0.0, 0.9659)
+    for k, (asset, scale) in enumerate([(Asset("urdf", path=duck, mass=None), 1.3), (Asset("urdf", path=lego), 1.5),
+                                        (Asset("capsule", size=(0.03, 0.1)), 1.0),
+                                        (Asset("cylinder", size=(0.03, 0.1)), 1.0)]):
+        scene.objects.append(ObjectSpec(f"o{k}", asset, position=(0.3 * k - 0.45, 0, 0.2), orientation=tilted,
+                                        scale=scale, static=True))
+    world.build(scene)
+    world.settle(scene)
+    boxes = [np.array(obj.bbox_3d) for obj in scene.objects]
+    duck_vertices = obj_vertex_bounds(resolve_path("pybullet_data/duck_vhacd.obj")) * 0.05 * 1.3
+    assert np.allclose(boxes[0], duck_vertices - (0, 0.02 * 1.3, 0), atol=1e-6)  # less its inertial origin
+    assert np.allclose(boxes[1], np.array([[-0.016, -0.016, -0.0115], [0.016, 0.016, 0.0115]]) * 1.5, atol=1e-6)
+    assert np.allclose(boxes[2], [(-0.03, -0.03, -0.08), (0.03, 0.03, 0.08)], atol=1e-6)
+    assert np.allclose(boxes[3], [(-0.03, -0.03, -0.05), (0.03, 0.03, 0.05)], atol=1e-6)
+
+
 def test_a_mesh_modelled_away_from_its_origin_rests_where_it_was_dropped(world, tmp_path):
     """A mesh's centre of mass and object frame sit at its bounding box's centre: modelled half a metre off its
     origin, a cube fell half a metre from its drop point and tumbled about a centre of mass outside itself."""
@@ -93,7 +119,7 @@ def test_a_mesh_modelled_away_from_its_origin_rests_where_it_was_dropped(world, 
     world.settle(scene)
     cube = scene.objects[0]
     assert np.allclose(cube.position[:2], (0, 0), atol=0.1) and cube.position[2] == pytest.approx(0.05, abs=0.005)
-    assert np.allclose(cube.bbox_3d, [(-0.05,) * 3, (0.05,) * 3], atol=3e-3)  # centred (and the collision margin)
+    assert np.allclose(cube.bbox_3d, [(-0.05,) * 3, (0.05,) * 3], atol=1e-6)  # centred, without the collision margin
     ys, xs = np.nonzero(world.render(scene).instance == 1)
     u, v = camera.project([cube.position], scene.camera)[0]
     assert xs.mean() == pytest.approx(u, abs=3) and ys.mean() == pytest.approx(v, abs=3)

@@ -148,7 +148,7 @@ class World:
                 raise AssetError(f"{obj.asset.path or obj.asset.kind}: the simulation gave a non-finite pose "
                                  "(degenerate mesh or broken mass/inertia); remove it from the catalog")
             obj.position, obj.orientation = tuple(pos), tuple(orn)
-            obj.bbox_3d = local_box(body, c)
+            obj.bbox_3d = local_box(body, c, obj.asset.path if obj.asset.kind == "mesh" else None)
             obj.frame_in_asset = frame_in_asset(body, c)
             top = p.getAABB(body, physicsClientId=c)[1][2]
             if top < scene.support.height - 0.005:
