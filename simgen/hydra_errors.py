@@ -135,7 +135,14 @@ def _unknown_key(cause: OmegaConfBaseException, text: str) -> str:
     close = difflib.get_close_matches(str(cause.key), known, n=1)
     prefix = cause.full_key[: -len(str(cause.key))]
     hint = f", did you mean {prefix}{close[0]}?" if close else f", expected one of: {', '.join(known)}" if known else ""
-    return f"{cause.full_key}: unknown key{hint}" + (f" ({append} adds it as a new key)" if append else "")
+    new = f" ({append} adds it as a new key)" if append and _takes_new_keys(parent) else ""
+    return f"{cause.full_key}: unknown key{hint}{new}"
+
+
+def _takes_new_keys(node: Any) -> bool:
+    """Whether a key added to a config node can be taken: not where the node builds a class (`_target_`), whose
+    constructor refuses a key it does not know (adding `camera.fovv` only fails again)."""
+    return not (isinstance(node, DictConfig) and isinstance(node.get("_target_"), str))
 
 
 def _constructor(node: Any) -> tuple[str, list[str]]:

@@ -189,7 +189,7 @@ def test_a_dataset_killed_before_its_first_frame_gives_way_to_another_config(sma
     (["+catalog.categories.chair={id:30,files:missing/chair.obj}"], "catalog.categories.chair.files"),
     (["camera.elevation=-5", "camera.distance=0.3", "camera.target_jitter=0"], "camera"),
     (["num_frames=abc"], "num_frames: Value 'abc' of type 'str' could not be converted to Integer"),
-    (["camera.fovv=40"], "camera.fovv: unknown key, did you mean camera.fov?"),
+    (["camera.fovv=40"], "camera.fovv: unknown key, did you mean camera.fov?\n"),  # and no "+camera.fovv" hint
     (["scene=kitchen"], "scene: no option 'kitchen' (expected one of: bin, floor, shelf, tabletop)"),
     (["camera.fov=[40,"], "cannot read the override 'camera.fov=[40,'"),
     (["light=random", "light.direction=5"], "light.direction: expected 3 numbers, a pair [low, high] of such lists"),
