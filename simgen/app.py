@@ -35,7 +35,7 @@ def _generate(cfg: DictConfig, pipeline: Pipeline, root: Path) -> None:
     workers, shard, views = config.run_settings(cfg)
     renderer = pipeline.world.renderer_kind  # resolves `auto` and fails early if EGL was asked for and is missing
     try:
-        state = output_dir.prepare(root, config.dataset_config_yaml(cfg), cfg.overwrite, cfg.resume)
+        state = output_dir.prepare(root, config.dataset_config_yaml(cfg, renderer), cfg.overwrite, cfg.resume)
     except OSError as err:
         raise outcome.cannot_write(err, root) from None
     outcome.RUN.update(root=root)  # from here on a Ctrl-C or SIGTERM is reported as this run's

@@ -9,7 +9,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from importlib import resources
-from typing import Any, Callable
+from typing import Any, Callable, Optional
 
 import yaml
 from hydra.core.config_store import ConfigStore
@@ -306,9 +306,14 @@ def run_settings(cfg: DictConfig) -> tuple[int, Shard, int]:
     return workers, Shard(index, count), validate.integer("views_per_scene", cfg.views_per_scene, low=1)
 
 
-def dataset_config_yaml(cfg: DictConfig) -> str:
-    """The composed config as saved beside the data (run-control keys left out)."""
+def dataset_config_yaml(cfg: DictConfig, renderer: Optional[str] = None) -> str:
+    """The composed config as saved beside the data (run-control keys left out), with the renderer `auto` chose
+    (so that a dataset is never resumed, nor its shards merged, across renderers)."""
     data = OmegaConf.to_container(cfg, resolve=True)
     for key in RUN_CONTROL_KEYS:
         data.pop(key, None)
+    if renderer:
+        data["renderer"] = renderer
+        if isinstance(data.get("world"), dict):
+            data["world"]["renderer"] = renderer
     return OmegaConf.to_yaml(OmegaConf.create(data))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
 
@@ -113,18 +114,51 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
         _clear(root)
         entries = []
     if entries:
-        same = config_file.read_text() == config_yaml
+        saved = config_file.read_text()
+        same = same_config(saved, config_yaml)
+        if not same and _renderer(saved) != _renderer(config_yaml) and same_config(saved, config_yaml, renderers=True):
+            if finished(root):  # nothing to render; frames deleted since are made with this run's renderer
+                return _reuse(root)
+            raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset rendered with the "
+                                     f"{_renderer(saved)} renderer, and this run's is {_renderer(config_yaml)}; "
+                                     f"resume it where that one works (renderer={_renderer(saved)}), or pass "
+                                     "overwrite=true")
         if finished(root) and not same:
             raise DatasetExistsError(f"output_dir: {root} already holds a finished dataset made with another "
                                      "config; pass overwrite=true to replace it or choose another output_dir")
         if not same:
             raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset made with another config; "
                                      "rerun with that config to resume it, or pass overwrite=true")
-        remove_partial_files(root)
-        return FINISHED if finished(root) else UNFINISHED
+        return _reuse(root)
     root.mkdir(parents=True, exist_ok=True)
     write_bytes_atomic(config_file, config_yaml.encode())
     return NEW
+
+
+def _reuse(root: Path) -> str:
+    remove_partial_files(root)
+    return FINISHED if finished(root) else UNFINISHED
+
+
+def same_config(saved: str, now: str, renderers: bool = False) -> bool:
+    """Whether a saved config.yaml is this run's: the same text, or (from before simgen saved the renderer `auto`
+    chose) the same but for a renderer `auto`; with `renderers`, whatever the renderers."""
+    if saved == now:
+        return True
+    old, new = yaml.safe_load(saved), yaml.safe_load(now)
+    if not (isinstance(old, dict) and isinstance(new, dict)) or not (renderers or old.get("renderer") == "auto"):
+        return False
+    return _without_renderer(old) == _without_renderer(new)
+
+
+def _renderer(config_yaml: str) -> Any:
+    config = yaml.safe_load(config_yaml)
+    return config.get("renderer") if isinstance(config, dict) else None
+
+
+def _without_renderer(config: dict) -> dict:
+    world = config.get("world")
+    return {**config, "renderer": None, "world": {**world, "renderer": None} if isinstance(world, dict) else world}
 
 
 def _foreign(root: Path) -> bool:

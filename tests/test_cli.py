@@ -589,3 +589,27 @@ def test_views_per_scene_share_one_settled_scene_across_cameras(small_dataset):
         assert all(v["objects"] == views[0]["objects"] for v in views)  # the same settled objects
         assert len({tuple(v["camera"]["position"]) for v in views}) == 3  # seen from three cameras
     assert metas[0]["objects"] != metas[3]["objects"]
+
+
+def test_a_dataset_is_not_resumed_with_another_renderer(tmp_path):
+    """config.yaml records the renderer `auto` chose, so an unfinished dataset rendered with EGL is not finished
+    with TinyRenderer (frames of two looks, silently); a finished one still gets what it lacks, and one saved
+    before simgen recorded it (`renderer: auto`) resumes as before."""
+    out = tmp_path / "out"
+    args = [f"output_dir={out}", "num_frames=3", *SMALL, "workers=1", "renderer=tiny"]
+    assert run_simgen(args, tmp_path).returncode == 0
+    config = out / "config.yaml"
+    tiny = config.read_text()
+    assert "\nrenderer: tiny\n" in tiny and "  renderer: tiny\n" in tiny
+    finished = run_simgen([*args[:-1], "renderer=auto"], tmp_path)
+    assert finished.returncode == 0 and "nothing left to render" in finished.stdout, finished.stderr
+    (out / "annotations.json").unlink()
+    (out / "coco" / "000002.json").unlink()
+    config.write_text(tiny.replace("renderer: tiny", "renderer: egl"))  # as if rendered where EGL works
+    refused = run_simgen(args, tmp_path)
+    assert refused.returncode == 2 and refused.stderr.strip().splitlines()[-1] == (
+        f"simgen: error: output_dir: {out} holds an unfinished dataset rendered with the egl renderer, and this "
+        "run's is tiny; resume it where that one works (renderer=egl), or pass overwrite=true"), refused.stderr
+    config.write_text(tiny.replace("renderer: tiny", "renderer: auto"))  # saved before the renderer was recorded
+    resumed = run_simgen(args, tmp_path)
+    assert resumed.returncode == 0 and "(1 rendered, 2 already on disk)" in resumed.stdout, resumed.stderr
