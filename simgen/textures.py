@@ -25,6 +25,7 @@ from simgen.errors import ConfigError, OutputError
 from simgen.scene import TextureSpec
 
 PATTERNS = ("noise", "checker", "stripes", "gradient", "blotches")
+MAX_SCALE = 1024  # pattern cells across: more are smaller than a pixel, and cost memory by the square
 KINDS = (*PATTERNS, "photo")
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp")
 

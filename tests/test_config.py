@@ -125,6 +125,11 @@ def test_bad_values_fail_naming_the_key(override, key):
       "low: 0, high: [1, 1, 1.5]}"], "light.color[2]: expected numbers in [0, 1], got values from 0.0 to 1.5"),
     (["camera.resolution={_target_: simgen.sampling.Choice, values: [[64, 48], [0, 48]], weights: [1, 0.00001]}"],
      "camera.resolution[0]: expected numbers in [1, 8192], got values from 0.0 to 64.0"),
+    # cells finer than a pixel: a scale of 1e9 asked numpy for exbibytes (a traceback), 20000 ground for minutes
+    (["randomizers=[texture]", "randomizers.texture.scale=1e9"], "randomizers.texture.scale: expected a number in "
+                                                                 "(0, 1024], got 1000000000.0"),
+    (["effects=[background_image]", "effects.background_image.scale=[2,20000]"], "effects.background_image.scale: "
+                                                                                 "expected numbers in (0, 1024]"),
 ])
 def test_sampled_values_out_of_range_fail_as_the_config_is_read(overrides, message):
     """A range known up front ([low, high], a constant) is checked then, not when a frame draws from it."""

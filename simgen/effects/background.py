@@ -10,7 +10,7 @@ import numpy as np
 from simgen import validate
 from simgen.frame import Frame
 from simgen.sampling import Bounded, Choice
-from simgen.textures import PATTERNS, list_images, make_image
+from simgen.textures import PATTERNS, MAX_SCALE, list_images, make_image
 
 
 class BackgroundImage:
@@ -22,7 +22,7 @@ class BackgroundImage:
         self.probability = validate.number("probability", probability, 0, 1)
         self.photos = list_images("folder", folder) if folder else []
         self.kinds = Choice(validate.choices("kinds", kinds, PATTERNS))
-        self.scale = Bounded("scale", scale, low=0, low_open=True)
+        self.scale = Bounded("scale", scale, low=0, high=MAX_SCALE, low_open=True)
 
     def draw(self, rng: np.random.Generator) -> dict[str, Any]:
         """Which image: a photo's path, or a pattern's kind and scale."""

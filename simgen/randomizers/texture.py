@@ -10,7 +10,7 @@ from simgen import validate
 from simgen.randomizers.targets import check_targets, select
 from simgen.sampling import Bounded, Choice
 from simgen.scene import Scene, TextureSpec
-from simgen.textures import KINDS, list_images
+from simgen.textures import KINDS, MAX_SCALE, list_images
 
 
 class TextureRandomizer:
@@ -25,7 +25,7 @@ class TextureRandomizer:
         self.targets = check_targets("targets", targets)
         self.probability = validate.number("probability", probability, 0, 1)
         self.kinds = Choice(validate.choices("kinds", kinds, KINDS), weights)
-        self.scale = Bounded("scale", scale, low=0, low_open=True)
+        self.scale = Bounded("scale", scale, low=0, high=MAX_SCALE, low_open=True)
         self.size = validate.integer("size", size, low=4, high=4096)
         self.variants = 2**31 - 1 if variants is None else validate.integer("variants", variants, low=1)
         self.photos = list_images("photos", photos) if "photo" in kinds else []
