@@ -613,3 +613,15 @@ def test_a_dataset_is_not_resumed_with_another_renderer(tmp_path):
     config.write_text(tiny.replace("renderer: tiny", "renderer: auto"))  # saved before the renderer was recorded
     resumed = run_simgen(args, tmp_path)
     assert resumed.returncode == 0 and "(1 rendered, 2 already on disk)" in resumed.stdout, resumed.stderr
+
+
+@pytest.mark.parametrize("damage", ["emptied", "cut short"])
+def test_the_same_command_assembles_an_annotations_file_damaged_since_again(small_dataset, tmp_path, damage):
+    """annotations.json emptied or cut short outside simgen no longer passes for a finished dataset's: the rerun,
+    with nothing to render, assembles it again from the records, the same bytes."""
+    root = small_dataset(frames=2)
+    whole = (root / "annotations.json").read_bytes()
+    (root / "annotations.json").write_bytes(b"" if damage == "emptied" else whole[:len(whole) // 2])
+    again = run_simgen([f"output_dir={root}", "num_frames=2", *SMALL], tmp_path)
+    assert again.returncode == 0 and "(0 rendered, 2 already on disk)" in again.stdout, again.stderr
+    assert (root / "annotations.json").read_bytes() == whole

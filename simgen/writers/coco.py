@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -95,7 +96,14 @@ class CocoWriter:
         return on_disk(self.record_path(index))
 
     def made(self) -> bool:
-        return (self.root / FINISHED_MARKER).is_file()
+        """Whether annotations.json is there and whole: one emptied or cut short outside simgen (which writes it
+        atomically) is assembled again from the records."""
+        try:
+            with open(self.root / FINISHED_MARKER, "rb") as fh:
+                fh.seek(max(0, fh.seek(0, os.SEEK_END) - 64))
+                return fh.read().rstrip().endswith(b"}")
+        except OSError:
+            return False
 
     def close(self, records: Optional[Iterable[Path]] = None) -> None:
         """Assemble every frame record, in frame order, into one COCO file; ids count from 1. A record at a time, so
