@@ -189,9 +189,16 @@ class Catalog:
     def __init__(self, categories: Optional[dict[str, Any]] = None, folders: Sequence[dict] = ()):
         given = validate.mapping("categories", categories or {}, f"{{NAME: {CATEGORY_SHAPE}}}")
         entries = {name: cfg for name, cfg in given.items() if cfg is not None}
+        defined = {name: f"catalog.categories.{name}" for name in entries}
         for n, folder in enumerate(_folders(folders)):
             for name, cat_id in folder["categories"].items():
-                entries[name] = _folder_category(f"folders[{n}].categories.{name}", name, cat_id, folder["path"])
+                key = f"folders[{n}].categories.{name}"
+                if name in defined:
+                    raise ConfigError(key, f"category {name!r} is defined already, by {defined[name]}; give it "
+                                           f"another name" + (f", or drop that one with {defined[name]}=null"
+                                                              if name in given else ""))
+                entries[name] = _folder_category(key, name, cat_id, folder["path"])
+                defined[name] = f"catalog.{key}"
         self.categories = {name: cfg if isinstance(cfg, Category) else _category(f"categories.{name}", name, cfg)
                            for name, cfg in entries.items()}
         by_id: dict[int, str] = {}

@@ -54,10 +54,19 @@ def test_the_meshes_beside_a_urdf_are_its_parts_not_assets(tmp_path):
     assert [Path(f).name for f in catalog["table"].files] == ["table.urdf"]
 
 
-def test_a_folder_category_overrides_a_catalog_entry_of_the_same_name_in_place(assets):
+def test_a_folder_category_of_a_catalog_entrys_name_is_refused_unless_that_one_is_dropped(assets):
+    """A folder's `duck` silently took the built-in duck's place (and id): now one line, which says how to."""
     entries = {"chair": {"id": 1, "files": "/no/such.obj"}, "ball": {"id": 2, "primitive": "sphere", "size": 0.1}}
-    catalog = Catalog(entries, folders=[{"path": str(assets), "categories": {"chair": 20}}])
-    assert list(catalog.categories) == ["chair", "ball"] and catalog["chair"].id == 20
+    with pytest.raises(ConfigError, match=r"^folders\[0\]\.categories\.chair: category 'chair' is defined already, by "
+                                          r"catalog\.categories\.chair; give it another name, or drop that one with "
+                                          r"catalog\.categories\.chair=null$"):
+        Catalog(entries, folders=[{"path": str(assets), "categories": {"chair": 20}}])
+    twice = [{"path": str(assets), "categories": {"chair": 20}}, {"path": str(assets), "categories": {"chair": 21}}]
+    with pytest.raises(ConfigError, match=r"^folders\[1\]\.categories\.chair: category 'chair' is defined already, by "
+                                          r"catalog\.folders\[0\]\.categories\.chair; give it another name$"):
+        Catalog({}, folders=twice)
+    catalog = Catalog({**entries, "chair": None}, folders=[{"path": str(assets), "categories": {"chair": 20}}])
+    assert list(catalog.categories) == ["ball", "chair"] and catalog["chair"].id == 20
 
 
 @pytest.mark.parametrize("folders, expected", [
