@@ -646,3 +646,12 @@ def test_yolo_export_checks_its_options_first_and_a_failure_changes_nothing(data
 ], ids=["unknown option", "unknown format", "no format", "seed text"])
 def test_a_bad_command_line_option_is_one_line(dataset, args, message):
     refused(tool("export", dataset, *args), "simgen-export", message)
+
+
+def test_a_yolo_export_without_training_images_names_only_folders_that_are_there(dataset, tmp_path):
+    """All frames in val (a set to evaluate on): data.yaml's `train` named images/train, which was not made."""
+    root = copy_of(dataset, tmp_path)
+    export_yolo(export_dataset.load(root), tasks=["detect"], ratios={"train": 0, "val": 1, "test": 0})
+    spec = check_data_yaml(root / "yolo" / "detect" / "data.yaml", coco_of(root).dataset["categories"])
+    assert spec["train"] == "images/train" and not any((root / "yolo" / "detect" / "images" / "train").iterdir())
+    assert len(list((root / "yolo" / "detect" / "images" / "val").iterdir())) == 5
