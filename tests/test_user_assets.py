@@ -264,3 +264,21 @@ def test_a_broken_distractor_mesh_is_a_one_line_error(tmp_path, content, problem
     done = run_simgen([f"output_dir={tmp_path / 'ds'}", "num_frames=1", *SMALL, "distractors=[clutter]",
                        "distractors.clutter.shapes=[mesh]", f"distractors.clutter.files=[{mesh}]"], tmp_path)
     assert last_error_line(done) == f"simgen: error: {mesh}: {problem}"
+
+
+@pytest.mark.parametrize("mass", ["0", "-1"])
+def test_a_urdf_of_no_mass_is_a_one_line_error_unless_its_category_gives_one(tmp_path, mass):
+    """PyBullet holds a body of mass 0 fixed where it is made: it hung in the air, labeled `resting`."""
+    urdf = tmp_path / "weightless.urdf"
+    urdf.write_text('<robot name="w"><link name="l"><visual><geometry><box size="0.05 0.05 0.05"/></geometry>'
+                    '</visual><collision><geometry><box size="0.05 0.05 0.05"/></geometry></collision>'
+                    f'<inertial><mass value="{mass}"/><inertia ixx="1e-4" iyy="1e-4" izz="1e-4" ixy="0" ixz="0" '
+                    'iyz="0"/></inertial></link></robot>')
+    line = last_error_line(run_with(tmp_path, urdf, "renderer=tiny"))
+    assert line == (f"simgen: error: {urdf}: its base link's mass is not above 0, and PyBullet holds such a body "
+                    "fixed where it is made (in the air); give it a <mass value> above 0, or its category a mass")
+    done = run_simgen([f"output_dir={tmp_path / 'given'}", "num_frames=1", *SMALL, "objects.categories=[junk]",
+                       f"+catalog.categories.junk={{id: 30, files: {urdf}, mass: 0.2}}", "renderer=tiny"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    meta = json.loads((tmp_path / "given" / "meta" / "000000.json").read_text())
+    assert {o["state"] for o in meta["objects"]} == {"resting"} and max(o["position"][2] for o in meta["objects"]) < 0.8

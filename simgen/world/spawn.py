@@ -46,8 +46,13 @@ def _urdf(spec: ObjectSpec, client: int, path: str, visual: Optional[str], centr
     flags = p.URDF_ENABLE_CACHED_GRAPHICS_SHAPES
     body = p.loadURDF(path, spec.position, spec.orientation, globalScaling=spec.scale,
                       useFixedBase=spec.static, flags=flags, physicsClientId=client)
-    if body >= 0 and spec.asset.mass is not None and not spec.static:
+    if body < 0 or spec.static:
+        return body
+    if spec.asset.mass is not None:
         _set_mass(body, spec.asset.mass, client)
+    elif p.getDynamicsInfo(body, -1, physicsClientId=client)[0] <= 0:
+        raise AssetError(f"{spec.asset.path}: its base link's mass is not above 0, and PyBullet holds such a body "
+                         "fixed where it is made (in the air); give it a <mass value> above 0, or its category a mass")
     return body
 
 
