@@ -21,7 +21,8 @@ import numpy as np
 from PIL import Image
 
 from simgen import temp_folders
-from simgen.errors import ConfigError, OutputError
+from simgen.errors import AssetError, ConfigError, OutputError
+from simgen.quiet import c_output_silenced
 from simgen.scene import TextureSpec
 
 PATTERNS = ("noise", "checker", "stripes", "gradient", "blotches")
@@ -119,9 +120,10 @@ PATTERN_FUNCTIONS: dict[str, Callable[[np.random.Generator, Shape, float], np.nd
 @functools.lru_cache(maxsize=32)
 def read_photo(path: str, max_side: int = 1024) -> np.ndarray:
     """A photo as BGR, shrunk to at most `max_side` pixels; the last 32 are kept decoded."""
-    bgr = cv2.imread(path, cv2.IMREAD_COLOR)
+    with c_output_silenced((2,)):  # libpng and libjpeg complain of a damaged file
+        bgr = cv2.imread(path, cv2.IMREAD_COLOR)
     if bgr is None:
-        raise ConfigError("photos", f"cannot read the image {path}")
+        raise AssetError(f"{path}: cannot decode this image (damaged or cut short?); remove it from its folder")
     factor = max_side / max(bgr.shape[:2])
     if factor < 1:
         bgr = cv2.resize(bgr, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)

@@ -8,7 +8,7 @@ from simgen.config import build_pipeline
 from simgen.effects.background import BackgroundImage
 from simgen.effects.sensor import (Blur, ColorJitter, GaussianNoise, Gamma, JpegArtifacts, MotionBlur, PoissonNoise,
                                    Vignette)
-from simgen.errors import ConfigError
+from simgen.errors import AssetError, ConfigError
 from simgen.frame import Frame
 from simgen.pipeline import frame_spec
 
@@ -111,6 +111,17 @@ def test_background_image_fills_only_pixels_without_depth(rendered, tmp_path):
     out = apply(BackgroundImage(folder=str(tmp_path)), rendered)
     assert np.all(out[empty] == [0, 255, 0])
     assert np.array_equal(out[~empty], rendered.rgb[~empty].astype(float))
+
+
+def test_a_photo_cut_short_is_one_line_naming_it_and_no_decoder_noise(rendered, tmp_path, capfd):
+    """Its header reads (the folder passes as the config is read); its pixels do not: the file named, not a key."""
+    photo = tmp_path / "cut.png"
+    cv2.imwrite(str(photo), np.random.default_rng(0).integers(0, 255, (60, 90, 3), np.uint8))
+    photo.write_bytes(photo.read_bytes()[:300])
+    with pytest.raises(AssetError, match=rf"^{photo}: cannot decode this image \(damaged or cut short\?\); remove it "
+                                         "from its folder$"):
+        apply(BackgroundImage(folder=str(tmp_path)), rendered)
+    assert capfd.readouterr().err == ""
 
 
 @pytest.mark.parametrize("make, key", [
