@@ -111,7 +111,8 @@ def build(path: str, node: Any, **kwargs: Any) -> Any:
             name = re.search(r"'(.+)'", first)
             raise ConfigError(f"{where}._target_", f"cannot import {name.group(1) if name else 'it'!r}: "
                               f"{' '.join(line.strip() for line in rest)}") from None
-        raise ConfigError(where, str(cause or err).splitlines()[0]) from None
+        lines = [line.strip() for line in str(cause or err).splitlines()[:4]]  # Hydra wraps a sentence over lines
+        raise ConfigError(where, " ".join(line for line in lines if line)) from None
 
 
 def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:

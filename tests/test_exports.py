@@ -655,3 +655,12 @@ def test_a_yolo_export_without_training_images_names_only_folders_that_are_there
     spec = check_data_yaml(root / "yolo" / "detect" / "data.yaml", coco_of(root).dataset["categories"])
     assert spec["train"] == "images/train" and not any((root / "yolo" / "detect" / "images" / "train").iterdir())
     assert len(list((root / "yolo" / "detect" / "images" / "val").iterdir())) == 5
+
+
+def test_an_export_missing_an_image_names_the_file_as_a_system_error_says_it(dataset, tmp_path):
+    """Not Python's `[Errno 2] No such file or directory: 'PATH'`."""
+    root = copy_of(dataset, tmp_path)
+    lost = root / "rgb" / "000001.png"
+    lost.unlink()
+    refused(tool("export", root, "--format", "yolo"), "simgen-export", rf"^simgen-export: error: {lost}: no such file "
+                                                                      "or directory$")

@@ -56,6 +56,13 @@ def progress(items: Sequence[T], description: str, enabled: bool = True) -> Iter
     return tqdm(items, desc=description, unit="frame", disable=not enabled, dynamic_ncols=True)
 
 
+def _message(err: Exception) -> str:
+    """An error as one line; a system call's `FILE: what went wrong` rather than Python's `[Errno 2] ...: 'FILE'`."""
+    if isinstance(err, OSError) and err.filename and err.strerror:
+        return f"{err.filename}: {err.strerror[0].lower()}{err.strerror[1:]}"
+    return str(err)
+
+
 def run_command(name: str, body: Callable[[], int]) -> None:
     """Run a command's body with logging set up; SimgenErrors and OSErrors become `NAME: error: ...`, status 2;
     Ctrl-C and SIGTERM stop it with one line, status 130 or 143 (what it builds, it builds in hidden folders)."""
@@ -64,7 +71,7 @@ def run_command(name: str, body: Callable[[], int]) -> None:
     try:
         sys.exit(body())
     except (SimgenError, OSError) as err:
-        print(f"{name}: error: {err}", file=sys.stderr)
+        print(f"{name}: error: {_message(err)}", file=sys.stderr)
         sys.exit(2)
     except KeyboardInterrupt:
         stops.ignore_stops()
