@@ -40,22 +40,28 @@ def resolve_path(path: str) -> str:
 
 
 def _files(key: str, pattern: Any, exclude: Any) -> list[str]:
-    """The files of category `key`'s `files` pattern, less those its `exclude` list names."""
+    """The files of category `key`'s `files` pattern, less those its `exclude` list names (each one of them)."""
     if not isinstance(pattern, str) or not pattern:
         raise ConfigError(f"{key}.files", f"expected the path or glob of URDF, OBJ or STL files (one string), got "
                                           f"{pattern!r}")
     if isinstance(exclude, str) or not isinstance(exclude, Sequence) or not all(isinstance(e, str) for e in exclude):
         raise ConfigError(f"{key}.exclude", f"expected a list of paths, got {exclude!r}")
-    key = f"{key}.files"
     resolved = resolve_path(pattern)
     found = sorted(glob.glob(resolved, recursive=True)) if glob.has_magic(resolved) else [resolved]
-    skip = {os.path.normpath(resolve_path(e)) for e in exclude}
-    found = [f for f in found if os.path.isfile(f) and os.path.normpath(f) not in skip]
+    found = [f for f in found if os.path.isfile(f)]
     if not found:
-        raise ConfigError(key, f"no asset file found at {pattern!r} (looked for {resolved})")
+        raise ConfigError(f"{key}.files", f"no asset file found at {pattern!r} (looked for {resolved})")
+    skip = {os.path.normpath(resolve_path(e)): e for e in exclude}
+    unmatched = sorted(set(skip) - set(map(os.path.normpath, found)))
+    if unmatched:
+        raise ConfigError(f"{key}.exclude", f"{skip[unmatched[0]]!r} is none of the files {pattern!r} matches "
+                                            f"(looked for {unmatched[0]}; a path, not a glob)")
+    found = [f for f in found if os.path.normpath(f) not in skip]
+    if not found:
+        raise ConfigError(f"{key}.exclude", f"excludes every file {pattern!r} matches")
     bad = [f for f in found if Path(f).suffix.lower() not in FILE_KINDS]
     if bad:
-        raise ConfigError(key, f"{bad[0]} is not a URDF, OBJ or STL file")
+        raise ConfigError(f"{key}.files", f"{bad[0]} is not a URDF, OBJ or STL file")
     return found
 
 

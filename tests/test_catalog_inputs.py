@@ -75,6 +75,11 @@ def test_a_bad_value_stops_the_command_naming_its_key(tmp_path, args, expected):
     (["+catalog.categories.x={id: 20, files: 5}"], "catalog.categories.x.files: expected the path or glob"),
     (["+catalog.categories.x={id: 20, files: pybullet_data/duck_vhacd.urdf, exclude: a.urdf}"],
      "catalog.categories.x.exclude: expected a list of paths, got 'a.urdf'"),
+    (["+catalog.categories.x={id: 20, files: 'pybullet_data/duck*.urdf', exclude: [pybullet_data/Duck_vhacd.urdf]}"],
+     "catalog.categories.x.exclude: 'pybullet_data/Duck_vhacd.urdf' is none of the files 'pybullet_data/duck*.urdf' "
+     "matches (looked for "),
+    (["+catalog.categories.x={id: 20, files: pybullet_data/duck_vhacd.urdf, exclude: [pybullet_data/duck_vhacd.urdf]}"],
+     "catalog.categories.x.exclude: excludes every file 'pybullet_data/duck_vhacd.urdf' matches"),
     (["catalog.categories.duck=abc"], "catalog.categories.duck: expected a mapping {id: ID, files: PATH_OR_GLOB}"),
     (["catalog.categories=abc"], "catalog.categories: expected a mapping {NAME: "),
     (["catalog.folders=[{path: x, categories: {chair: 65536}}]"],
