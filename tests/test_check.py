@@ -56,6 +56,13 @@ def empty_segmentation(root: Path) -> None:
     (root / "annotations.json").write_text(json.dumps(coco))
 
 
+def nan_pose(root: Path) -> None:
+    """A pose of NaNs (written by hand: json.dumps writes NaN), which the keypoint check compared false and passed."""
+    coco = json.loads((root / "annotations.json").read_text())
+    coco["annotations"][0]["cam_t_m2c"] = [float("nan")] * 3
+    (root / "annotations.json").write_text(json.dumps(coco))
+
+
 def swap_instance_masks(root: Path) -> None:
     """Frames 0 and 1 each with the other's instance mask: each annotation is checked against its own frame's."""
     first, second = root / "instance" / "000000.png", root / "instance" / "000001.png"
@@ -88,8 +95,9 @@ def test_passes_as_made(dataset):
     (empty_segmentation, "annotation 1: 'segmentation': expected one or more polygons"),
     (split_again, "its splits are not those of the split files (exports made with other --splits or --seed"),
     (swap_instance_masks, "annotation 1: segmentation disagrees with instance mask"),
+    (nan_pose, "annotation 1: cam_R_m2c and cam_t_m2c: expected a rotation"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
-        "silhouette", "empty-segmentation", "splits-differ", "masks-swapped"])
+        "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)

@@ -153,8 +153,23 @@ def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report
         report.problem(name, f"annotation {ann['id']}: iscrowd must be 0 or 1")
     if "amodal_segmentation" in ann:
         check_amodal(ann, mask, exact, report)
+    if "cam_R_m2c" in ann or "cam_t_m2c" in ann:
+        if not pose_is_sound(ann):
+            report.problem(name, f"annotation {ann['id']}: cam_R_m2c and cam_t_m2c: expected a rotation (3x3, "
+                                 "orthonormal) and a translation (3 finite numbers)")
+            return
     if "keypoints" in ann:
         check_keypoints(ann, image, report)
+
+
+def pose_is_sound(ann: dict) -> bool:
+    """The pose is a rotation and a finite translation (NaN passed the keypoint check: it compares false)."""
+    try:
+        rot, trans = np.asarray(ann.get("cam_R_m2c"), dtype=float), np.asarray(ann.get("cam_t_m2c"), dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return rot.shape == (3, 3) and trans.shape == (3,) and bool(np.isfinite(rot).all() and np.isfinite(trans).all()) \
+        and np.allclose(rot @ rot.T, np.eye(3), atol=1e-4) and abs(np.linalg.det(rot) - 1) < 1e-4
 
 
 def check_annotations(data: Dataset, chosen: list[dict], show_progress: bool, report: Report) -> None:
