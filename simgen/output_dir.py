@@ -116,7 +116,7 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
     if entries:
         saved = config_file.read_text()
         same = same_config(saved, config_yaml)
-        if not same and _renderer(saved) != _renderer(config_yaml) and same_config(saved, config_yaml, renderers=True):
+        if not same and same_config(saved, config_yaml, renderers=True):  # all but the renderer
             if finished(root):  # nothing to render; frames deleted since are made with this run's renderer
                 return _reuse(root)
             raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset rendered with the "
