@@ -71,9 +71,8 @@ def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[st
                 tolerance: float) -> None:
     """`out` made anew in `stage`: a re-export with other splits must not leave stale labels behind."""
     classes = class_indices(data.categories)
-    for split in {"train": [], **parts}:  # a split without images too: data.yaml names no folder that is not there
-        for kind in ("images", "labels"):
-            (stage / kind / split).mkdir(parents=True, exist_ok=True)
+    for kind in ("images", "labels"):  # data.yaml names train even where it has no images (val only, to evaluate)
+        (stage / kind / "train").mkdir(parents=True, exist_ok=True)
     for split, images in parts.items():
         for image in images:
             source = data.root / image["file_name"]
