@@ -84,6 +84,7 @@ def discard_if_empty(root: Path) -> None:
 
 
 NEW, UNFINISHED, FINISHED = "new", "unfinished", "finished"
+RENDERER, CONFIG = "renderer", "config"  # how a saved config differs from a run's (config_difference)
 
 
 def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False) -> str:
@@ -115,18 +116,18 @@ def prepare(root: Path, config_yaml: str, overwrite: bool, resume: bool = False)
         entries = []
     if entries:
         saved = config_file.read_text()
-        same = same_config(saved, config_yaml)
-        if not same and same_config(saved, config_yaml, renderers=True):  # all but the renderer
+        difference = config_difference(saved, config_yaml)
+        if difference == RENDERER:
             if finished(root):  # nothing to render; frames deleted since are made with this run's renderer
                 return _reuse(root)
             raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset rendered with the "
                                      f"{_renderer(saved)} renderer, and this run's is {_renderer(config_yaml)}; "
                                      f"resume it where that one works (renderer={_renderer(saved)}), or pass "
                                      "overwrite=true")
-        if finished(root) and not same:
+        if finished(root) and difference:
             raise DatasetExistsError(f"output_dir: {root} already holds a finished dataset made with another "
                                      "config; pass overwrite=true to replace it or choose another output_dir")
-        if not same:
+        if difference:
             raise DatasetExistsError(f"output_dir: {root} holds an unfinished dataset made with another config; "
                                      "rerun with that config to resume it, or pass overwrite=true")
         return _reuse(root)
@@ -140,15 +141,15 @@ def _reuse(root: Path) -> str:
     return FINISHED if finished(root) else UNFINISHED
 
 
-def same_config(saved: str, now: str, renderers: bool = False) -> bool:
-    """Whether a saved config.yaml is this run's: the same text, or (from before simgen saved the renderer `auto`
-    chose) the same but for a renderer `auto`; with `renderers`, whatever the renderers."""
+def config_difference(saved: str, now: str) -> str:
+    """How a saved config.yaml differs from this run's: "" (it is this run's), RENDERER (only the renderer) or CONFIG.
+    One saved before simgen recorded the renderer `auto` chose (`renderer: auto`) matches any renderer."""
     if saved == now:
-        return True
+        return ""
     old, new = yaml.safe_load(saved), yaml.safe_load(now)
-    if not (isinstance(old, dict) and isinstance(new, dict)) or not (renderers or old.get("renderer") == "auto"):
-        return False
-    return _without_renderer(old) == _without_renderer(new)
+    if not (isinstance(old, dict) and isinstance(new, dict)) or _without_renderer(old) != _without_renderer(new):
+        return CONFIG
+    return "" if old.get("renderer") == "auto" else RENDERER
 
 
 def _renderer(config_yaml: str) -> Any:
