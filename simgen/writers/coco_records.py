@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import json
 from pathlib import Path
-from typing import Union
+from typing import Optional, Union
 
 from simgen.annotations_file import RENAMED, with_todays_names
 from simgen.errors import OutputError
@@ -41,11 +41,11 @@ def record_entries(path: Path) -> tuple[bytes, list[Entry]]:
     data = path.read_bytes()
     record = _checked(path, data)
     lines = data.split(b"\n")
+    image = _image_line(lines[0])
     annotations = [line.removesuffix(b",") for line in lines[1:-1]]
-    if len(lines) > 1 and lines[0].startswith(HEAD) and lines[0].endswith(IMAGES_END) and lines[-1] == END \
-            and len(annotations) == len(record["annotations"]) and all(a[:2] == b'{"' for a in annotations) \
-            and not any(old in data for old in OLD_NAMES):
-        return lines[0][len(HEAD):-len(IMAGES_END)], annotations
+    if image is not None and len(lines) > 1 and lines[-1] == END and len(annotations) == len(record["annotations"]) \
+            and all(a[:2] == b'{"' for a in annotations) and not any(old in data for old in OLD_NAMES):
+        return image, annotations
     return json_bytes(record["image"]), record["annotations"]
 
 
@@ -53,13 +53,18 @@ def image_of(path: Path) -> dict:
     """The record's image entry: parsed from its first line where the record is laid out as record_bytes lays it out
     (its annotations are checked as annotations.json is assembled), else from the whole record, checked."""
     with open(path, "rb") as fh:
-        first = fh.readline()
-    if first.startswith(HEAD) and first.endswith(IMAGES_END + b"\n"):
+        line = _image_line(fh.readline().removesuffix(b"\n"))
+    if line is not None:
         with contextlib.suppress(ValueError, UnicodeDecodeError):
-            image = json.loads(first[len(HEAD):-len(IMAGES_END) - 1])
+            image = json.loads(line)
             if isinstance(image, dict):
                 return image
     return _checked(path, path.read_bytes())["image"]
+
+
+def _image_line(first: bytes) -> Optional[bytes]:
+    """The image entry's bytes in a record's first line as record_bytes writes it; None in another layout."""
+    return first[len(HEAD):-len(IMAGES_END)] if first.startswith(HEAD) and first.endswith(IMAGES_END) else None
 
 
 def with_id(ann_id: int, ann: Entry) -> bytes:
