@@ -105,10 +105,7 @@ def _without_index(config: dict) -> dict:
 
 def _rgb_suffix(path: Path, index: int) -> str:
     """The suffix of frame `index`'s RGB image, from its COCO record at `path`, checked to be that frame's."""
-    try:
-        image = image_of(path)
-    except OSError as err:
-        raise SimgenError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+    image = image_of(path)  # an OSError is one line naming the file (run_command)
     if image.get("frame_index") != index:
         raise SimgenError(f"{path}: not the COCO record of frame {index} (its image is frame "
                           f"{short(image.get('frame_index'))}'s)")
