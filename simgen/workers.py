@@ -6,11 +6,13 @@ import contextlib
 import importlib.machinery
 import logging
 import multiprocessing
+import multiprocessing.connection
 import multiprocessing.util
 import os
 import signal
 import tempfile
 import threading
+import time
 from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
@@ -27,6 +29,7 @@ _WORKER: dict = {}  # in a worker process: its pipeline, seed and views_per_scen
 WORN_OUT = ("the mesh textures a process holds, which PyBullet never frees, fill world.texture_memory_mb: "
             "going on in fresh worker processes")
 IN_FLIGHT_PER_WORKER = 2  # scenes queued per worker: enough to keep it busy, few to cancel on a stop
+STOP_GRACE_S = 3.0  # how long a stopped run waits for its workers to end on SIGTERM before it kills them
 
 
 @contextlib.contextmanager
@@ -162,12 +165,22 @@ class _Lane:
         return retiring
 
 
-def _stop(pool: ProcessPoolExecutor) -> None:
-    """Drop a worker's queued scenes and end it now, even mid-scene: it writes each file atomically, and resuming
-    removes a temporary file a write left."""
-    for process in list((pool._processes or {}).values()):  # what Python 3.14's terminate_workers() does
+def _stop(pools: list[ProcessPoolExecutor]) -> None:
+    """Drop the workers' queued scenes and end them now, even mid-scene: each writes its files atomically, and
+    resuming removes a temporary file a write left. A worker that outlives SIGTERM by STOP_GRACE_S (stopped with
+    SIGSTOP or by a debugger, which holds the signal until it goes on) is killed outright."""
+    processes = [process for pool in pools for process in (pool._processes or {}).values()]
+    for process in processes:  # what Python 3.14's terminate_workers() does
         process.terminate()
-    pool.shutdown(cancel_futures=True)
+    deadline = time.monotonic() + STOP_GRACE_S
+    waiting = {process.sentinel: process for process in processes}
+    while waiting and time.monotonic() < deadline:  # the sentinels only: the pools' own threads read them too
+        for sentinel in multiprocessing.connection.wait(list(waiting), deadline - time.monotonic()):
+            del waiting[sentinel]
+    for process in waiting.values():
+        process.kill()
+    for pool in pools:
+        pool.shutdown(cancel_futures=True)
 
 
 def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: deque[Job],
@@ -210,8 +223,9 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
                               "workers=1 to see where it stops") from None
     except BaseException:
         try:
-            for lane in lanes:  # on Ctrl-C or an error: no further scene, and no worker left to write once the
-                _stop(lane.pool)  # caller has cleaned up (one still starting would make the dataset's folders)
+            # on Ctrl-C or an error: no further scene, and no worker left to write once the caller has cleaned up
+            # (one still starting would make the dataset's folders)
+            _stop([lane.pool for lane in lanes])
         finally:
             temp_folders.remove(temp)  # with the files of a worker that was killed
         raise

@@ -236,6 +236,20 @@ def test_a_worker_that_dies_stops_the_run_with_one_line_and_it_resumes(tmp_path)
     assert len(json.loads((out / "annotations.json").read_text())["images"]) == 80
 
 
+def test_ctrl_c_ends_a_worker_that_was_stopped_with_sigstop(tmp_path):
+    """A stopped process holds SIGTERM until it goes on: the run waited on it forever after Ctrl-C."""
+    before = texture_folders()
+    proc, _, workers = start_two_workers(tmp_path / "out", tmp_path, "num_frames=200", stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, text=True)
+    os.kill(workers[0], signal.SIGSTOP)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("simgen: interrupted; frames written so far are kept")
+    assert not any(map(running, workers))
+    assert texture_folders() <= before
+
+
 def test_workers_leave_no_temporary_files(small_dataset):
     """Each worker keeps textures, meshes and URDF copies in a temporary folder, removed as it exits."""
     before = texture_folders()
