@@ -16,6 +16,7 @@ from hydra.core.config_store import ConfigStore
 from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
+from omegaconf.errors import InterpolationResolutionError
 
 from simgen.errors import ConfigError, SimgenError
 from simgen import splits, validate
@@ -92,6 +93,8 @@ def build(path: str, node: Any, **kwargs: Any) -> Any:
     """instantiate(node) with errors turned into one-line ConfigErrors under `path`."""
     try:
         return instantiate(node, _convert_="all", **kwargs)
+    except InterpolationResolutionError:  # raised from a copy of the node, which has lost the key
+        raise _interpolation_error(path, node) from None
     except InstantiationException as err:
         cause = err.__cause__
         full_key = re.search(r"full_key: (\S+)", str(err))
@@ -113,6 +116,15 @@ def build(path: str, node: Any, **kwargs: Any) -> Any:
                               f"{' '.join(line.strip() for line in rest)}") from None
         lines = [line.strip() for line in str(cause or err).splitlines()[:4]]  # Hydra wraps a sentence over lines
         raise ConfigError(where, " ".join(line for line in lines if line)) from None
+
+
+def _interpolation_error(path: str, node: Any) -> ConfigError:
+    """The one line for a `${...}` under `path` that cannot be resolved (an unknown key or resolver, a loop)."""
+    try:
+        OmegaConf.to_container(node, resolve=True)
+    except InterpolationResolutionError as err:
+        return ConfigError(err.full_key or path, str(err.msg).strip().splitlines()[0])
+    return ConfigError(path, "an interpolation (${...}) cannot be resolved")
 
 
 def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:

@@ -8,11 +8,12 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 from hydra.experimental.callback import Callback
 from omegaconf import DictConfig
+from omegaconf.errors import InterpolationResolutionError
 
 from simgen import temp_folders
 from simgen.errors import ConfigError, DatasetExistsError
@@ -176,24 +177,34 @@ class OutputDirCheck(Callback):
     or holds something other than a simgen dataset (which would get a simgen.log)."""
 
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _ensure_writable(config.hydra.run.dir)
-        root = Path(config.hydra.run.dir).resolve()
+        root = Path(_ensure_writable(config.hydra.run)).resolve()
         if _foreign(root):
             _fail(_foreign_message(root))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        _ensure_writable(config.hydra.sweep.dir)
+        _ensure_writable(config.hydra.sweep)
 
 
-def _ensure_writable(path: str) -> None:
+def _folder(node: DictConfig) -> str:
+    """The run's or sweep's folder (hydra.run.dir, hydra.sweep.dir: output_dir)."""
+    try:
+        return node.dir
+    except InterpolationResolutionError as err:  # `${nope}` in output_dir
+        _fail(f"output_dir: {str(err.msg).strip().splitlines()[0]}")
+
+
+def _ensure_writable(node: DictConfig) -> str:
+    """The folder of hydra.run or hydra.sweep, made if it is not there."""
+    path = _folder(node)
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as err:
         _fail(f"output_dir: cannot create {path} ({err.strerror or err})")
     if not os.access(path, os.W_OK | os.X_OK):
         _fail(f"output_dir: {path} is not writable")
+    return path
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     print(f"simgen: error: {message}", file=sys.stderr)
     sys.exit(2)

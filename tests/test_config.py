@@ -174,6 +174,26 @@ def test_bad_values_stop_the_command_before_any_frame_is_written(tmp_path, overr
     assert not out.exists() or {p.name for p in out.iterdir()} <= {"simgen.log"}
 
 
+@pytest.mark.parametrize("override, expected", [
+    ("camera.fov=${nope}", "camera.fov: Interpolation key 'nope' not found"),
+    ("camera.fov=${oops:1}", "camera.fov: Unsupported interpolation type oops"),
+    ("light.ambient=${light.ambient}", "light.ambient: Recursive interpolation detected"),
+])
+def test_an_interpolation_that_cannot_be_resolved_names_its_key(override, expected):
+    """Hydra resolves a class's config in a copy that has lost its key: the error named none."""
+    with pytest.raises(ConfigError) as err:
+        build_pipeline(compose_config([override]))
+    assert str(err.value) == expected
+
+
+def test_an_output_dir_that_cannot_be_resolved_is_one_line(tmp_path):
+    """Before, Hydra's callback printed a warning over five lines, and the error named hydra.run.dir."""
+    for sweep in ([], ["-m"]):
+        done = run_simgen([*sweep, "output_dir=${nope}", "num_frames=1", *SMALL], tmp_path)
+        assert (done.returncode, done.stderr.strip()) == (2, "simgen: error: output_dir: Interpolation key 'nope' "
+                                                             "not found"), done.stderr
+
+
 @pytest.mark.parametrize("override", ["num_frames=abc", "seed=1.5", "nmu_frames=3"])
 def test_top_level_typos_and_types_fail_at_compose(override):
     with pytest.raises((ConfigCompositionException, ValidationError)):
