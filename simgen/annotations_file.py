@@ -66,11 +66,17 @@ def _skeleton(value: Any) -> bool:
     return type(value) is list and all(type(e) is list and len(e) == 2 and all(map(_integer, e)) for e in value)
 
 
+def _inside(value: Any) -> bool:
+    """Whether `value` is a path inside the dataset's folder: the exports place each image from there."""
+    return type(value) is str and bool(value) and not value.startswith(("/", "\\")) and \
+        ".." not in value.replace("\\", "/").split("/")
+
+
 Rule = tuple[Callable[[Any], bool], str]  # whether a value is fit, and the fit values as "expected ..." names them
 RULES: dict[str, dict[str, Rule]] = {
     "images": {
         "id": (_integer, "an integer"),
-        "file_name": (lambda v: type(v) is str and bool(v), "a file name"),
+        "file_name": (_inside, "a file's path inside the dataset (relative, without ..)"),
         "width": (lambda v: _integer(v, 1), "a positive integer"),
         "height": (lambda v: _integer(v, 1), "a positive integer"),
         "frame_index": (lambda v: _integer(v, 0), "an integer >= 0"),

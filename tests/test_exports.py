@@ -472,14 +472,17 @@ def test_split_files_are_always_one_partition(dataset, tmp_path):
 
 
 @pytest.mark.parametrize("damage, message", [
-    (lambda depth: depth.write_bytes(depth.read_bytes()[:100]), "unreadable; not a PNG image, or a truncated one"),
-    (lambda depth: cv2.imwrite(str(depth), np.zeros((60, 80), np.uint16)), "expected a 160x120 single-channel"),
-], ids=["truncated", "other size"])
-def test_bop_export_names_an_unreadable_depth_image(dataset, tmp_path, damage, message):
+    (lambda depth: depth.write_bytes(depth.read_bytes()[:100]), "depth/000001.png: unreadable; not a PNG image, or "
+                                                                "a truncated one"),
+    (lambda depth: cv2.imwrite(str(depth), np.zeros((60, 80), np.uint16)), "depth/000001.png: an image of shape "
+                                                                           "(60, 80), expected a 160x120 single"),
+    (lambda depth: (depth.parent.parent / "rgb" / depth.name).write_bytes(b""), "rgb/000001.png: empty (0 bytes)"),
+], ids=["truncated", "other size", "rgb empty"])
+def test_bop_export_names_an_unreadable_image(dataset, tmp_path, damage, message):
     root = copy_of(dataset, tmp_path)
     damage(root / "depth" / "000001.png")
     before = snapshot(root)
-    refused(tool("export", root, "--format", "bop"), "simgen-export", rf"/depth/000001\.png: .*{message}")
+    refused(tool("export", root, "--format", "bop"), "simgen-export", "/" + re.escape(message))
     assert snapshot(root) == before
 
 
@@ -569,13 +572,17 @@ def _tiny_coco() -> dict:
 
 
 REMOVE = object()
+INSIDE = "a file's path inside the dataset (relative, without ..)"
 
 
 @pytest.mark.parametrize("kind, field, value, message", [
     ("images", None, 5, "images[0]: expected an object, got 5"),
     ("images", "id", "seven", "images[0] (id \"seven\"): 'id': expected an integer, got \"seven\""),
     ("images", "file_name", REMOVE, "images[0] (id 7): no 'file_name'"),
-    ("images", "file_name", "", "images[0] (id 7): 'file_name': expected a file name, got \"\""),
+    ("images", "file_name", "", f"images[0] (id 7): 'file_name': expected {INSIDE}, got \"\""),
+    ("images", "file_name", "/etc/hosts", f"images[0] (id 7): 'file_name': expected {INSIDE}, got \"/etc/hosts\""),
+    ("images", "file_name", "rgb/../../a.png", f"images[0] (id 7): 'file_name': expected {INSIDE}, got "
+                                               "\"rgb/../../a.png\""),
     ("images", "width", "160", "images[0] (id 7): 'width': expected a positive integer, got \"160\""),
     ("images", "height", 0, "images[0] (id 7): 'height': expected a positive integer, got 0"),
     ("images", "frame_index", -1, "images[0] (id 7): 'frame_index': expected an integer >= 0, got -1"),
@@ -626,8 +633,10 @@ def _instance_truncated(root: Path) -> None:
     ((), None, ["--polygon-tolerance", "-1"], r"--polygon-tolerance: expected a number >= 0, got -1\.0$"),
     ((), None, ["--polygon-tolerance", "nan"], r"--polygon-tolerance: expected a finite number, got nan$"),
     ((), lambda root: (root / "rgb" / "000002.png").unlink(), [], r"rgb/000002\.png"),
+    ((), lambda root: (root / "rgb" / "000002.png").write_bytes(b""), [], r"rgb/000002\.png: empty \(0 bytes\)"),
     (EXPORTS, _instance_truncated, [], r"instance/000002\.png: unreadable"),  # read by the segment export
-], ids=["--tasks", "--polygon-tolerance negative", "--polygon-tolerance nan", "rgb missing", "segment fails"])
+], ids=["--tasks", "--polygon-tolerance negative", "--polygon-tolerance nan", "rgb missing", "rgb empty",
+        "segment fails"])
 def test_yolo_export_checks_its_options_first_and_a_failure_changes_nothing(dataset, tmp_path, keep, damage, args,
                                                                            message):
     root = copy_of(dataset, tmp_path, keep=keep)

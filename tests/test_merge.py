@@ -147,7 +147,9 @@ MISNAMED = '{"image": {"frame_index": 3, "file_name": "rgb/3.png"}, "annotations
     (lambda b: config(b, "seed: ["), ["b/config.yaml: not valid YAML"]),
     (no_shard_key, ["b/config.yaml: expected shard.index and shard.count"]),
     (lambda b: (b / "coco" / "000003.json").write_text(MISNAMED), ["names rgb/3.png, expected rgb/000003.*"]),
-], ids=["annotations", "no-categories", "record", "record-annotation", "config", "no-shard-key", "rgb-name"])
+    (lambda b: (b / "rgb" / "000003.png").write_bytes(b""), ["b/rgb/000003.png: empty (0 bytes)"]),
+], ids=["annotations", "no-categories", "record", "record-annotation", "config", "no-shard-key", "rgb-name",
+        "empty-rgb"])
 def test_a_corrupt_shard_is_one_line_and_leaves_out_as_it_was(shards, spoil, words):
     a, b = shards
     out = b.parent / "out"

@@ -93,7 +93,7 @@ def mask_writer(threads: int = WRITE_THREADS) -> Iterator[WriteMask]:
 def export_image(data: Dataset, image: dict, scene_dir: Path, write: WriteMask) -> tuple[list, list]:
     """Links the image's RGB and depth, writes its masks; returns its scene_gt and scene_gt_info lists."""
     im_id, shape, stem = image["frame_index"], (image["height"], image["width"]), Path(image["file_name"]).stem
-    rgb = data.root / image["file_name"]
+    rgb = data.rgb_file(image)
     depth_file = data.root / "depth" / f"{stem}.png"
     if not depth_file.is_file():
         raise DatasetError(f"{depth_file}: missing; BOP needs the depth images (writers.images.depth=true)")

@@ -86,6 +86,14 @@ class Dataset:
                                    f"frame_index {img['frame_index']}")
         return {name: [by_frame[i] for i in frames] for name, frames in self.split_frames(ratios, seed).items()}
 
+    def rgb_file(self, image: dict) -> Path:
+        """The image's RGB file, which the exports place as it is: one that is not there is an OSError naming it,
+        one that is empty (0 bytes) a DatasetError."""
+        path = self.root / image["file_name"]
+        if not path.stat().st_size:
+            raise DatasetError(f"{path}: empty (0 bytes), not an image; simgen-check lists every damaged file")
+        return path
+
     def instance_image(self, image: dict) -> Optional[np.ndarray]:
         """The image's instance PNG (each annotation's `instance_value` at its pixels), None where there is none."""
         path = self.root / "instance" / f"{Path(image['file_name']).stem}.png"

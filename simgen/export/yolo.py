@@ -75,8 +75,7 @@ def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[st
         (stage / kind / "train").mkdir(parents=True, exist_ok=True)
     for split, images in parts.items():
         for image in images:
-            source = data.root / image["file_name"]
-            stem = Path(image["file_name"]).stem
+            source = data.rgb_file(image)
             link(source, stage / "images" / split / source.name)
             lines = []
             instance = data.instance_image(image) if task == "segment" else None
@@ -85,7 +84,7 @@ def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[st
                     with data.entry(f"annotation {ann['id']}"):
                         mask = data.visible_mask(ann, image, instance) if task == "segment" else None
                         lines.append(label_line(ann, image, classes[ann["category_id"]], mask, tolerance))
-            write_text(stage / "labels" / split / f"{stem}.txt", "".join(f"{line}\n" for line in lines))
+            write_text(stage / "labels" / split / f"{source.stem}.txt", "".join(f"{line}\n" for line in lines))
     write_text(stage / "data.yaml", data_yaml(data.final(out), [c["name"] for c in data.categories], parts))
 
 

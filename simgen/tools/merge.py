@@ -7,6 +7,7 @@ import heapq
 import logging
 import os
 import re
+import stat
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -129,10 +130,25 @@ def checked_files(part: Part, folders: list[str], further: tuple[str, ...]) -> P
                               f"the frames before ({part.rgb_suffix})")
         part.rgb_suffix = suffix
     for rel in part.files():
-        if not os.path.isfile(os.path.join(part.root, rel)):
+        problem = _file_problem(os.path.join(part.root, rel), rel.partition("/")[0] in FRAME_FOLDERS)
+        if problem:
             index = int(FRAME_FILE.fullmatch(os.path.basename(rel))[1])
-            raise SimgenError(f"{part.root / rel}: missing (a file of frame {index}); the shard is incomplete")
+            raise SimgenError(f"{part.root / rel}: {problem} (a file of frame {index})")
     return part
+
+
+def _file_problem(path: str, own: bool) -> str | None:
+    """What is wrong with a shard's file: missing, or one of simgen's own (an image, a record) empty (a user's
+    writer may write empty files: a YOLO label of an image without objects)."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        info = None
+    if info is None or not stat.S_ISREG(info.st_mode):
+        return "missing; the shard is incomplete"
+    if own and not info.st_size:
+        return "empty (0 bytes): delete it and run the shard's command again, which makes it anew"
+    return None
 
 
 def _writer(part: Part, name: str, node: dict) -> Any:
