@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Optional, Sequence
 
+import numpy as np
 from tqdm import tqdm
 
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
@@ -93,21 +93,37 @@ class Shard:
     index: int = 0
     count: int = 1
 
-    def frames(self, num_frames: int, views_per_scene: int = 1) -> list[int]:
-        """Its frame indices, in order (listed scene by scene: a shard of a big run need not look at the others)."""
-        scenes = range(self.index, -(-num_frames // views_per_scene), self.count)
-        return [i for s in scenes for i in range(s * views_per_scene, min((s + 1) * views_per_scene, num_frames))]
+    def frames(self, num_frames: int, views_per_scene: int = 1) -> np.ndarray:
+        """Its frame indices, in order (scene by scene: a shard of a big run need not look at the others), as an
+        array: 8 bytes a frame, where a list of Python ints took 36 and a million-frame run lists them all."""
+        scenes = np.arange(self.index, -(-num_frames // views_per_scene), self.count, dtype=np.int64)
+        frames = (scenes[:, None] * views_per_scene + np.arange(views_per_scene, dtype=np.int64)).ravel()
+        return frames[frames < num_frames]
 
 
-def scene_jobs(frames: Sequence[int], views_per_scene: int) -> list[Job]:
-    """Group frame indices by the scene they view."""
-    jobs: dict[int, list[int]] = {}
-    for index in frames:
-        jobs.setdefault(index // views_per_scene, []).append(index % views_per_scene)
-    return [(scene, tuple(views)) for scene, views in jobs.items()]
+class SceneJobs:
+    """The scenes that `frames` (in order, as Shard.frames lists them) view, each with its views to render, handed
+    out one at a time (popleft, as from a deque): made as they go, not listed up front."""
+
+    def __init__(self, frames: np.ndarray, views_per_scene: int):
+        self.frames, self.views_per_scene, self.next = frames, views_per_scene, 0
+        scenes = frames // views_per_scene
+        self.scenes = int(np.count_nonzero(np.diff(scenes))) + 1 if len(frames) else 0
+
+    def __bool__(self) -> bool:
+        return self.next < len(self.frames)
+
+    def popleft(self) -> Job:
+        """The next scene and its views."""
+        first = int(self.frames[self.next])
+        scene, views = first // self.views_per_scene, []
+        while self.next < len(self.frames) and int(self.frames[self.next]) // self.views_per_scene == scene:
+            views.append(int(self.frames[self.next]) % self.views_per_scene)
+            self.next += 1
+        return scene, tuple(views)
 
 
-def _run_serial(pipeline: Pipeline, seed: int, jobs: deque[Job], views_per_scene: int,
+def _run_serial(pipeline: Pipeline, seed: int, jobs: SceneJobs, views_per_scene: int,
                 until_worn_out: bool) -> Iterator[list[FrameResult]]:
     """Frames in this process, taking scenes from `jobs` (and, with `until_worn_out`, stopping once the world
     wears out); each frame's encoding and writing overlaps the next frame's simulation."""
@@ -125,10 +141,9 @@ def _run_serial(pipeline: Pipeline, seed: int, jobs: deque[Job], views_per_scene
 
 
 def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: int, views_per_scene: int, root: Path,
-         jobs: Sequence[Job], workers: int) -> Iterator[list[FrameResult]]:
+         todo: SceneJobs, workers: int) -> Iterator[list[FrameResult]]:
     """Every job: with one worker in this process, else (and once this process's world wears out) in worker
     processes."""
-    todo = deque(jobs)
     if workers == 1 or factory is None:
         yield from _run_serial(pipeline, seed, todo, views_per_scene, until_worn_out=factory is not None)
         if todo:
@@ -137,14 +152,16 @@ def _run(pipeline: Pipeline, factory: Optional[Callable[[], Pipeline]], seed: in
         yield from run_pool(factory, seed, views_per_scene, root, todo, workers)
 
 
-def unwritten(writers: Sequence[Writer], frames: list[int]) -> list[int]:
+def unwritten(writers: Sequence[Writer], frames: np.ndarray) -> np.ndarray:
     """The frames (in order) that some writer has not written: each writer asked in turn, within a listed() block,
     so that its folders are listed once and only one writer's listings are held at a time."""
-    missing: set[int] = set()
+    missing = bytearray(len(frames))
     for writer in writers:
         with listed():
-            missing.update(i for i in frames if i not in missing and not writer.done(i))
-    return [i for i in frames if i in missing]
+            for k, index in enumerate(map(int, frames)):
+                if not missing[k] and not writer.done(index):
+                    missing[k] = 1
+    return frames[np.frombuffer(missing, dtype=bool)] if len(frames) else frames
 
 
 def close_order(writer: Writer) -> int:
@@ -180,9 +197,9 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
         writer.open(root, pipeline.categories)
     mine = shard.frames(num_frames, views_per_scene)
     todo = unwritten(pipeline.writers, mine)
-    jobs = scene_jobs(todo, views_per_scene)
+    jobs = SceneJobs(todo, views_per_scene)
     summary = RunSummary(root, len(mine), len(todo), 0, 0.0, pipeline.world.renderer_kind)
-    workers = max(1, min(workers, len(jobs)))
+    workers = max(1, min(workers, jobs.scenes))
     start = time.perf_counter()
     results = _run(pipeline, factory, seed, views_per_scene, root, jobs, workers)
     with tqdm(total=len(mine), initial=len(mine) - len(todo), unit="frame", disable=not progress,
@@ -191,7 +208,7 @@ def generate(pipeline: Pipeline, seed: int, num_frames: int, root: Path, progres
             for result in batch:
                 summary.add(result)
             bar.update(len(batch))
-    for writer in to_close(pipeline.writers, rendered=bool(todo)):
+    for writer in to_close(pipeline.writers, rendered=len(todo) > 0):
         writer.close()
     summary.seconds = time.perf_counter() - start
     return summary

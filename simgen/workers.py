@@ -13,15 +13,17 @@ import signal
 import tempfile
 import threading
 import time
-from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 from simgen import stops, temp_folders
 from simgen.errors import WorkerError
 from simgen.pipeline import FrameResult, Job, Pipeline, make_frames, write_frame
+
+if TYPE_CHECKING:
+    from simgen.generate import SceneJobs
 
 log = logging.getLogger("simgen")
 
@@ -146,7 +148,7 @@ class _Lane:
     def __init__(self, start: Callable[[], ProcessPoolExecutor]):
         self.start, self.pool, self.running, self.worn_out = start, start(), set(), False
 
-    def feed(self, jobs: deque[Job], owner: dict[Future, _Lane]) -> None:
+    def feed(self, jobs: SceneJobs, owner: dict[Future, _Lane]) -> None:
         """Queue scenes to this worker until it has IN_FLIGHT_PER_WORKER (none once it is worn out)."""
         with _stops_held(), _bootstrap_without_cwd():  # the executor starts its worker as the first scene goes in
             while jobs and not self.worn_out and len(self.running) < IN_FLIGHT_PER_WORKER:
@@ -183,7 +185,7 @@ def _stop(pools: list[ProcessPoolExecutor]) -> None:
         pool.shutdown(cancel_futures=True)
 
 
-def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: deque[Job],
+def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, root: Path, jobs: SceneJobs,
               workers: int) -> Iterator[list[FrameResult]]:
     """Scenes from `jobs` in `workers` processes, each with its own world; any order gives the same files.
 

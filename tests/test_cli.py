@@ -401,9 +401,10 @@ def test_a_rerun_renders_the_frames_some_writer_has_not_written(small_dataset):
     writers = [ImageWriter(), CocoWriter(), SceneWriter()]
     for writer in writers:
         writer.open(out, [])
-    assert unwritten(writers, [0, 1, 2, 3, 4]) == [1, 2, 4]
+    assert unwritten(writers, np.arange(5)).tolist() == [1, 2, 4]
     (out / "rgb" / "000003.png").unlink()
-    assert unwritten(writers, list(range(6))) == [1, 2, 3, 4]
+    assert unwritten(writers, np.arange(6)).tolist() == [1, 2, 3, 4]
+    assert unwritten(writers, np.arange(0)).tolist() == []
 
 
 def test_a_second_run_into_a_folder_being_written_is_refused(tmp_path):

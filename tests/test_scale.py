@@ -16,8 +16,27 @@ import pytest
 from conftest import SMALL, compose_config, run_simgen, texture_folders, with_ctrl_c
 from simgen import config, output_dir
 from simgen.errors import AssetError
-from simgen.generate import generate
+from simgen.generate import SceneJobs, Shard, generate
 from simgen.world import World, egl_available
+
+
+@pytest.mark.parametrize("num_frames, views, count", [(10, 1, 1), (10, 1, 3), (10, 4, 2), (7, 3, 3), (2, 5, 4)])
+def test_shards_split_the_frames_scene_by_scene_and_jobs_group_the_unwritten_ones(num_frames, views, count):
+    shards = [Shard(index, count).frames(num_frames, views) for index in range(count)]
+    assert sorted(i for frames in shards for i in frames.tolist()) == list(range(num_frames))
+    for index, frames in enumerate(shards):
+        assert frames.tolist() == sorted(frames.tolist())
+        assert all(i // views % count == index for i in frames.tolist())
+        todo = frames[frames % 3 != 1]  # some frames on disk already
+        jobs, expected = SceneJobs(todo, views), {}
+        for i in todo.tolist():
+            expected.setdefault(i // views, []).append(i % views)
+        assert jobs.scenes == len(expected)
+        popped = []
+        while jobs:
+            popped.append(jobs.popleft())
+        assert popped == [(scene, tuple(v)) for scene, v in expected.items()]
+        assert all(type(scene) is int and all(type(v) is int for v in vs) for scene, vs in popped)
 
 
 def test_joblib_jobs_run_their_own_worker_processes(small_dataset, tmp_path):
