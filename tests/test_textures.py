@@ -6,12 +6,13 @@ import sys
 import cv2
 import numpy as np
 import pytest
+from PIL import Image
 
 from simgen.errors import ConfigError
 from simgen.randomizers.color import ColorRandomizer
 from simgen.randomizers.texture import TextureRandomizer
 from simgen.scene import Asset, CameraSpec, ObjectSpec, Scene, Support, TextureSpec
-from simgen.textures import PATTERNS, TextureFiles, make_texture
+from simgen.textures import PATTERNS, TextureFiles, make_texture, read_photo
 from simgen.world import World
 from simgen.world.texture_memory import CLIENT_BYTES_PER_PIXEL
 
@@ -185,6 +186,24 @@ def test_texture_probability_zero_changes_nothing():
     scene = spec_scene()
     TextureRandomizer(targets=["fixtures", "objects"], probability=0.0)(scene, np.random.default_rng(0))
     assert all(b.texture is None for b in scene.fixtures + scene.objects)
+
+
+def test_a_jpeg_photo_reads_upright_and_shrunk_as_opencv_reads_it(tmp_path):
+    """JPEGs are decoded at a reduced scale (a cut-short one is refused); the pixels stay close to a whole decode, and
+    the EXIF orientation is applied as OpenCV applies it."""
+    rng = np.random.default_rng(0)
+    bgr = cv2.resize(rng.integers(0, 255, (30, 40, 3), np.uint8), (1600, 1200), interpolation=cv2.INTER_CUBIC)
+    plain, turned = tmp_path / "plain.jpg", tmp_path / "turned.jpg"
+    cv2.imwrite(str(plain), bgr, [cv2.IMWRITE_JPEG_QUALITY, 95])
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: shown turned 90 degrees clockwise
+    Image.open(plain).save(turned, quality=95, exif=exif)
+    for path in (plain, turned):
+        expected = cv2.imread(str(path), cv2.IMREAD_COLOR)
+        factor = 512 / max(expected.shape[:2])
+        expected = cv2.resize(expected, None, fx=factor, fy=factor, interpolation=cv2.INTER_AREA)
+        got = read_photo(str(path), 512)
+        assert got.shape == expected.shape and np.abs(got.astype(int) - expected).mean() < 3
 
 
 def test_photo_kind_takes_images_from_the_folder(tmp_path):
