@@ -55,9 +55,9 @@ def grow(shard: Path, index: int, frames: int) -> None:
     """The shard as its part of a run of `frames` frames, each frame a copy of one of those rendered, finished."""
     config = shard / "config.yaml"
     config.write_text(re.sub(r"(?m)^num_frames: \d+$", f"num_frames: {frames}", config.read_text()))
-    rendered = Shard(index, 2).frames(SEED_FRAMES)
+    rendered = Shard(index, 2).frames(SEED_FRAMES).tolist()
     records = {i: json.loads((shard / "coco" / f"{frame_stem(i)}.json").read_text()) for i in rendered}
-    for k, i in enumerate(Shard(index, 2).frames(frames)):
+    for k, i in enumerate(Shard(index, 2).frames(frames).tolist()):
         source, stem = rendered[k % len(rendered)], frame_stem(i)
         if i == source:
             continue

@@ -11,9 +11,10 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, BinaryIO, Callable, Iterator, Optional
 
 from simgen.errors import SimgenError
 from simgen.writers.files import FINISHED_MARKER
@@ -21,6 +22,15 @@ from simgen.writers.files import FINISHED_MARKER
 ANNOTATIONS = FINISHED_MARKER
 KINDS = ("images", "annotations", "categories")
 HEAD_BYTES = 1 << 20  # how far into annotations.json read_head looks for the images' start
+# annotations.json as simgen writes it: compact JSON, each image and each annotation on a line of its own,
+#   {"info":{...},"licenses":[],"categories":[...],"images":[
+#   {"id":1,...},
+#   ],"annotations":[
+#   {"id":1,"image_id":1,...}
+#   ]}
+# so that a reader can take the annotations a line at a time (read_lines) instead of holding them all.
+IMAGES_START, ANNOTATIONS_START, LIST_END, SEPARATOR = b',"images":[\n', b'\n],"annotations":[\n', b"\n]}", b",\n"
+ANNOTATION_LINE = re.compile(rb'\{"id":(-?\d+),"image_id":(-?\d+)[,}]')
 MAX_COORDINATE = 1e7  # pixels: boxes, keypoints and polygons beyond this are not coordinates of an image
 # Annotation fields simgen wrote under other names before: instance_id, which FiftyOne's importer cannot take.
 RENAMED = {"instance_id": "instance_value"}
@@ -143,11 +153,7 @@ def read_json(path: Path) -> Any:
 def read(root: Path, schema: Schema) -> dict:
     """The COCO object in `root`/annotations.json, every entry checked against `schema`; a DatasetError names
     what is missing or the first malformed entry."""
-    path = root / ANNOTATIONS
-    if not root.is_dir():
-        raise DatasetError(f"{root}: no such dataset directory")
-    if not path.is_file():
-        raise DatasetError(f"{path}: missing; {not_finished(root)}")
+    path = annotations_path(root)
     coco = read_json(path)
     if type(coco) is not dict:
         raise DatasetError(f"{path}: expected a COCO object with images, annotations and categories, "
@@ -161,6 +167,102 @@ def read(root: Path, schema: Schema) -> dict:
         check_entries(path, kind, coco[kind], schema)
     with_todays_names(coco["annotations"])
     return coco
+
+
+def annotations_path(root: Path) -> Path:
+    """root/annotations.json, which must be there."""
+    path = root / ANNOTATIONS
+    if not root.is_dir():
+        raise DatasetError(f"{root}: no such dataset directory")
+    if not path.is_file():
+        raise DatasetError(f"{path}: missing; {not_finished(root)}")
+    return path
+
+
+def read_lines(root: Path, schema: Schema) -> Optional[tuple[dict, int]]:
+    """The COCO object in `root`/annotations.json without its annotations, checked against `schema`, and the byte
+    offset of its first annotation line (for streamed_annotations), where the file is laid out as simgen writes it
+    (see IMAGES_START), image ids unique and the annotations in id order, grouped by image in the images' order;
+    None for a file laid out otherwise (edited, or written by another tool), which read() reads whole."""
+    path = annotations_path(root)
+    try:
+        with open(path, "rb") as fh:
+            found = _head_and_images(fh)
+            if found is None or type(found[0].get("categories")) is not list:
+                return None
+            for kind in ("images", "categories"):
+                check_entries(path, kind, found[0][kind], schema)
+            return found if _annotations_in_order(fh, found[0]["images"]) else None
+    except OSError as err:
+        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+
+
+def _head_and_images(fh: BinaryIO) -> Optional[tuple[dict, int]]:
+    """The head and images of a file in simgen's line layout, and where its annotation lines start."""
+    first = fh.readline()
+    head = _object(first[:-len(IMAGES_START)] + b"}") if first.endswith(IMAGES_START) else None
+    if head is None or "images" in head or "annotations" in head:
+        return None
+    images = []
+    for line in fh:
+        if line == ANNOTATIONS_START[1:]:
+            return {**head, "images": images}, fh.tell()
+        if line != b"\n":
+            entry = _object(line.rstrip(b"\n").removesuffix(b","))
+            if entry is None:
+                return None
+            images.append(entry)
+    return None
+
+
+def _object(line: bytes) -> Optional[dict]:
+    try:
+        entry = json.loads(line)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    return entry if type(entry) is dict else None
+
+
+def _annotations_in_order(fh: BinaryIO, images: list[dict]) -> bool:
+    """Whether the annotation lines from here on each start with their id and image_id (in id order, grouped by
+    image in the images' order, each naming an image), up to the last line, `]}`."""
+    position = {image.get("id"): k for k, image in enumerate(images) if type(image.get("id")) is int}
+    if len(position) != len(images):
+        return False
+    last_image, last_id = 0, -math.inf
+    for line in fh:
+        if line.rstrip() == LIST_END[1:]:
+            return not any(rest.strip() for rest in fh)
+        if line == b"\n":
+            continue
+        found = ANNOTATION_LINE.match(line)
+        at = position.get(int(found[2])) if found else None
+        if at is None or at < last_image or int(found[1]) <= last_id:
+            return False
+        last_image, last_id = at, int(found[1])
+    return False
+
+
+def streamed_annotations(path: Path, start: int, schema: Schema) -> Iterator[dict]:
+    """The annotations of a file read_lines found in simgen's layout, a line at a time from byte `start`, each
+    checked against `schema` as it is read."""
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(start)
+            k = 0
+            for line in fh:
+                if line.strip() in (b"", LIST_END[1:]):
+                    continue
+                try:
+                    entry = json.loads(line.rstrip(b"\n").removesuffix(b","))
+                except (ValueError, UnicodeDecodeError, RecursionError) as err:
+                    raise DatasetError(f"{path}: annotations[{k}]: not readable JSON ({first_line(err)})") from None
+                check_entries(path, "annotations", [entry], schema, first=k)
+                with_todays_names([entry])
+                yield entry
+                k += 1
+    except OSError as err:
+        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
 
 
 def read_head(path: Path) -> dict:
@@ -214,11 +316,11 @@ def where(kind: str, k: int, entry: Any) -> str:
     return f"{kind}[{k}]" + (f" (id {short(entry['id'])})" if type(entry) is dict and "id" in entry else "")
 
 
-def check_entries(path: Path, kind: str, entries: list, schema: Schema) -> None:
+def check_entries(path: Path, kind: str, entries: list, schema: Schema, first: int = 0) -> None:
     """A DatasetError at the first entry of coco[kind] that is not an object, lacks a required field or has one
-    its rule refuses; a plain loop, fast enough for 100k images."""
+    its rule refuses (`first`: the index in coco[kind] of entries[0]); a plain loop, fast enough for 100k images."""
     checks = schema.checks(kind)
-    for k, entry in enumerate(entries):
+    for k, entry in enumerate(entries, first):
         if type(entry) is not dict or not all(valid(entry[name]) if name in entry else not needed
                                               for name, (valid, _), needed in checks):
             raise DatasetError(f"{path}: {where(kind, k, entry)}: {_problem(entry, checks)}")

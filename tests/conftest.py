@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -77,3 +78,13 @@ def texture_folders() -> set:
     """simgen's temporary folders: a process's textures and meshes, a run's folder for its workers' ones."""
     temp = Path(tempfile.gettempdir())
     return {*temp.glob("simgen-textures-*"), *temp.glob("simgen-workers-*")}
+
+
+def in_lines(coco: dict) -> bytes:
+    """The COCO object as simgen lays out annotations.json: compact, each image and annotation on a line."""
+    def dump(entry: object) -> bytes:
+        return json.dumps(entry, separators=(",", ":")).encode()
+
+    head = {key: value for key, value in coco.items() if key not in ("images", "annotations")}
+    return (dump(head)[:-1] + b',"images":[\n' + b",\n".join(map(dump, coco["images"])) + b'\n],"annotations":[\n'
+            + b",\n".join(map(dump, coco["annotations"])) + b"\n]}")

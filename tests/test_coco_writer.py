@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from pycocotools import mask as mask_utils
 
+from conftest import in_lines
 from simgen.errors import OutputError
 from simgen.polygons import mask_polygons
 from simgen.writers.coco import CocoWriter
@@ -107,7 +108,8 @@ RECORD_LAYOUTS = {
 @pytest.mark.parametrize("layout", RECORD_LAYOUTS)
 @pytest.mark.parametrize("frames", [0, 1, 3])
 def test_the_assembled_file_is_the_compact_json_of_the_whole_dataset(tmp_path, frames, layout):
-    """annotations.json is streamed a record at a time; its bytes are those of the whole COCO object dumped at once,
+    """annotations.json is streamed a record at a time; its bytes are those of the whole COCO object dumped at once
+    (an entry per line),
     frames without annotations and a shard of no frames included, and nothing else is left beside it; whichever
     layout the records have (those simgen writes have their bytes copied, others are encoded again)."""
     writer = CocoWriter()
@@ -121,7 +123,8 @@ def test_the_assembled_file_is_the_compact_json_of_the_whole_dataset(tmp_path, f
     annotations = [ann for record in records for ann in record["annotations"]]
     whole = {**json.loads((tmp_path / "annotations.json").read_text()), "images": [r["image"] for r in records],
              "annotations": [{"id": k + 1, **ann} for k, ann in enumerate(annotations)]}
-    assert (tmp_path / "annotations.json").read_bytes() == json.dumps(whole, separators=(",", ":")).encode()
+    assert (tmp_path / "annotations.json").read_bytes() == in_lines(whole)
+    assert json.loads((tmp_path / "annotations.json").read_bytes()) == whole
     assert sorted(p.name for p in tmp_path.iterdir()) == ["annotations.json", "coco"]
 
 

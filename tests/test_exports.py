@@ -16,7 +16,7 @@ import yaml
 from pycocotools import mask as mask_utils
 from pycocotools.coco import COCO
 
-from conftest import SMALL, run_simgen
+from conftest import SMALL, in_lines, run_simgen
 from simgen.export import dataset as export_dataset
 from simgen.export import bop, export_yolo
 from simgen.tools import dataset as tools_dataset
@@ -608,7 +608,13 @@ def test_a_malformed_entry_is_the_same_message_for_exporters_and_viewing_tools(t
         with pytest.raises(export_dataset.DatasetError) as refusal:
             load(tmp_path)
         errors.append(str(refusal.value))
-    assert errors == [f"{tmp_path / 'annotations.json'}: {message}"] * 2
+    streamed = tmp_path / "streamed"  # laid out as simgen writes it: the annotations are checked as they are read
+    streamed.mkdir()
+    (streamed / "annotations.json").write_bytes(in_lines(coco))
+    with pytest.raises(export_dataset.DatasetError) as refusal:
+        list(export_dataset.load(streamed, streamed=True).by_image())
+    errors.append(str(refusal.value).replace(str(streamed), str(tmp_path)))
+    assert errors == [f"{tmp_path / 'annotations.json'}: {message}"] * 3
 
 
 @pytest.mark.parametrize("kind, field, where", [("images", "frame_index", "images[0] (id 7)"),
@@ -673,3 +679,64 @@ def test_an_export_missing_an_image_names_the_file_as_a_system_error_says_it(dat
     lost.unlink()
     refused(tool("export", root, "--format", "yolo"), "simgen-export", rf"^simgen-export: error: {lost}: no such file "
                                                                       "or directory$")
+
+
+def _exports(root: Path) -> dict:
+    """The exports' files under root, data.yaml's absolute path made relative."""
+    found = {}
+    for path, data in snapshot(root).items():
+        if data is not None and (path.parts[0] in ("yolo", "bop") or path.name.startswith("annotations_")):
+            found[path] = data.replace(str(root).encode(), b"ROOT") if path.name == "data.yaml" else data
+    return found
+
+
+def test_the_exports_are_the_same_whether_annotations_json_is_streamed_or_read_whole(dataset, tmp_path):
+    """simgen's annotations.json (an entry per line) is read by the exports a line at a time; one laid out otherwise
+    (indented, as an editor saves it) is read whole: the same exports either way, and the run's own."""
+    streamed, whole = copy_of(dataset, tmp_path / "streamed", keep=()), copy_of(dataset, tmp_path / "whole", keep=())
+    (whole / "annotations.json").write_text(json.dumps(json.loads((whole / "annotations.json").read_text()), indent=1))
+    assert export_dataset.load(streamed, streamed=True).streamed_from is not None
+    assert export_dataset.load(whole, streamed=True).streamed_from is None
+    for root in (streamed, whole):
+        for fmt in ("yolo", "bop", "splits"):
+            done = tool("export", root, "--format", fmt)
+            assert done.returncode == 0, done.stderr
+    assert _exports(streamed) == _exports(whole) == _exports(dataset) != {}
+
+
+def _swap_first_annotations(lines: list[bytes]) -> None:
+    at = next(k for k, line in enumerate(lines) if line.startswith(b'],"annotations":[')) + 1
+    first, second = lines[at], lines[at + 1]
+    lines[at] = second.removesuffix(b",") + b"," * first.endswith(b",")
+    lines[at + 1] = first.removesuffix(b",") + b"," * second.endswith(b",")
+
+
+@pytest.mark.parametrize("change, streamed", [
+    (lambda lines: None, True),
+    (lambda lines: lines.append(b""), True),  # a newline at the end
+    (_swap_first_annotations, False),  # not in id order
+    (lambda lines: lines.insert(1, lines[1]), False),  # an image id twice
+    (lambda lines: lines.__setitem__(-2, lines[-2].replace(b'"image_id":', b'"image_id":9', 1)), False),  # no image
+    (lambda lines: lines.__setitem__(-2, lines[-2].replace(b'"image_id":', b'"x":0,"image_id":', 1)), False),
+], ids=["simgen's", "newline at the end", "out of order", "image twice", "unknown image", "other field order"])
+def test_annotations_json_is_streamed_only_where_simgen_laid_it_out(dataset, tmp_path, change, streamed):
+    root = copy_of(dataset, tmp_path, keep=())
+    lines = (root / "annotations.json").read_bytes().split(b"\n")
+    change(lines)
+    (root / "annotations.json").write_bytes(b"\n".join(lines))
+    data = export_dataset.load(root, streamed=True)
+    assert (data.streamed_from is not None) == streamed
+    whole = export_dataset.load(root)
+    assert [(image["id"], anns) for image, anns in data.by_image()] == \
+        [(image["id"], whole.annotations_of(image["id"])) for image in whole.images]
+
+
+def test_a_damaged_annotation_line_stops_a_streamed_export_with_one_line(dataset, tmp_path):
+    root = copy_of(dataset, tmp_path, keep=())
+    lines = (root / "annotations.json").read_bytes().split(b"\n")
+    lines[-3] = lines[-3][:40] + b","  # its id and image_id still in place
+    (root / "annotations.json").write_bytes(b"\n".join(lines))
+    before = snapshot(root)
+    refused(tool("export", root, "--format", "yolo"), "simgen-export",
+            r"/annotations\.json: annotations\[\d+\]: not readable JSON \(")
+    assert snapshot(root) == before

@@ -9,6 +9,7 @@ a simgen category id. Needs the amodal masks (annotator.amodal=true).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -23,6 +24,7 @@ from simgen.export.dataset import Dataset, DatasetError, decode, read_png, write
 from simgen.writers.files import link, replacing
 
 SCENE = "000000"
+SCENE_FILES = ("scene_camera.json", "scene_gt.json", "scene_gt_info.json")
 DEPTH_SCALE = 1.0  # simgen's depth PNGs are already in millimetres
 WRITE_THREADS = min(4, os.cpu_count() or 1)  # mask PNGs encoded at once (cv2.imwrite releases the GIL)
 
@@ -90,8 +92,10 @@ def mask_writer(threads: int = WRITE_THREADS) -> Iterator[WriteMask]:
                 future.cancel()
 
 
-def export_image(data: Dataset, image: dict, scene_dir: Path, write: WriteMask) -> tuple[list, list]:
-    """Links the image's RGB and depth, writes its masks; returns its scene_gt and scene_gt_info lists."""
+def export_image(data: Dataset, image: dict, annotations: list[dict], scene_dir: Path,
+                 write: WriteMask) -> tuple[list, list]:
+    """Links the image's RGB and depth, writes the masks of its `annotations`; returns its scene_gt and
+    scene_gt_info lists."""
     im_id, shape, stem = image["frame_index"], (image["height"], image["width"]), Path(image["file_name"]).stem
     rgb = data.rgb_file(image)
     depth_file = data.root / "depth" / f"{stem}.png"
@@ -102,7 +106,7 @@ def export_image(data: Dataset, image: dict, scene_dir: Path, write: WriteMask) 
     valid = np.asfortranarray(read_png(depth_file, shape, "depth") > 0)  # decode's layout: `amodal & valid` is fast
     instance = data.instance_image(image)
     gts, infos = [], []
-    for gt_id, ann in enumerate(data.annotations_of(image["id"])):
+    for gt_id, ann in enumerate(annotations):
         if "amodal_segmentation" not in ann or "cam_R_m2c" not in ann:
             raise DatasetError(f"{data.root}: annotation {ann['id']} has no amodal mask or pose; BOP needs "
                                "a dataset made with annotator.amodal=true")
@@ -119,33 +123,52 @@ def export_image(data: Dataset, image: dict, scene_dir: Path, write: WriteMask) 
 
 def export_bop(data: Dataset, ratios: Optional[dict] = None, seed: Optional[int] = None) -> list[Path]:
     """DATASET/bop/{split}/000000/ for each non-empty split, and DATASET/bop/camera.json; a dataset without
-    images exports nothing."""
+    images exports nothing. One pass over the images and their annotations, read as they come; each scene's
+    JSON files are written an image at a time."""
     if not data.images:
         return []
-    parts = data.split_images(ratios, seed)
-    written = []
-    with replacing(data.root / "bop") as out, mask_writer() as write:
-        for split, images in parts.items():
-            if not images:
-                continue
-            scene_dir = out / split / SCENE
-            if any(data.annotations_of(image["id"]) for image in images):
+    parts = {split: images for split, images in data.split_images(ratios, seed).items() if images}
+    split_of = {id(image): split for split, images in parts.items() for image in images}
+    with replacing(data.root / "bop") as out, mask_writer() as write, contextlib.ExitStack() as files:
+        scenes = {split: [files.enter_context(JsonObjectFile(out / split / SCENE / name)) for name in SCENE_FILES]
+                  for split in parts}
+        for image, annotations in data.by_image():
+            split = split_of[id(image)]
+            scene_dir, (cameras, gts, infos) = out / split / SCENE, scenes[split]
+            if annotations:
                 for folder in ("mask", "mask_visib"):
-                    (scene_dir / folder).mkdir(parents=True)
-            cameras, gts, infos = {}, {}, {}
-            for image in images:
-                key = str(image["frame_index"])
-                with data.entry(f"image {image['id']}"):
-                    cameras[key] = camera_entry(image)
-                gts[key], infos[key] = export_image(data, image, scene_dir, write)
-            write_json(scene_dir / "scene_camera.json", cameras)
-            write_json(scene_dir / "scene_gt.json", gts)
-            write_json(scene_dir / "scene_gt_info.json", infos)
-            written.append(data.root / "bop" / split / SCENE)
+                    (scene_dir / folder).mkdir(exist_ok=True)
+            key = str(image["frame_index"])
+            with data.entry(f"image {image['id']}"):
+                cameras.add(key, camera_entry(image))
+            gt, info = export_image(data, image, annotations, scene_dir, write)
+            gts.add(key, gt)
+            infos.add(key, info)
         first = data.images[0]
         with data.entry(f"image {first['id']}"):
             k = np.asarray(first["intrinsics"], dtype=float).reshape(3, 3)
         write_json(out / "camera.json", {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1],
                                          "width": first["width"], "height": first["height"],
                                          "depth_scale": DEPTH_SCALE})
-    return written
+    return [data.root / "bop" / split / SCENE for split in parts]
+
+
+class JsonObjectFile:
+    """A JSON object written a key at a time, as write_json writes the whole (a scene_gt.json of a million frames
+    need not be held): open it with `with`, which closes it."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.file, self.keys = open(path, "w"), 0
+        self.file.write("{")
+
+    def add(self, key: str, value: object) -> None:
+        self.file.write(f"{',' * (self.keys > 0)}{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
+        self.keys += 1
+
+    def __enter__(self) -> JsonObjectFile:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        with self.file:
+            self.file.write("}")

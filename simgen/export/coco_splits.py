@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
-from typing import Optional
+from typing import BinaryIO, Iterator, Optional
 
 from simgen.export.dataset import Dataset
 from simgen.splits import SPLIT_NAMES
@@ -28,24 +29,52 @@ def export_splits(data: Dataset, ratios: Optional[dict] = None, seed: Optional[i
     parts = {split: images for split, images in data.split_images(ratios, seed).items() if images}
     with data.entry("info"):
         info = {**data.coco.get("info", {})}
-    staged: dict[Path, Path] = {}
+    head = {key: value for key, value in data.coco.items() if key not in ("images", "annotations")}
+    targets = {split: split_file(data.root, split) for split in parts}
+    staged = {split: temporary_path(target) for split, target in targets.items()}
     try:
-        for split, images in parts.items():
-            ids = {img["id"] for img in images}
-            coco = {**data.coco, "info": {**info, "split": split}, "images": images,
-                    "annotations": [a for a in data.coco["annotations"] if a["image_id"] in ids]}
-            target = split_file(data.root, split)
-            staged[target] = temporary_path(target)
-            try:
-                staged[target].write_text(json.dumps(coco, separators=(",", ":")))
-            except OSError as err:
-                raise OSError(err.errno, err.strerror, str(target)) from None
-        for target, tmp in staged.items():
-            os.replace(tmp, target)
+        with contextlib.ExitStack() as stack:
+            files = {split: stack.enter_context(_opened(staged[split], targets[split])) for split in parts}
+            _write_splits(data, head, info, parts, files)
+        for split, target in targets.items():
+            os.replace(staged[split], target)
     finally:
         for tmp in staged.values():
             tmp.unlink(missing_ok=True)
     for split in SPLIT_NAMES:
         if split not in parts:
             split_file(data.root, split).unlink(missing_ok=True)
-    return list(staged)
+    return list(targets.values())
+
+
+def _write_splits(data: Dataset, head: dict, info: dict, parts: dict[str, list[dict]],
+                  files: dict[str, BinaryIO]) -> None:
+    """Each split's COCO file: the head with the split in its info, its images, then its annotations, routed to it
+    as they are read (the bytes json.dumps gives the whole object)."""
+    split_of = {image["id"]: split for split, images in parts.items() for image in images}
+    for split, file in files.items():
+        entries = b",".join(_compact(image) for image in parts[split])
+        file.write(_compact({**head, "info": {**info, "split": split}})[:-1] + b',"images":[' + entries +
+                   b'],"annotations":[')
+    written = dict.fromkeys(files, 0)
+    for ann in data.annotations():
+        split = split_of.get(ann["image_id"])
+        if split is not None:
+            files[split].write(b"," * (written[split] > 0) + _compact(ann))
+            written[split] += 1
+    for file in files.values():
+        file.write(b"]}")
+
+
+def _compact(entry: dict) -> bytes:
+    return json.dumps(entry, separators=(",", ":")).encode()
+
+
+@contextlib.contextmanager
+def _opened(tmp: Path, target: Path) -> Iterator[BinaryIO]:
+    """`tmp` open to write; an error names `target`, the file it is written for."""
+    try:
+        with open(tmp, "wb") as file:
+            yield file
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, str(target)) from None

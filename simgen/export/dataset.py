@@ -32,6 +32,8 @@ class Dataset:
     coco: dict
     config: dict = field(default_factory=dict)
     home: Optional[Path] = None  # where the dataset will lie once built (simgen-merge builds it in a hidden folder)
+    streamed_from: Optional[int] = None  # where annotations.json's annotation lines start, where they are read as
+    # needed (`coco` then has no "annotations"): see load()
 
     def final(self, path: Path) -> Path:
         """`path`, a file of the dataset, where it will lie once the dataset is in place (see home)."""
@@ -52,9 +54,30 @@ class Dataset:
     @cached_property
     def _by_image(self) -> dict[int, list[dict]]:
         index: dict[int, list[dict]] = {}
-        for ann in sorted(self.coco["annotations"], key=lambda a: a["id"]):
+        for ann in sorted(self.annotations(), key=lambda a: a["id"]):
             index.setdefault(ann["image_id"], []).append(ann)
         return index
+
+    def annotations(self) -> Iterator[dict]:
+        """Every annotation, in the file's order."""
+        if self.streamed_from is None:
+            return iter(self.coco["annotations"])
+        return annotations_file.streamed_annotations(self.annotations_file, self.streamed_from, SCHEMA)
+
+    def by_image(self) -> Iterator[tuple[dict, list[dict]]]:
+        """Each image, in the file's order, with its annotations in id order: read as they come where they are
+        streamed (read_lines found them grouped by image, in the images' order)."""
+        if self.streamed_from is None:
+            yield from ((image, self.annotations_of(image["id"])) for image in self.images)
+            return
+        annotations = self.annotations()
+        pending = next(annotations, None)
+        for image in self.images:
+            mine = []
+            while pending is not None and pending["image_id"] == image["id"]:
+                mine.append(pending)
+                pending = next(annotations, None)
+            yield image, mine
 
     @property
     def annotations_file(self) -> Path:
@@ -135,10 +158,15 @@ def _read_yaml(path: Path) -> dict:
     return config or {}
 
 
-def load(root: Path | str) -> Dataset:
-    """Read a finished dataset; a DatasetError names what is missing or the first malformed entry."""
+def load(root: Path | str, streamed: bool = False) -> Dataset:
+    """Read a finished dataset; a DatasetError names what is missing or the first malformed entry. `streamed`: its
+    annotations are read a line at a time as they are asked for (annotations(), by_image()), where annotations.json
+    is laid out as simgen writes it, so that an export of a million frames does not hold them all (they are
+    checked as they are read then)."""
     root = Path(root)
-    return Dataset(root=root, coco=annotations_file.read(root, SCHEMA), config=_read_yaml(root / CONFIG_FILE))
+    lines = annotations_file.read_lines(root, SCHEMA) if streamed else None
+    coco, start = lines if lines is not None else (annotations_file.read(root, SCHEMA), None)
+    return Dataset(root=root, coco=coco, config=_read_yaml(root / CONFIG_FILE), streamed_from=start)
 
 
 def decode(segmentation: Any, height: int, width: int) -> np.ndarray:

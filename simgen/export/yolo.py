@@ -67,25 +67,34 @@ def data_yaml(out: Path, names: list[str], splits: dict[str, list]) -> str:
     return yaml.safe_dump(doc, sort_keys=False)
 
 
-def export_task(data: Dataset, out: Path, stage: Path, task: str, parts: dict[str, list[dict]],
-                tolerance: float) -> None:
-    """`out` made anew in `stage`: a re-export with other splits must not leave stale labels behind."""
+def export_tasks(data: Dataset, root: Path, stages: dict[str, Path], parts: dict[str, list[dict]],
+                 tolerance: float) -> None:
+    """Each task's export made anew in its stage (a re-export with other splits must not leave stale labels
+    behind), in one pass over the images and their annotations, read as they come."""
     classes = class_indices(data.categories)
-    for kind in ("images", "labels"):  # data.yaml names train even where it has no images (val only, to evaluate)
-        (stage / kind / "train").mkdir(parents=True, exist_ok=True)
-    for split, images in parts.items():
-        for image in images:
-            source = data.rgb_file(image)
+    split_of = {id(image): split for split, images in parts.items() for image in images}
+    for stage in stages.values():
+        for kind in ("images", "labels"):  # data.yaml names train even where it has no images (val only)
+            (stage / kind / "train").mkdir(parents=True, exist_ok=True)
+    for image, anns in data.by_image():
+        split, source = split_of[id(image)], data.rgb_file(image)
+        labelled = [ann for ann in anns if not ann.get("iscrowd")]
+        for ann in labelled:
+            if ann["category_id"] not in classes:
+                raise DatasetError(f"{data.annotations_file}: annotation {ann['id']}: category_id "
+                                   f"{ann['category_id']} is not among the categories")
+        instance = data.instance_image(image) if "segment" in stages else None
+        for task, stage in stages.items():
             link(source, stage / "images" / split / source.name)
             lines = []
-            instance = data.instance_image(image) if task == "segment" else None
-            for ann in data.annotations_of(image["id"]):
-                if not ann.get("iscrowd"):
-                    with data.entry(f"annotation {ann['id']}"):
-                        mask = data.visible_mask(ann, image, instance) if task == "segment" else None
-                        lines.append(label_line(ann, image, classes[ann["category_id"]], mask, tolerance))
+            for ann in labelled:
+                with data.entry(f"annotation {ann['id']}"):
+                    mask = data.visible_mask(ann, image, instance) if task == "segment" else None
+                    lines.append(label_line(ann, image, classes[ann["category_id"]], mask, tolerance))
             write_text(stage / "labels" / split / f"{source.stem}.txt", "".join(f"{line}\n" for line in lines))
-    write_text(stage / "data.yaml", data_yaml(data.final(out), [c["name"] for c in data.categories], parts))
+    names = [c["name"] for c in data.categories]
+    for task, stage in stages.items():
+        write_text(stage / "data.yaml", data_yaml(data.final(root / task), names, parts))
 
 
 def check_tasks(tasks: Sequence[str], key: str = "tasks") -> list[str]:
@@ -98,15 +107,6 @@ def check_tasks(tasks: Sequence[str], key: str = "tasks") -> list[str]:
     return list(dict.fromkeys(tasks))
 
 
-def check_categories(data: Dataset) -> None:
-    """Every labelled annotation's category is one of the categories (its YOLO class)."""
-    known = {c["id"] for c in data.coco["categories"]}
-    for ann in data.coco["annotations"]:
-        if ann["category_id"] not in known and not ann.get("iscrowd"):
-            raise DatasetError(f"{data.annotations_file}: annotation {ann['id']}: category_id "
-                               f"{ann['category_id']} is not among the categories")
-
-
 def export_yolo(data: Dataset, tasks: Sequence[str] = TASKS, ratios: Optional[dict] = None,
                 seed: Optional[int] = None, polygon_tolerance: float = 1.0) -> list[Path]:
     """DATASET/yolo/{task}/ for each task: a dataset Ultralytics trains on as it is. The tasks are replaced
@@ -116,15 +116,13 @@ def export_yolo(data: Dataset, tasks: Sequence[str] = TASKS, ratios: Optional[di
     polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
     if not data.images:
         return []
-    check_categories(data)
     parts = data.split_images(ratios, seed)
     root = data.root / "yolo"
     existed = root.exists()
     try:
         with contextlib.ExitStack() as stack:
-            for task in tasks:
-                stage = stack.enter_context(replacing(root / task))
-                export_task(data, root / task, stage, task, parts, polygon_tolerance)
+            stages = {task: stack.enter_context(replacing(root / task)) for task in tasks}
+            export_tasks(data, root, stages, parts, polygon_tolerance)
     except BaseException:
         if not existed:
             with contextlib.suppress(OSError):

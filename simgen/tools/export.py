@@ -44,7 +44,7 @@ def export(args: argparse.Namespace) -> list:
     seed = validate.integer("--seed", args.seed, low=0) if args.seed is not None else None
     tasks = check_tasks([t.strip() for t in args.tasks.split(",")], key="--tasks")
     tolerance = validate.number("--polygon-tolerance", args.polygon_tolerance, low=0)
-    data = dataset.load(args.dataset)
+    data = dataset.load(args.dataset, streamed=True)
     if not data.images:
         raise dataset.DatasetError(f"{data.annotations_file}: no images to export")
     if args.format == "yolo":

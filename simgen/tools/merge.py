@@ -307,7 +307,7 @@ def make_exports(exports: dict[str, Any], root: Path, home: Path) -> None:
     it)."""
     if not exports:
         return
-    data = dataset.load(root)
+    data = dataset.load(root, streamed=True)
     data.home = home
     for name, writer in exports.items():
         log.info("making the %s export of the merged dataset", name)

@@ -12,6 +12,7 @@ import simgen
 from simgen import camera as cam_math
 from simgen import geometry, validate
 from simgen.annotate import Instance
+from simgen.annotations_file import ANNOTATIONS_START, IMAGES_START, LIST_END, SEPARATOR
 from simgen.frame import Frame
 from simgen.polygons import mask_polygons
 from simgen.scene import Scene
@@ -106,9 +107,10 @@ class CocoWriter:
             return False
 
     def close(self, records: Optional[Iterable[Path]] = None) -> None:
-        """Assemble every frame record, in frame order, into one COCO file; ids count from 1. A record at a time, so
-        memory stays flat however many frames: the images go straight into the file, the annotations through an
-        anonymous temporary file beside it, appended after them. `records`, in frame order, where they are not the
+        """Assemble every frame record, in frame order, into one COCO file (an entry per line: see
+        annotations_file.IMAGES_START); ids count from 1. A record at a time, so memory stays flat however many
+        frames: the images go straight into the file, the annotations through an anonymous temporary file beside
+        it, appended after them. `records`, in frame order, where they are not the
         dataset's own (simgen-merge reads the shards')."""
         paths = records if records is not None else \
             sorted((self.root / "coco").glob("*.json"), key=lambda p: int(p.stem))  # 1000000 after 999999
@@ -119,15 +121,15 @@ class CocoWriter:
             "categories": self.categories,
         })
         with atomic_file(self.root / FINISHED_MARKER) as out, tempfile.TemporaryFile(dir=self.root) as rest:
-            out.write(head[:-1] + b',"images":[')
+            out.write(head[:-1] + IMAGES_START)
             count = 0
             for k, path in enumerate(paths):
                 image, annotations = record_entries(path)
-                out.write(b"," * (k > 0) + image)
+                out.write(SEPARATOR * (k > 0) + image)
                 for ann in annotations:
                     count += 1
-                    rest.write(b"," * (count > 1) + with_id(count, ann))
-            out.write(b'],"annotations":[')
+                    rest.write(SEPARATOR * (count > 1) + with_id(count, ann))
+            out.write(ANNOTATIONS_START)
             rest.seek(0)
             shutil.copyfileobj(rest, out, COPY_CHUNK)
-            out.write(b"]}")
+            out.write(LIST_END)

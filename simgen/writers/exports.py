@@ -43,7 +43,7 @@ class Export(ABC):
         return True
 
     def close(self) -> None:
-        self.export(dataset.load(self.root))
+        self.export(dataset.load(self.root, streamed=True))
 
     def made(self) -> bool:
         """Whether this export is on disk: a rerun of a finished dataset makes only the missing ones."""
