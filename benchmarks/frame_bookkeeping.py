@@ -11,13 +11,12 @@ simgen) in turn.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import subprocess
 import sys
 import tempfile
 
-from merge_scale import code_env
+from merge_scale import checkout_arguments, code_env
 
 MEASURE = """
 import resource, sys, tempfile, time
@@ -56,15 +55,10 @@ def measure(code: str | None, frames: int) -> tuple[float, float, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=1_000_000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--code", action="append", help="a source checkout to time (repeatable); default: installed")
-    args = parser.parse_args()
-    codes = args.code or [None]
-    runs: dict = {code: [] for code in codes}
+    args = checkout_arguments(__doc__, frames=1_000_000, repeats=3)
+    runs: dict = {code: [] for code in args.code}
     for _ in range(args.repeats):
-        for code in codes:
+        for code in args.code:
             runs[code].append(measure(code, args.frames))
     print(f"{args.frames} frames, none on disk\n\n"
           "| code | seconds before the first frame (runs) | MB held | peak RSS MB |\n|---|---|---|---|")

@@ -94,13 +94,28 @@ def timed(command: list[str], code: str | None, cwd: Path) -> tuple[float, float
     return seconds, usage.ru_maxrss / 1024
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=20000)
-    parser.add_argument("--repeats", type=int, default=2)
+def checkout_arguments(doc: str, frames: int, repeats: int) -> argparse.Namespace:
+    """The scale benchmarks' options: --frames, --repeats, and --code, the checkouts to time (alternated); `code`
+    is [None] (the installed simgen) where none is given."""
+    parser = argparse.ArgumentParser(description=doc.split("\n")[0])
+    parser.add_argument("--frames", type=int, default=frames)
+    parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--code", action="append", help="a source checkout to time (repeatable); default: installed")
     args = parser.parse_args()
-    codes = args.code or [None]
+    args.code = args.code or [None]
+    return args
+
+
+def runs_cells(runs: list[tuple[float, float]]) -> str:
+    """`seconds (runs) | peak RSS MB (runs)` table cells: medians, then each run."""
+    seconds, peaks = zip(*runs)
+    return (f"{statistics.median(seconds):.1f} ({', '.join(f'{s:.1f}' for s in seconds)}) | "
+            f"{statistics.median(peaks):.0f} ({', '.join(f'{p:.0f}' for p in peaks)})")
+
+
+def main() -> None:
+    args = checkout_arguments(__doc__, frames=20000, repeats=2)
+    codes = args.code
     results: dict[tuple, list[tuple[float, float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -121,10 +136,7 @@ def main() -> None:
     frames = {"assemble shard 0": len(Shard(0, 2).frames(args.frames)), "simgen-merge": args.frames}
     print("| code | step | frames | seconds (runs) | peak RSS MB (runs) |\n|---|---|---|---|---|")
     for (code, step), runs in results.items():
-        seconds, peaks = zip(*runs)
-        print(f"| {code or 'installed'} | {step} | {frames[step]} | {statistics.median(seconds):.1f} "
-              f"({', '.join(f'{s:.1f}' for s in seconds)}) | {statistics.median(peaks):.0f} "
-              f"({', '.join(f'{p:.0f}' for p in peaks)}) |")
+        print(f"| {code or 'installed'} | {step} | {frames[step]} | {runs_cells(runs)} |")
 
 
 if __name__ == "__main__":

@@ -14,7 +14,6 @@ folder (getdents).
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import statistics
@@ -23,7 +22,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from merge_scale import code_env, grow, render, timed
+from merge_scale import checkout_arguments, code_env, grow, render, timed
 
 CHECK = """
 import resource, sys, time
@@ -84,12 +83,8 @@ def seconds_cell(times: tuple[float, ...]) -> str:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--frames", type=int, default=20000)
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--code", action="append", help="a source checkout to time (repeatable); default: installed")
-    args = parser.parse_args()
-    codes = args.code or [None]
+    args = checkout_arguments(__doc__, frames=20000, repeats=3)
+    codes = args.code
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         shard = render(work)[0]
