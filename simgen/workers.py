@@ -7,6 +7,7 @@ import importlib.machinery
 import logging
 import multiprocessing
 import multiprocessing.connection
+import multiprocessing.resource_tracker
 import multiprocessing.util
 import os
 import signal
@@ -98,21 +99,33 @@ def _work(job: Job) -> tuple[list[FrameResult], bool]:
     return results, pipeline.world.worn_out
 
 
-@contextlib.contextmanager
-def _bootstrap_without_cwd() -> Iterator[None]:
+def _bootstrap_without_cwd() -> contextlib.AbstractContextManager:
     """New worker processes (and the server they fork from) start as `python -c ...`, which puts the working
     directory first on sys.path: a user's `random.py` or `queue.py` there was imported in place of the standard
     library's and killed every worker. PYTHONSAFEPATH (Python 3.11+) leaves it out; the workers still get this
     process's sys.path from multiprocessing, so a user's own modules import as here."""
-    before = os.environ.get("PYTHONSAFEPATH")
-    os.environ["PYTHONSAFEPATH"] = "1"
+    return _environment("PYTHONSAFEPATH", "1")
+
+
+@contextlib.contextmanager
+def _environment(name: str, value: str) -> Iterator[None]:
+    """The environment variable `name` set to `value` within the block (for the processes started there)."""
+    before = os.environ.get(name)
+    os.environ[name] = value
     try:
         yield
     finally:
         if before is None:
-            del os.environ["PYTHONSAFEPATH"]
+            del os.environ[name]
         else:
-            os.environ["PYTHONSAFEPATH"] = before
+            os.environ[name] = before
+
+
+def _start_quiet_resource_tracker() -> None:
+    """Start multiprocessing's resource tracker, which removes the pools' semaphores should this process be killed
+    outright (`kill -9`), with its warnings off: it would then print that it found them leaked, over two lines."""
+    with _environment("PYTHONWARNINGS", "ignore"):
+        multiprocessing.resource_tracker.ensure_running()
 
 
 def _worker_context() -> multiprocessing.context.BaseContext:
@@ -193,6 +206,7 @@ def run_pool(factory: Callable[[], Pipeline], seed: int, views_per_scene: int, r
     whose world wears out gets no further scene and is replaced by a fresh process once its queued scenes are
     done, while the others go on. A worker that dies (a crash in PyBullet, the out-of-memory killer) stops
     the run with a WorkerError; so does any error, or Ctrl-C, ending every worker before this returns."""
+    _start_quiet_resource_tracker()
     context, temp = _worker_context(), temp_folders.make(temp_folders.WORKERS)
 
     def start() -> ProcessPoolExecutor:
