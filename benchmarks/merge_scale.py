@@ -24,6 +24,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Sequence
 
 from simgen.generate import Shard
 from simgen.tools.merge import FRAME_FOLDERS
@@ -94,13 +95,16 @@ def timed(command: list[str], code: str | None, cwd: Path) -> tuple[float, float
     return seconds, usage.ru_maxrss / 1024
 
 
-def checkout_arguments(doc: str, frames: int, repeats: int) -> argparse.Namespace:
+def checkout_arguments(doc: str, frames: int, repeats: int, only: Sequence[str] = ()) -> argparse.Namespace:
     """The scale benchmarks' options: --frames, --repeats, and --code, the checkouts to time (alternated); `code`
-    is [None] (the installed simgen) where none is given."""
+    is [None] (the installed simgen) where none is given. With `only`, --only names some of those steps (all by
+    default)."""
     parser = argparse.ArgumentParser(description=doc.split("\n")[0])
     parser.add_argument("--frames", type=int, default=frames)
     parser.add_argument("--repeats", type=int, default=repeats)
     parser.add_argument("--code", action="append", help="a source checkout to time (repeatable); default: installed")
+    if only:
+        parser.add_argument("--only", nargs="+", choices=list(only), default=list(only), help="the steps to time")
     args = parser.parse_args()
     args.code = args.code or [None]
     return args

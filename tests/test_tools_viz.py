@@ -216,3 +216,21 @@ def test_an_output_folder_that_cannot_be_written_is_one_line(dataset, tmp_path, 
     assert done.returncode == 2
     assert_one_line_error(done, f"simgen-{tool}: error: --out: cannot write to the folder {locked}",
                           "Permission denied")
+
+
+def test_drawing_a_few_frames_reads_only_their_annotations_to_the_same_pictures(dataset, tmp_path):
+    """simgen's annotations.json (an entry per line) is read a line at a time and only the drawn frames' annotations
+    kept; the same file on one line (as another tool saves it) is read whole: the same overlays either way."""
+    from simgen.tools import dataset as datasets
+
+    whole = tmp_path / "whole"
+    shutil.copytree(dataset, whole)
+    (whole / "annotations.json").write_text(json.dumps(json.loads((whole / "annotations.json").read_text())))
+    streamed = datasets.load(dataset, keep=lambda images: images[:1])
+    assert {ann["image_id"] for ann in streamed.annotations} == {streamed.images[0]["id"]}
+    assert len(datasets.load(whole, keep=lambda images: images[:1]).annotations) > len(streamed.annotations)
+    pictures = []
+    for k, root in enumerate((dataset, whole)):
+        out = viz(root, tmp_path / f"viz{k}", "--images", "0,2")
+        pictures.append({p.relative_to(out): p.read_bytes() for p in sorted(out.rglob("*.png"))})
+    assert pictures[0] == pictures[1] and len(pictures[0]) == 3

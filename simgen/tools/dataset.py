@@ -6,6 +6,7 @@ import contextlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, Optional
 
 import cv2
 import numpy as np
@@ -107,13 +108,21 @@ def _read(path: Path, flags: int) -> np.ndarray:
     return image
 
 
-def load(root: Path | str) -> Dataset:
-    """The dataset in `root`; DatasetError with one line naming the file and the entry when it is not one."""
+def load(root: Path | str, keep: Optional[Callable[[list[dict]], list[dict]]] = None) -> Dataset:
+    """The dataset in `root`; DatasetError with one line naming the file and the entry when it is not one. `keep`:
+    given the images (in frame order), those whose annotations are wanted; where annotations.json is laid out as
+    simgen writes it, it is read a line at a time and the others' annotations are checked but not held (drawing a
+    few frames of a million-frame dataset)."""
     root = Path(root)
-    coco = annotations_file.read(root, SCHEMA)
+    lines = annotations_file.read_lines(root, SCHEMA) if keep else None
+    coco = annotations_file.read(root, SCHEMA) if lines is None else lines[0]
+    images = sorted(coco["images"], key=lambda im: (im.get("frame_index", im["id"]), im["id"]))
+    if lines is not None:
+        kept = {image["id"] for image in keep(images)}
+        streamed = annotations_file.streamed_annotations(root / ANNOTATIONS, lines[1], SCHEMA)
+        coco = {**coco, "annotations": [ann for ann in streamed if ann["image_id"] in kept]}
     annotations_file.check_references(root / ANNOTATIONS, coco)
     by_image: dict[int, list[dict]] = defaultdict(list)
     for ann in coco["annotations"]:
         by_image[ann["image_id"]].append(ann)
-    images = sorted(coco["images"], key=lambda im: (im.get("frame_index", im["id"]), im["id"]))
     return Dataset(root, images, coco["annotations"], coco["categories"], dict(by_image))

@@ -54,10 +54,17 @@ def write_png(path: Path, picture: np.ndarray) -> None:
 def visualize(args: argparse.Namespace) -> Path:
     """Write the overlays and the contact sheet; returns the output folder."""
     check(args)
-    data = datasets.load(args.dataset)
+    indices = parse_indices(args.images) if args.images else None
+
+    def choose(images: list[dict]) -> list[dict]:
+        if not images:
+            return []
+        return pick(images, indices) if indices else sample(images, args.num, args.seed)
+
+    data = datasets.load(args.dataset, keep=choose)  # only the drawn frames' annotations held
     if not data.images:
         raise datasets.DatasetError(f"{args.dataset}: the dataset has no images")
-    chosen = pick(data.images, parse_indices(args.images)) if args.images else sample(data.images, args.num, args.seed)
+    chosen = choose(data.images)
     check_sheet(data, chosen, args.columns, args.tile_width, args.depth, "--images" if args.images else "--num")
     out = args.out or args.dataset / "viz"
     hydra_logging(NAME, out)
