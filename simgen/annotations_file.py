@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Optional
@@ -30,7 +29,6 @@ HEAD_BYTES = 1 << 20  # how far into annotations.json read_head looks for the im
 #   ]}
 # so that a reader can take the annotations a line at a time (read_lines) instead of holding them all.
 IMAGES_START, ANNOTATIONS_START, LIST_END, SEPARATOR = b',"images":[\n', b'\n],"annotations":[\n', b"\n]}", b",\n"
-ANNOTATION_LINE = re.compile(rb'\{"id":(-?\d+),"image_id":(-?\d+)[,}]')
 MAX_COORDINATE = 1e7  # pixels: boxes, keypoints and polygons beyond this are not coordinates of an image
 # Annotation fields simgen wrote under other names before: instance_id, which FiftyOne's importer cannot take.
 RENAMED = {"instance_id": "instance_value"}
@@ -203,16 +201,48 @@ def _head_and_images(fh: BinaryIO) -> Optional[tuple[dict, int]]:
     head = _object(first[:-len(IMAGES_START)] + b"}") if first.endswith(IMAGES_START) else None
     if head is None or "images" in head or "annotations" in head:
         return None
-    images = []
-    for line in fh:
-        if line == ANNOTATIONS_START[1:]:
-            return {**head, "images": images}, fh.tell()
-        if line != b"\n":
-            entry = _object(line.rstrip(b"\n").removesuffix(b","))
-            if entry is None:
-                return None
-            images.append(entry)
-    return None
+    images: list[dict] = []
+
+    def keep(image: dict) -> bool:
+        images.append(image)
+        return True
+
+    listed = _each_entry(fh, keep)
+    return ({**head, "images": images}, fh.tell()) if listed and fh.readline() == ANNOTATIONS_START[1:] else None
+
+
+def _annotations_in_order(fh: BinaryIO, images: list[dict]) -> bool:
+    """Whether the annotation lines from here on are entries as _each_entry reads them, each with an integer id and
+    the id of an image (in id order, grouped by image in the images' order), then the last line, `]}`."""
+    position = {image.get("id"): k for k, image in enumerate(images) if type(image.get("id")) is int}
+    last = {"image": 0, "id": -math.inf}
+
+    def in_order(ann: dict) -> bool:
+        at = position.get(ann["image_id"]) if type(ann.get("image_id")) is int else None
+        if type(ann.get("id")) is not int or at is None or at < last["image"] or ann["id"] <= last["id"]:
+            return False
+        last.update(image=at, id=ann["id"])
+        return True
+
+    return len(position) == len(images) and _each_entry(fh, in_order) and \
+        fh.readline().rstrip() == LIST_END[1:] and not fh.read().strip()
+
+
+def _each_entry(fh: BinaryIO, visit: Callable[[dict], bool]) -> bool:
+    """Whether the lines from here on list JSON objects one per line, each line but the last ending in `,` (as
+    compact JSON: nothing after it), and `visit` takes each; reads up to the list's last entry (or its empty line)."""
+    line = fh.readline()
+    if line == b"\n":  # an empty list
+        return True
+    while line.endswith(b"\n"):
+        more = line.endswith(SEPARATOR)
+        entry = _object(line[:-len(SEPARATOR)] if more else line[:-1])
+        if entry is None or not visit(entry):
+            return False
+        if not more:
+            return True
+        line = fh.readline()
+    return False
 
 
 def _object(line: bytes) -> Optional[dict]:
@@ -221,26 +251,6 @@ def _object(line: bytes) -> Optional[dict]:
     except (ValueError, UnicodeDecodeError, RecursionError):
         return None
     return entry if type(entry) is dict else None
-
-
-def _annotations_in_order(fh: BinaryIO, images: list[dict]) -> bool:
-    """Whether the annotation lines from here on each start with their id and image_id (in id order, grouped by
-    image in the images' order, each naming an image), up to the last line, `]}`."""
-    position = {image.get("id"): k for k, image in enumerate(images) if type(image.get("id")) is int}
-    if len(position) != len(images):
-        return False
-    last_image, last_id = 0, -math.inf
-    for line in fh:
-        if line.rstrip() == LIST_END[1:]:
-            return not any(rest.strip() for rest in fh)
-        if line == b"\n":
-            continue
-        found = ANNOTATION_LINE.match(line)
-        at = position.get(int(found[2])) if found else None
-        if at is None or at < last_image or int(found[1]) <= last_id:
-            return False
-        last_image, last_id = at, int(found[1])
-    return False
 
 
 def streamed_annotations(path: Path, start: int, schema: Schema) -> Iterator[dict]:
@@ -254,7 +264,7 @@ def streamed_annotations(path: Path, start: int, schema: Schema) -> Iterator[dic
                 if line.strip() in (b"", LIST_END[1:]):
                     continue
                 try:
-                    entry = json.loads(line.rstrip(b"\n").removesuffix(b","))
+                    entry = json.loads(line[:-len(SEPARATOR)] if line.endswith(SEPARATOR) else line)
                 except (ValueError, UnicodeDecodeError, RecursionError) as err:
                     raise DatasetError(f"{path}: annotations[{k}]: not readable JSON ({first_line(err)})") from None
                 check_entries(path, "annotations", [entry], schema, first=k)

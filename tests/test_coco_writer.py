@@ -102,6 +102,10 @@ RECORD_LAYOUTS = {
     "on one line (simgen before)": lambda record: json.dumps(record).encode(),
     "indented (edited by hand)": lambda record: json.dumps(record, indent=1).encode(),
     "one per line, spaced": lambda record: record_bytes(record["image"], record["annotations"]).replace(b":", b": "),
+    "a space after a line's comma": lambda record: record_bytes(record["image"], record["annotations"])
+    .replace(b",\n", b", \n"),
+    "CRLF (saved on Windows)": lambda record: record_bytes(record["image"], record["annotations"]).replace(b"\n",
+                                                                                                         b"\r\n"),
 }
 
 

@@ -711,19 +711,40 @@ def _swap_first_annotations(lines: list[bytes]) -> None:
     lines[at + 1] = first.removesuffix(b",") + b"," * second.endswith(b",")
 
 
+def _annotation_line(change: Callable[[bytes], bytes], at: int = 1) -> Callable[[list[bytes]], None]:
+    """A change of the `at`th annotation line."""
+    def edit(lines: list[bytes]) -> None:
+        k = next(k for k, line in enumerate(lines) if line.startswith(b'],"annotations":[')) + at
+        lines[k] = change(lines[k])
+    return edit
+
+
 @pytest.mark.parametrize("change, streamed", [
     (lambda lines: None, True),
     (lambda lines: lines.append(b""), True),  # a newline at the end
     (_swap_first_annotations, False),  # not in id order
     (lambda lines: lines.insert(1, lines[1]), False),  # an image id twice
     (lambda lines: lines.__setitem__(-2, lines[-2].replace(b'"image_id":', b'"image_id":9', 1)), False),  # no image
-    (lambda lines: lines.__setitem__(-2, lines[-2].replace(b'"image_id":', b'"x":0,"image_id":', 1)), False),
-], ids=["simgen's", "newline at the end", "out of order", "image twice", "unknown image", "other field order"])
+    (lambda lines: lines.__setitem__(-2, lines[-2].replace(b'"image_id":', b'"x":0,"image_id":', 1)), True),
+    (lambda lines: lines.__setitem__(-2, lines[-2][:-1] + b',"image_id":1}'), False),  # twice: the last wins
+    (_annotation_line(lambda line: line + b" "), False),  # a space after the comma: valid, not simgen's layout
+    (_annotation_line(lambda line: line + b"\r"), False),  # one line saved with CRLF
+    (_annotation_line(lambda line: line[:-1] + b"," + line[:-1].replace(b'{"id":', b'{"id":9', 1) + b","), False),
+    (_annotation_line(lambda line: line[:-1]), None),  # a comma left out: no JSON
+    (lambda lines: lines.__setitem__(-2, lines[-2] + b","), None),  # a comma after the last: no JSON
+], ids=["simgen's", "newline at the end", "out of order", "image twice", "unknown image", "other field order",
+        "image_id twice", "space after comma", "CRLF line", "two on a line", "comma missing", "comma after last"])
 def test_annotations_json_is_streamed_only_where_simgen_laid_it_out(dataset, tmp_path, change, streamed):
+    """Streamed, or read whole: the same annotations by image; a file that is no JSON is refused either way."""
     root = copy_of(dataset, tmp_path, keep=())
     lines = (root / "annotations.json").read_bytes().split(b"\n")
     change(lines)
     (root / "annotations.json").write_bytes(b"\n".join(lines))
+    if streamed is None:
+        for streaming in (True, False):
+            with pytest.raises(export_dataset.DatasetError, match="annotations.json: not a readable JSON file"):
+                export_dataset.load(root, streamed=streaming)
+        return
     data = export_dataset.load(root, streamed=True)
     assert (data.streamed_from is not None) == streamed
     whole = export_dataset.load(root)
@@ -731,12 +752,12 @@ def test_annotations_json_is_streamed_only_where_simgen_laid_it_out(dataset, tmp
         [(image["id"], whole.annotations_of(image["id"])) for image in whole.images]
 
 
-def test_a_damaged_annotation_line_stops_a_streamed_export_with_one_line(dataset, tmp_path):
+def test_a_damaged_annotation_line_stops_an_export_with_one_line(dataset, tmp_path):
     root = copy_of(dataset, tmp_path, keep=())
     lines = (root / "annotations.json").read_bytes().split(b"\n")
     lines[-3] = lines[-3][:40] + b","  # its id and image_id still in place
     (root / "annotations.json").write_bytes(b"\n".join(lines))
     before = snapshot(root)
     refused(tool("export", root, "--format", "yolo"), "simgen-export",
-            r"/annotations\.json: annotations\[\d+\]: not readable JSON \(")
+            r"/annotations\.json: not a readable JSON file \(")
     assert snapshot(root) == before

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from conftest import SMALL, run_simgen
+from conftest import SMALL, in_lines, run_simgen
 from tools_support import assert_one_line_error, read_png, run_tool, with_optional_fields
 
 FIGURES = ["instances_per_category", "instances_per_image", "box_size", "aspect_ratio", "centres", "depth"]
@@ -140,6 +140,16 @@ def test_optional_fields_are_summarised_where_present(datasets, tmp_path):
                                     "visible": sum(v == 2 for f in flags for v in f),
                                     "instances_with_keypoints": len(flags)}
     assert (tmp_path / "report" / "visibility.png").is_file()
+
+
+def test_the_numbers_are_the_same_read_a_line_at_a_time(datasets, tmp_path):
+    """simgen's layout (an entry per line) is read a line at a time, holding only the sample sheets' frames'
+    annotations; the optional fields (keypoints on some annotations only) count the same as read whole."""
+    lines = tmp_path / "lines" / "extra"
+    shutil.copytree(datasets["extra"], lines)
+    (lines / "annotations.json").write_bytes(in_lines(json.loads((lines / "annotations.json").read_text())))
+    numbers = [stats_of(root, tmp_path / f"report{k}") for k, root in enumerate((datasets["extra"], lines))]
+    assert numbers[0] == numbers[1] and numbers[0]["keypoints"]["instances_with_keypoints"] > 0
 
 
 def test_figures_and_a_self_contained_report(datasets, tmp_path):

@@ -6,7 +6,7 @@ import contextlib
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable, Iterator, Optional
 
 import cv2
 import numpy as np
@@ -34,6 +34,13 @@ class Dataset:
     annotations: list[dict]
     categories: list[dict]
     by_image: dict[int, list[dict]] = field(default_factory=dict)
+    streamed_from: Optional[int] = None  # where annotations.json's annotation lines start, where load kept only some
+
+    def every_annotation(self) -> Iterator[dict]:
+        """Every annotation: those held, or where load kept only some, all of them read again a line at a time."""
+        if self.streamed_from is None:
+            return iter(self.annotations)
+        return annotations_file.streamed_annotations(self.root / ANNOTATIONS, self.streamed_from, SCHEMA)
 
     @property
     def names(self) -> dict[int, str]:
@@ -112,7 +119,7 @@ def load(root: Path | str, keep: Optional[Callable[[list[dict]], list[dict]]] = 
     """The dataset in `root`; DatasetError with one line naming the file and the entry when it is not one. `keep`:
     given the images (in frame order), those whose annotations are wanted; where annotations.json is laid out as
     simgen writes it, it is read a line at a time and the others' annotations are checked but not held (drawing a
-    few frames of a million-frame dataset)."""
+    few frames of a million-frame dataset; every_annotation() reads them all again)."""
     root = Path(root)
     lines = annotations_file.read_lines(root, SCHEMA) if keep else None
     coco = annotations_file.read(root, SCHEMA) if lines is None else lines[0]
@@ -125,4 +132,5 @@ def load(root: Path | str, keep: Optional[Callable[[list[dict]], list[dict]]] = 
     by_image: dict[int, list[dict]] = defaultdict(list)
     for ann in coco["annotations"]:
         by_image[ann["image_id"]].append(ann)
-    return Dataset(root, images, coco["annotations"], coco["categories"], dict(by_image))
+    return Dataset(root, images, coco["annotations"], coco["categories"], dict(by_image),
+                   streamed_from=lines[1] if lines is not None else None)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import Optional
 
 import numpy as np
 
@@ -67,40 +69,53 @@ def visibility_histogram(values: np.ndarray) -> np.ndarray:
     return np.bincount(bins, minlength=VISIBILITY_BINS)
 
 
-def _optional(anns: list[dict], key: str) -> list | None:
-    """The values of an optional per-annotation field, or None when no annotation has it."""
-    values = [a[key] for a in anns if key in a]
-    return values if values else None
+@dataclass
+class _Tally:
+    """What annotation_stats gathers in one pass over the annotations (each read once, none held)."""
 
+    boxes: array = field(default_factory=lambda: array("d"))
+    sizes: array = field(default_factory=lambda: array("d"))  # the image's width and height, per annotation
+    area: array = field(default_factory=lambda: array("d"))
+    visible: array = field(default_factory=lambda: array("d"))
+    categories: Counter = field(default_factory=Counter)
+    per_image: Counter = field(default_factory=Counter)
+    truncated: Optional[int] = None
+    keypoints: Optional[dict[str, int]] = None
 
-def _keypoint_counts(anns: list[dict]) -> dict[str, int] | None:
-    """Labelled (v > 0) and visible (v = 2) keypoints, and instances with any labelled; None without keypoints."""
-    if not any("keypoints" in a for a in anns):
-        return None
-    flags = [(a.get("keypoints") or [])[2::3] for a in anns]
-    return {"labelled": sum(v > 0 for f in flags for v in f), "visible": sum(v == 2 for f in flags for v in f),
-            "instances_with_keypoints": sum(any(v > 0 for v in f) for f in flags)}
+    def add(self, ann: dict, size: tuple[int, int], name: str) -> None:
+        self.boxes.extend(ann["bbox"])
+        self.sizes.extend(size)
+        self.area.append(ann["area"])
+        self.categories[name] += 1
+        self.per_image[ann["image_id"]] += 1
+        if "visible_fraction" in ann:
+            self.visible.append(ann["visible_fraction"])
+        if "truncated" in ann:
+            self.truncated = (self.truncated or 0) + bool(ann["truncated"])
+        if "keypoints" in ann or self.keypoints is not None:
+            self.keypoints = self.keypoints or dict.fromkeys(("labelled", "visible", "instances_with_keypoints"), 0)
+            flags = (ann.get("keypoints") or [])[2::3]
+            self.keypoints["labelled"] += sum(v > 0 for v in flags)
+            self.keypoints["visible"] += sum(v == 2 for v in flags)
+            self.keypoints["instances_with_keypoints"] += any(v > 0 for v in flags)
 
 
 def annotation_stats(data: Dataset) -> DatasetStats:
     """Everything that comes from annotations.json alone."""
-    anns, size = data.annotations, {im["id"]: (im["width"], im["height"]) for im in data.images}
-    names = data.names
-    boxes = np.array([a["bbox"] for a in anns], dtype=float).reshape(-1, 4)
-    wh = np.array([size[a["image_id"]] for a in anns], dtype=float).reshape(-1, 2)
-    counted = Counter(names.get(a["category_id"], str(a["category_id"])) for a in anns)
-    visible = _optional(anns, "visible_fraction")
-    truncated = _optional(anns, "truncated")
+    size, names, tally = {im["id"]: (im["width"], im["height"]) for im in data.images}, data.names, _Tally()
+    for ann in data.every_annotation():
+        tally.add(ann, size[ann["image_id"]], names.get(ann["category_id"], str(ann["category_id"])))
+    boxes, wh = np.array(tally.boxes).reshape(-1, 4), np.array(tally.sizes).reshape(-1, 2)
+    counted = tally.categories
     return DatasetStats(
         name=data.name, frames=len(data.images), category_names=list(names.values()),
         per_category={n: counted.get(n, 0) for n in [*names.values(), *sorted(set(counted) - set(names.values()))]},
-        per_image=np.array([len(data.annotations_of(im)) for im in data.images], dtype=int),
-        box_width=boxes[:, 2], box_height=boxes[:, 3], area=np.array([a["area"] for a in anns], dtype=float),
-        centres=(boxes[:, :2] + boxes[:, 2:] / 2) / wh if len(anns) else np.zeros((0, 2)),
+        per_image=np.array([tally.per_image[im["id"]] for im in data.images], dtype=int),
+        box_width=boxes[:, 2], box_height=boxes[:, 3], area=np.array(tally.area),
+        centres=(boxes[:, :2] + boxes[:, 2:] / 2) / wh if len(boxes) else np.zeros((0, 2)),
         image_sizes=dict(Counter(f"{im['width']}x{im['height']}" for im in data.images)),
-        visible_fraction=np.array(visible, dtype=float) if visible is not None else None,
-        truncated=sum(bool(t) for t in truncated) if truncated is not None else None,
-        keypoints=_keypoint_counts(anns))
+        visible_fraction=np.array(tally.visible) if tally.visible else None,
+        truncated=tally.truncated, keypoints=tally.keypoints)
 
 
 def add_depth(stats: DatasetStats, data: Dataset, show_progress: bool = True, frames: int = 0) -> DatasetStats:

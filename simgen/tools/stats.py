@@ -128,7 +128,9 @@ def make_report(args: argparse.Namespace) -> Path:
         raise UsageError(f"--depth-frames: expected a number of frames >= 0 (0: every frame), got {args.depth_frames}")
     if len(args.others) >= len(LETTERS):
         raise UsageError(f"expected at most {len(LETTERS)} datasets, got {len(args.others) + 1}")
-    data = [datasets.load(p) for p in [args.dataset, *args.others]]
+    # only the sample sheets' frames' annotations held; the numbers read them all a line at a time
+    data = [datasets.load(p, keep=lambda images: sample(images, args.samples) if args.samples else [])
+            for p in [args.dataset, *args.others]]
     out = output_dir(args)
     hydra_logging(NAME, out)
     labels = labels_of(data)

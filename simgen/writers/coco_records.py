@@ -44,9 +44,17 @@ def record_entries(path: Path) -> tuple[bytes, list[Entry]]:
     image = _image_line(lines[0])
     annotations = [line.removesuffix(b",") for line in lines[1:-1]]
     if image is not None and len(lines) > 1 and lines[-1] == END and len(annotations) == len(record["annotations"]) \
-            and all(a[:2] == b'{"' for a in annotations) and not any(old in data for old in OLD_NAMES):
+            and _one_per_line(lines[1:-1]) and not any(old in data for old in OLD_NAMES):
         return image, annotations
     return json_bytes(record["image"]), record["annotations"]
+
+
+def _one_per_line(lines: list[bytes]) -> bool:
+    """Whether these lines of a record (that parsed) hold an annotation each as record_bytes writes them: each an
+    object, `,` ending every line but the last, nothing else (a space or a carriage return left by an editor would
+    be copied into annotations.json)."""
+    return all(line[:2] == b'{"' and line.endswith(b"},") for line in lines[:-1]) and \
+        (not lines or (lines[-1][:2] == b'{"' and lines[-1].endswith(b"}")))
 
 
 def image_of(path: Path) -> dict:
