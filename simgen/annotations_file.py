@@ -186,13 +186,14 @@ def read_lines(root: Path, schema: Schema) -> Optional[tuple[dict, int]]:
     try:
         with open(path, "rb") as fh:
             found = _head_and_images(fh)
-            if found is None or type(found[0].get("categories")) is not list:
+            if found is None or type(found[0].get("categories")) is not list or \
+                    not _annotations_in_order(fh, found[0]["images"]):
                 return None
-            for kind in ("images", "categories"):
-                check_entries(path, kind, found[0][kind], schema)
-            return found if _annotations_in_order(fh, found[0]["images"]) else None
     except OSError as err:
         raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+    for kind in ("images", "categories"):  # checked once the whole file is known to be JSON, as read() does
+        check_entries(path, kind, found[0][kind], schema)
+    return found
 
 
 def _head_and_images(fh: BinaryIO) -> Optional[tuple[dict, int]]:
