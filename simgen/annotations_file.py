@@ -269,8 +269,9 @@ def streamed_annotations(path: Path, start: int, schema: Schema) -> Iterator[dic
                 except (ValueError, UnicodeDecodeError, RecursionError) as err:
                     raise DatasetError(f"{path}: annotations[{k}]: not readable JSON ({first_line(err)})") from None
                 check_entries(path, "annotations", [entry], schema, first=k)
-                with_todays_names([entry])
-                yield entry
+                renamed = [entry]
+                with_todays_names(renamed)
+                yield renamed[0]
                 k += 1
     except OSError as err:
         raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
@@ -312,12 +313,17 @@ def not_finished(root: Path) -> str:
 
 
 def with_todays_names(annotations: list) -> None:
-    """Annotations of a dataset written before a field was renamed (RENAMED), under today's names (entries that
-    are no mapping are left to the checks)."""
-    for ann in annotations:
-        for old, new in RENAMED.items() if isinstance(ann, dict) else ():
-            if old in ann and new not in ann:
-                ann[new] = ann.pop(old)
+    """Annotations of a dataset written before a field was renamed (RENAMED), under today's names, in the field's
+    place (entries that are no mapping are left to the checks)."""
+    for k, ann in enumerate(annotations):
+        if isinstance(ann, dict) and any(old in ann and new not in ann for old, new in RENAMED.items()):
+            annotations[k] = {_today(key, ann): value for key, value in ann.items()}
+
+
+def _today(key: str, ann: dict) -> str:
+    """An annotation's field name as it is today (RENAMED), where the annotation lacks today's."""
+    new = RENAMED.get(key)
+    return new if new is not None and new not in ann else key
 
 
 # ---- checking ----
