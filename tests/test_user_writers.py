@@ -128,3 +128,36 @@ def test_a_rerun_of_a_finished_dataset_leaves_the_exports_that_list_their_files(
     for kept in ("kept.csv", "annotations.json"):
         assert (out / kept).stat().st_ino == made[kept].st_ino
     assert (out / "boxes.csv").stat().st_mtime_ns != made["boxes.csv"].st_mtime_ns
+
+
+STREAMING_EXPORT = '''
+from simgen.writers.exports import Export
+
+
+class CountsCsv(Export):
+    """counts.csv: each image's annotations, read a line at a time (no data.coco["annotations"])."""
+
+    streams = True
+
+    def export(self, data):
+        assert "annotations" not in data.coco
+        rows = [f"{image['id']},{len(anns)}\\n" for image, anns in data.by_image()]
+        (data.root / "counts.csv").write_text("".join(rows))
+'''
+
+
+def test_an_export_that_streams_reads_each_image_with_its_annotations_in_a_run_and_a_merge(tmp_path):
+    (tmp_path / "my_counts.py").write_text(STREAMING_EXPORT)
+    args = ["+writers.counts={_target_:my_counts.CountsCsv}", "num_frames=4", "renderer=tiny", *SMALL]
+    done = run_simgen([*args, f"output_dir={tmp_path / 'whole'}"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    coco = json.loads((tmp_path / "whole" / "annotations.json").read_text())
+    expected = "".join(f"{image['id']},{sum(a['image_id'] == image['id'] for a in coco['annotations'])}\n"
+                       for image in coco["images"])
+    assert (tmp_path / "whole" / "counts.csv").read_text() == expected and len(coco["annotations"]) > 0
+    for index in (0, 1):
+        done = run_simgen([*args, f"output_dir={tmp_path / 'shards' / str(index)}", "shard.count=2",
+                           f"shard.index={index}"], tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert merge(tmp_path, "merged").returncode == 0
+    assert (tmp_path / "merged" / "counts.csv").read_text() == expected

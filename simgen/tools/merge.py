@@ -305,12 +305,10 @@ def merge(shards: list[Path], out: Path) -> int:
 def make_exports(exports: dict[str, Any], root: Path, home: Path) -> None:
     """The run's exports of the merged dataset built in `root`, which will lie at `home` (YOLO's data.yaml names
     it)."""
-    if not exports:
-        return
-    data = dataset.load(root, streamed=True)
-    data.home = home
     for name, writer in exports.items():
         log.info("making the %s export of the merged dataset", name)
+        data = getattr(writer, "dataset", dataset.load)(root)  # an Export's own reading, else the whole file
+        data.home = home
         writer.export(data)
 
 

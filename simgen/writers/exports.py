@@ -26,6 +26,9 @@ class Export(ABC):
 
     reads_dataset = True
     needs_amodal = False
+    # whether export() reads the annotations through data.annotations() or data.by_image(), a line at a time where
+    # annotations.json is simgen's (a million frames' need not be held), rather than from data.coco["annotations"]
+    streams = False
 
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
         """`splits` (fractions, as the run's top-level key) and `seed`: the splits an export draws, if it has any."""
@@ -43,7 +46,11 @@ class Export(ABC):
         return True
 
     def close(self) -> None:
-        self.export(dataset.load(self.root, streamed=True))
+        self.export(self.dataset(self.root))
+
+    def dataset(self, root: Path) -> dataset.Dataset:
+        """The finished dataset at `root`, as export() reads it (see `streams`)."""
+        return dataset.load(root, streamed=self.streams)
 
     def made(self) -> bool:
         """Whether this export is on disk: a rerun of a finished dataset makes only the missing ones."""
@@ -63,7 +70,7 @@ class Export(ABC):
 class YoloWriter(Export):
     """yolo/detect/ and yolo/segment/: Ultralytics datasets with data.yaml."""
 
-    needs_rgb = True
+    needs_rgb = streams = True
 
     def __init__(self, tasks: Sequence[str] = TASKS, splits: Optional[dict] = None, seed: int = 0,
                  polygon_tolerance: float = 1.0):
@@ -82,7 +89,7 @@ class BopWriter(Export):
     """bop/{split}/000000/: BOP scenes for 6D pose toolkits; needs annotator.amodal=true, the depth images and
     exact visible masks."""
 
-    needs_amodal = needs_depth = needs_exact_masks = needs_rgb = True
+    needs_amodal = needs_depth = needs_exact_masks = needs_rgb = streams = True
 
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
         super().__init__(splits, seed)
@@ -96,6 +103,8 @@ class BopWriter(Export):
 
 class SplitsWriter(Export):
     """annotations_{train,val,test}.json: the COCO file cut into splits."""
+
+    streams = True
 
     def __init__(self, splits: Optional[dict] = None, seed: int = 0):
         super().__init__(splits, seed)
