@@ -307,7 +307,7 @@ def make_exports(exports: dict[str, Any], root: Path, home: Path) -> None:
     it)."""
     for name, writer in exports.items():
         log.info("making the %s export of the merged dataset", name)
-        data = getattr(writer, "dataset", dataset.load)(root)  # an Export's own reading, else the whole file
+        data = getattr(writer, "read_dataset", dataset.load)(root)  # an Export's own reading, else the whole file
         data.home = home
         writer.export(data)
 

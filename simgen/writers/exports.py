@@ -46,9 +46,9 @@ class Export(ABC):
         return True
 
     def close(self) -> None:
-        self.export(self.dataset(self.root))
+        self.export(self.read_dataset(self.root))
 
-    def dataset(self, root: Path) -> dataset.Dataset:
+    def read_dataset(self, root: Path) -> dataset.Dataset:
         """The finished dataset at `root`, as export() reads it (see `streams`)."""
         return dataset.load(root, streamed=self.streams)
 
