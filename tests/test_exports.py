@@ -156,6 +156,7 @@ def test_split_files_partition_the_images(dataset):
     assert sorted(a["id"] for p in parts.values() for a in p["annotations"]) == sorted(coco.anns)
     for split, part in parts.items():
         COCO(str(dataset / f"annotations_{split}.json"))
+        assert (dataset / f"annotations_{split}.json").read_bytes() == in_lines(part)  # laid out as annotations.json
         yolo = {p.stem for p in (dataset / "yolo" / "detect" / "images" / split).glob("*.png")}
         assert yolo == {Path(i["file_name"]).stem for i in part["images"]}  # the same split everywhere
 

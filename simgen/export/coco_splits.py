@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 from typing import BinaryIO, Iterator, Optional
 
+from simgen.annotations_file import ANNOTATIONS_START, IMAGES_START, LIST_END, SEPARATOR
 from simgen.export.dataset import Dataset
 from simgen.splits import SPLIT_NAMES
 from simgen.writers.files import temporary_path
@@ -50,20 +51,20 @@ def export_splits(data: Dataset, ratios: Optional[dict] = None, seed: Optional[i
 def _write_splits(data: Dataset, head: dict, info: dict, parts: dict[str, list[dict]],
                   files: dict[str, BinaryIO]) -> None:
     """Each split's COCO file: the head with the split in its info, its images, then its annotations, routed to it
-    as they are read (the bytes json.dumps gives the whole object)."""
+    as they are read; laid out as annotations.json is, an entry per line (annotations_file.IMAGES_START)."""
     split_of = {image["id"]: split for split, images in parts.items() for image in images}
     for split, file in files.items():
-        entries = b",".join(_compact(image) for image in parts[split])
-        file.write(_compact({**head, "info": {**info, "split": split}})[:-1] + b',"images":[' + entries +
-                   b'],"annotations":[')
+        entries = SEPARATOR.join(_compact(image) for image in parts[split])
+        file.write(_compact({**head, "info": {**info, "split": split}})[:-1] + IMAGES_START + entries +
+                   ANNOTATIONS_START)
     written = dict.fromkeys(files, 0)
     for ann in data.annotations():
         split = split_of.get(ann["image_id"])
         if split is not None:
-            files[split].write(b"," * (written[split] > 0) + _compact(ann))
+            files[split].write(SEPARATOR * (written[split] > 0) + _compact(ann))
             written[split] += 1
     for file in files.values():
-        file.write(b"]}")
+        file.write(LIST_END)
 
 
 def _compact(entry: dict) -> bytes:
