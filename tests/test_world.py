@@ -71,6 +71,19 @@ def test_each_object_is_resting_or_still_moving_on_its_own():
     assert [o.state for o in scene.objects] == ["resting", "moving"]
 
 
+def test_objects_never_simulated_are_placed_not_resting():
+    """world.max_steps=0 draws the objects where they were dropped: they were labeled `resting` in mid-air."""
+    scene = floor_scene()
+    scene.objects += [ObjectSpec("box", Asset("box", size=(0.1, 0.1, 0.1)), position=(0.0, 0, 0.5))]
+    world = World(renderer="tiny", max_steps=0)
+    try:
+        world.build(scene)
+        assert world.settle(scene) == 0
+    finally:
+        world.close()
+    assert [o.state for o in scene.objects] == ["placed"] and scene.objects[0].position[2] == pytest.approx(0.5)
+
+
 def asset_to_world(obj: ObjectSpec, points) -> np.ndarray:
     """Points in the asset's own (scaled) frame, in the world: README's formula with the meta's frame_in_asset."""
     (offset, turn) = obj.frame_in_asset

@@ -155,8 +155,8 @@ class World:
                 obj.state = "fell"
                 p.removeBody(body, physicsClientId=c)
                 del self._bodies[body]
-            else:
-                obj.state = "resting" if resting[body] else "moving"
+            else:  # world.max_steps=0 simulates nothing: objects stay where they were dropped, not at rest
+                obj.state = ("resting" if resting[body] else "moving") if steps else "placed"
         return steps
 
     def render(self, scene: Scene) -> Frame:
