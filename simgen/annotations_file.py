@@ -139,11 +139,16 @@ def first_line(err: BaseException) -> str:
     return (str(err).splitlines() or [type(err).__name__])[0]
 
 
+def _unreadable(path: Path, err: OSError) -> DatasetError:
+    """The one line for a file of the dataset that cannot be read."""
+    return DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})")
+
+
 def read_json(path: Path) -> Any:
     try:
         return json.loads(path.read_bytes())
     except OSError as err:
-        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+        raise _unreadable(path, err) from None
     except (ValueError, RecursionError) as err:  # JSONDecodeError, UnicodeDecodeError
         raise DatasetError(f"{path}: not a readable JSON file ({first_line(err)})") from None
 
@@ -190,7 +195,7 @@ def read_lines(root: Path, schema: Schema) -> Optional[tuple[dict, int]]:
                     not _annotations_in_order(fh, found[0]["images"]):
                 return None
     except OSError as err:
-        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+        raise _unreadable(path, err) from None
     for kind in ("images", "categories"):  # checked once the whole file is known to be JSON, as read() does
         check_entries(path, kind, found[0][kind], schema)
     return found
@@ -236,14 +241,18 @@ def _each_entry(fh: BinaryIO, visit: Callable[[dict], bool]) -> bool:
     if line == b"\n":  # an empty list
         return True
     while line.endswith(b"\n"):
-        more = line.endswith(SEPARATOR)
-        entry = _object(line[:-len(SEPARATOR)] if more else line[:-1])
+        entry = _object(_entry_bytes(line))
         if entry is None or not visit(entry):
             return False
-        if not more:
+        if not line.endswith(SEPARATOR):  # the list's last entry
             return True
         line = fh.readline()
     return False
+
+
+def _entry_bytes(line: bytes) -> bytes:
+    """An entry's JSON in its line of the layout: the line without its `,` and its line end."""
+    return line[:-len(SEPARATOR)] if line.endswith(SEPARATOR) else line.removesuffix(b"\n")
 
 
 def _object(line: bytes) -> Optional[dict]:
@@ -265,16 +274,14 @@ def streamed_annotations(path: Path, start: int, schema: Schema) -> Iterator[dic
                 if line.strip() in (b"", LIST_END[1:]):
                     continue
                 try:
-                    entry = json.loads(line[:-len(SEPARATOR)] if line.endswith(SEPARATOR) else line)
+                    entry = json.loads(_entry_bytes(line))
                 except (ValueError, UnicodeDecodeError, RecursionError) as err:
                     raise DatasetError(f"{path}: annotations[{k}]: not readable JSON ({first_line(err)})") from None
                 check_entries(path, "annotations", [entry], schema, first=k)
-                renamed = [entry]
-                with_todays_names(renamed)
-                yield renamed[0]
+                yield todays_names(entry)
                 k += 1
     except OSError as err:
-        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+        raise _unreadable(path, err) from None
 
 
 def read_head(path: Path) -> dict:
@@ -284,7 +291,7 @@ def read_head(path: Path) -> dict:
         with open(path, "rb") as fh:
             start = fh.read(HEAD_BYTES)
     except OSError as err:
-        raise DatasetError(f"{path}: unreadable ({err.strerror or type(err).__name__})") from None
+        raise _unreadable(path, err) from None
     cut = start.find(b',"images":[')  # a key of the top object: inside a string the quotes are escaped
     with contextlib.suppress(ValueError):
         head = json.loads(start[:cut] + b"}") if cut > 0 else None  # cut deeper in, the braces do not balance
@@ -313,11 +320,17 @@ def not_finished(root: Path) -> str:
 
 
 def with_todays_names(annotations: list) -> None:
-    """Annotations of a dataset written before a field was renamed (RENAMED), under today's names, in the field's
-    place (entries that are no mapping are left to the checks)."""
-    for k, ann in enumerate(annotations):
-        if isinstance(ann, dict) and any(old in ann and new not in ann for old, new in RENAMED.items()):
-            annotations[k] = {_today(key, ann): value for key, value in ann.items()}
+    """Annotations of a dataset written before a field was renamed (RENAMED), under today's names (see
+    todays_names)."""
+    annotations[:] = map(todays_names, annotations)
+
+
+def todays_names(ann: Any) -> Any:
+    """An annotation written before a field was renamed (RENAMED), under today's names, each in the field's place;
+    the annotation itself where nothing is renamed (an entry that is no mapping is left to the checks)."""
+    if isinstance(ann, dict) and any(old in ann and new not in ann for old, new in RENAMED.items()):
+        return {_today(key, ann): value for key, value in ann.items()}
+    return ann
 
 
 def _today(key: str, ann: dict) -> str:
