@@ -705,8 +705,13 @@ def test_the_exports_are_the_same_whether_annotations_json_is_streamed_or_read_w
     assert _exports(streamed) == _exports(whole) == _exports(dataset) != {}
 
 
+def _first_annotation(lines: list[bytes]) -> int:
+    """The index of annotations.json's first annotation line."""
+    return next(k for k, line in enumerate(lines) if line.startswith(b'],"annotations":[')) + 1
+
+
 def _swap_first_annotations(lines: list[bytes]) -> None:
-    at = next(k for k, line in enumerate(lines) if line.startswith(b'],"annotations":[')) + 1
+    at = _first_annotation(lines)
     first, second = lines[at], lines[at + 1]
     lines[at] = second.removesuffix(b",") + b"," * first.endswith(b",")
     lines[at + 1] = first.removesuffix(b",") + b"," * second.endswith(b",")
@@ -715,7 +720,7 @@ def _swap_first_annotations(lines: list[bytes]) -> None:
 def _annotation_line(change: Callable[[bytes], bytes], at: int = 1) -> Callable[[list[bytes]], None]:
     """A change of the `at`th annotation line."""
     def edit(lines: list[bytes]) -> None:
-        k = next(k for k, line in enumerate(lines) if line.startswith(b'],"annotations":[')) + at
+        k = _first_annotation(lines) + at - 1
         lines[k] = change(lines[k])
     return edit
 
