@@ -1,4 +1,4 @@
-"""The tools on a big dataset: seconds and peak memory of simgen-export (yolo, splits) and simgen-viz at scale.
+"""The tools on a big dataset: seconds and peak memory of simgen-export (yolo, splits), simgen-viz and simgen-check.
 
     python benchmarks/tools_scale.py --frames 40000
     python benchmarks/tools_scale.py --frames 40000 --code /tmp/prev --code .   # two checkouts, alternated
@@ -8,7 +8,8 @@ Renders a real run of two shards of a few frames each (640x480, defaults) and gr
 --frames frames, as merge_scale.py does (its annotations.json assembled by the simgen this script imports). Then,
 in fresh processes, for each --code checkout (put first on PYTHONPATH; default: the installed simgen) in turn,
 exports that shard with `simgen-export --format yolo` (detect and segment) and `--format splits`, and draws 16 of
-its frames with `simgen-viz` (--only: some of these). Each process's peak RSS is its own (wait4's rusage).
+its frames with `simgen-viz`, and checks it with `simgen-check --sample 16` (--only: some of these; the check
+checks the exports made before it too). Each process's peak RSS is its own (wait4's rusage).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ COMMANDS = {  # step: its module and options
     "yolo": ("simgen.tools.export", "--format", "yolo"),
     "splits": ("simgen.tools.export", "--format", "splits"),
     "viz": ("simgen.tools.viz", "--num", "16", "--no-progress"),
+    "check": ("simgen.tools.check", "--sample", "16", "--no-progress"),
 }
 
 

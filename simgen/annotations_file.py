@@ -187,7 +187,11 @@ def read_lines(root: Path, schema: Schema) -> Optional[tuple[dict, int]]:
     offset of its first annotation line (for streamed_annotations), where the file is laid out as simgen writes it
     (see IMAGES_START), image ids unique and the annotations in id order, grouped by image in the images' order;
     None for a file laid out otherwise (edited, or written by another tool), which read() reads whole."""
-    path = annotations_path(root)
+    return read_lines_of(annotations_path(root), schema)
+
+
+def read_lines_of(path: Path, schema: Schema) -> Optional[tuple[dict, int]]:
+    """read_lines for a COCO file of another name laid out as annotations.json is (the COCO split files)."""
     try:
         with open(path, "rb") as fh:
             found = _head_and_images(fh)

@@ -6,12 +6,16 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import cv2
 import pytest
 
 from conftest import SMALL, run_simgen
+from simgen.export import dataset as export_dataset
+from simgen.tools.check_exports import SplitFile
 from tools_support import assert_one_line_error, run_tool
 
 WRITERS = "writers=[images,coco,meta,yolo,bop,splits]"
@@ -143,3 +147,86 @@ def test_bad_options_are_one_line(dataset, args, expected):
     done = run_tool("check", *[a.format(good=dataset) for a in args])
     assert done.returncode == 2
     assert_one_line_error(done, "simgen-check: error:", *expected)
+
+
+def relaid(path: Path) -> None:
+    """The JSON file saved again indented, as an editor would: no longer simgen's line layout, so read whole."""
+    path.write_text(json.dumps(json.loads(path.read_text()), indent=1))
+
+
+def annotation_line(root: Path, name: str, change) -> None:
+    """The first annotation line of the COCO file `name` changed in place, or taken out where `change` gives None
+    (simgen's line layout kept, where it has other annotations)."""
+    lines = (root / name).read_bytes().split(b"\n")
+    at = next(k for k, line in enumerate(lines) if line.startswith(b'],"annotations":[')) + 1
+    lines[at:at + 1] = [line for line in [change(lines[at])] if line is not None]
+    (root / name).write_bytes(b"\n".join(lines))
+
+
+def other_category(line: bytes) -> bytes:
+    return re.sub(rb'"category_id":\d+', b'"category_id":99', line, count=1)
+
+
+def other_bbox(line: bytes) -> bytes:
+    return re.sub(rb'"bbox":\[[\d.]+', b'"bbox":[1', line, count=1)
+
+
+@pytest.mark.parametrize("change, report", [
+    (lambda line: line, "all checks passed"),
+    (other_category, "category_id 99 is used by annotations but not defined"),
+    (other_bbox, "annotation 1: bbox or area disagrees with its mask"),
+], ids=["as made", "unknown category", "bbox moved"])
+def test_a_streamed_annotations_json_is_checked_as_one_read_whole(dataset, tmp_path, change, report):
+    """simgen's annotations.json (an entry per line) is checked a line at a time; the same file laid out otherwise is
+    read whole: the same report either way."""
+    reports = []
+    for layout in ("streamed", "whole"):
+        root = tmp_path / layout
+        shutil.copytree(dataset, root)
+        annotation_line(root, "annotations.json", change)
+        if layout == "whole":
+            relaid(root / "annotations.json")
+        assert (export_dataset.load(root, streamed=True).streamed_from is not None) == (layout == "streamed")
+        done = run_tool("check", root, "--no-progress")
+        assert report in done.stdout and done.returncode == (report != "all checks passed"), done.stdout + done.stderr
+        reports.append(done.stdout.replace(str(root), "ROOT"))
+    assert reports[0] == reports[1]
+
+
+@pytest.mark.parametrize("damage, report", [
+    (lambda root: relaid(root / "annotations_train.json"), None),
+    (lambda root: annotation_line(root, "annotations_train.json", lambda line: None), "annotations_train.json: "
+                                                                                     "annotations or categories"),
+    (lambda root: (annotation_line(root, "annotations_train.json", lambda line: None),
+                   relaid(root / "annotations_train.json")), "annotations_train.json: annotations or categories"),
+], ids=["relaid", "annotation dropped", "annotation dropped, relaid"])
+def test_split_files_are_checked_streamed_or_read_whole(dataset, tmp_path, damage, report):
+    assert SplitFile.read(dataset / "annotations_train.json").start is not None  # simgen's layout: streamed
+    root = tmp_path / "split"
+    shutil.copytree(dataset, root)
+    damage(root)
+    done = run_tool("check", root, "--no-progress")
+    if report is None:
+        assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
+    else:
+        assert done.returncode == 1 and report in done.stdout, done.stdout + done.stderr
+
+
+def shown(stderr: str) -> list[str]:
+    """The lines a terminal shows of `stderr`: each line as its last carriage return left it, blank ones left out."""
+    return [line.rsplit("\r", 1)[-1] for line in stderr.split("\n") if line.rsplit("\r", 1)[-1].strip()]
+
+
+def test_a_malformed_annotation_line_met_while_checking_is_one_line(dataset, tmp_path):
+    """A streamed annotations.json is checked as it is read: the progress bar gives way to the one line."""
+    root = tmp_path / "malformed"
+    shutil.copytree(dataset, root)
+    lines = (root / "annotations.json").read_bytes().split(b"\n")
+    lines[-2] = re.sub(rb'"category_id":\d+', b'"category_id":true', lines[-2], count=1)
+    (root / "annotations.json").write_bytes(b"\n".join(lines))
+    done = subprocess.run([sys.executable, "-m", "simgen.tools.check", str(root)], capture_output=True, timeout=300)
+    stderr = done.stderr.decode()  # as it came, carriage returns and all
+    assert done.returncode == 2 and "checking:" in stderr and done.stdout == b"", stderr
+    assert len(shown(stderr)) == 1 and re.fullmatch(r"simgen-check: error: .*/annotations\.json: annotations\[\d+\] "
+                                                    r"\(id \d+\): 'category_id': expected an integer, got true",
+                                                    shown(stderr)[0]), stderr

@@ -6,6 +6,7 @@ masks and the pose; ids unique; and any exports (COCO splits, YOLO, BOP) agreein
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
 
@@ -15,22 +16,20 @@ from simgen import geometry
 from simgen.annotate import touches_border
 from simgen.annotations_file import RULES
 from simgen.export.dataset import Dataset, decode, load
-from simgen.tools.check_exports import check_exports
+from simgen.tools.check_exports import ExportChecks
 from simgen.tools.check_report import Report, image_type, mask_box
 from simgen.tools.cli import Parser, progress, run_command
 from simgen.tools.dataset import decode_file
 
 
 def check_categories(data: Dataset, report: Report) -> None:
+    """Category ids and names unique; whether the annotations use only these is check_annotations' concern."""
     name = "categories"
     report.start(name)
     ids = [c.get("id") for c in data.coco["categories"]]
     names = [c.get("name") for c in data.coco["categories"]]
     if len(set(ids)) != len(ids) or len(set(names)) != len(names):
         report.problem(name, "category ids or names are not unique")
-    used = {a["category_id"] for a in data.coco["annotations"]}
-    for missing in sorted(used - set(ids)):
-        report.problem(name, f"category_id {missing} is used by annotations but not defined")
     report.counts[name] = f"{len(ids)} categories"
 
 
@@ -172,34 +171,83 @@ def pose_is_sound(ann: dict) -> bool:
         and np.allclose(rot @ rot.T, np.eye(3), atol=1e-4) and abs(np.linalg.det(rot) - 1) < 1e-4
 
 
-def check_annotations(data: Dataset, chosen: list[dict], show_progress: bool, report: Report) -> None:
-    """Each image's files, then its annotations against them, an image at a time: the masks of a dataset are never
-    all held at once (1.8 MB a 640x480 frame). Only the `chosen` images' files (all but with --sample)."""
+@dataclass
+class Tally:
+    """What the pass over the images gathers for the checks that need every annotation."""
+
+    annotations: int = 0
+    categories: set[int] = field(default_factory=set)
+    instances_twice: bool = False
+
+    def add(self, anns: list[dict]) -> None:
+        self.annotations += len(anns)
+        self.categories.update(a["category_id"] for a in anns)
+        values = [a["instance_value"] for a in anns if "instance_value" in a]
+        self.instances_twice |= len(set(values)) != len(values)
+
+
+def check_references(data: Dataset, report: Report) -> int:
+    """Annotation ids unique and each naming an image, where annotations.json was read whole (read_lines made sure of
+    both where it is streamed); returns how many name no image, which the pass over the images does not see."""
+    if data.streamed_from is not None:
+        return 0
     name = "annotations"
-    report.start(name)
     ids = [a["id"] for a in data.coco["annotations"]]
     if len(set(ids)) != len(ids):
         report.problem(name, "annotation ids are not unique")
-    images = {img["id"]: img for img in data.images}
-    by_image: dict[int, list[dict]] = {}
-    for ann in data.coco["annotations"]:
-        if ann.get("image_id") not in images:
-            report.problem(name, f"annotation {ann.get('id')}: unknown image_id {ann.get('image_id')}")
-        else:
-            by_image.setdefault(ann["image_id"], []).append(ann)
-    for image in progress(chosen, "checking", show_progress):
-        maps = check_image_files(data, image, report)
-        for ann in by_image.get(image["id"], []) if images[image["id"]] is image else []:  # ids twice: the last
-            try:
-                check_annotation(ann, image, maps, report)
-            except (KeyError, TypeError, ValueError) as err:
-                report.problem(name, f"annotation {ann.get('id')}: malformed ({type(err).__name__}: {err})")
-    if any(len({a["instance_value"] for a in anns}) != len(anns) for anns in by_image.values()):
+    images = {img["id"] for img in data.images}
+    orphans = [a for a in data.coco["annotations"] if a["image_id"] not in images]
+    for ann in orphans:
+        report.problem(name, f"annotation {ann['id']}: unknown image_id {ann['image_id']}")
+    return len(orphans)
+
+
+def shadowed(images: list[dict]) -> set[int]:
+    """The images (by id()) whose image id a later image has too: an id's annotations go with its last image."""
+    last = {img["id"]: img for img in images}
+    return {id(img) for img in images if last[img["id"]] is not img} if len(last) < len(images) else set()
+
+
+def check_image(data: Dataset, image: dict, anns: list[dict], report: Report) -> None:
+    """The image's files, then its annotations against them."""
+    maps = check_image_files(data, image, report)
+    for ann in anns:
+        try:
+            check_annotation(ann, image, maps, report)
+        except (KeyError, TypeError, ValueError) as err:
+            report.problem("annotations", f"annotation {ann.get('id')}: malformed ({type(err).__name__}: {err})")
+
+
+def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, show_progress: bool,
+                      report: Report) -> bool:
+    """One pass over the images with their annotations, read as they come (a line at a time where simgen laid out
+    annotations.json): every annotation counted; the `chosen` images' files (all but with --sample) checked, their
+    annotations against them and the exports' files of them, an image at a time (the masks of a dataset are never
+    all held: 1.8 MB a 640x480 frame). True once it went through."""
+    name = "annotations"
+    orphans = check_references(data, report)
+    drawn = {id(image) for image in chosen} if len(chosen) < len(data.images) else None
+    hidden = shadowed(data.images)
+    tally = Tally()
+    for image, anns in progress(data.by_image(), "checking", show_progress, total=len(data.images)):
+        anns = [] if id(image) in hidden else anns
+        try:
+            tally.add(anns)
+        except TypeError as err:  # an instance_value that is no number
+            report.problem(name, f"image {image['id']}: malformed annotations ({type(err).__name__}: {err})")
+        if drawn is None or id(image) in drawn:
+            check_image(data, image, anns, report)
+        exports.image(image, anns, drawn is None or id(image) in drawn)
+    defined = {c.get("id") for c in data.coco["categories"]}
+    for missing in sorted(tally.categories - defined):
+        report.problem("categories", f"category_id {missing} is used by annotations but not defined")
+    if tally.instances_twice:
         report.problem(name, "an instance_value is annotated twice in one image")
-    report.counts[name] = f"{len(ids)} annotations"
-    if len(chosen) < len(data.images):
+    report.counts[name] = f"{tally.annotations + orphans} annotations"
+    if drawn is not None:
         report.counts["images"] = f"{len(data.images)} images, the files of {len(chosen)} drawn at random checked"
         report.counts[name] += ", those of the drawn images checked against their masks"
+    return True
 
 
 def sampled(images: list[dict], sample: Optional[int]) -> list[dict]:
@@ -222,13 +270,14 @@ def guarded(report: Report, name: str, run: Callable[..., Any], *args: Any) -> A
 def check(root: Path, sample: Optional[int] = None, show_progress: bool = False) -> Report:
     """Every check on the dataset at `root` and on the exports found in it; with `sample`, the files and masks of
     that many random images only; with `show_progress`, a progress bar over the images on stderr."""
-    data = load(root)
+    data = load(root, streamed=True)
     report = Report()
     guarded(report, "categories", check_categories, data)
     guarded(report, "images", check_images, data)
     chosen = sampled(data.images, sample)
-    guarded(report, "annotations", check_annotations, data, chosen, show_progress)
-    check_exports(data, chosen, report)
+    report.start("annotations")
+    exports = ExportChecks(data, chosen, report)
+    exports.finish(bool(guarded(report, "annotations", check_annotations, data, chosen, exports, show_progress)))
     return report
 
 

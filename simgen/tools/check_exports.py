@@ -1,19 +1,80 @@
-"""simgen-check's checks of the exports found in a dataset: COCO splits, YOLO and BOP against annotations.json."""
+"""simgen-check's checks of the exports found in a dataset: COCO splits, YOLO and BOP against annotations.json.
+
+Each is started on its own files, then given every image with its annotations as simgen-check's one pass over
+annotations.json reads them, then finished; it returns the split of each frame in it, which the exports must agree on.
+"""
 
 from __future__ import annotations
 
 import json
+from array import array
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable, Optional, Protocol
 
 import numpy as np
 import yaml
 
+from simgen.annotations_file import Schema, read_json, read_lines_of, streamed_annotations
 from simgen.export.bop import SCENE
 from simgen.export.coco_splits import split_file
 from simgen.export.dataset import Dataset, DatasetError
 from simgen.export.yolo import TASKS, class_indices
 from simgen.splits import SPLIT_NAMES
 from simgen.tools.check_report import Report, read_image
+
+Membership = dict[int, str]  # the split of each frame (by frame index) in an export
+# What the split check reads of a split file's entries; the rest is annotations.json's, which it must agree with.
+SPLIT_SCHEMA = Schema(required={"images": ("id", "frame_index"), "annotations": ("id",), "categories": ()})
+STOPPED = (KeyError, TypeError, ValueError, IndexError, AttributeError, OverflowError, OSError, yaml.YAMLError,
+           DatasetError)  # what a malformed export raises in its check
+
+
+class ExportCheck(Protocol):
+    name: str
+
+    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+        """An image with its annotations (every one in turn); `drawn`: its files are to be checked (see --sample)."""
+
+    def finish(self) -> dict[str, Membership]:
+        """The checks that need every image, once all went by; the split of each frame in the export."""
+
+
+class ExportChecks:
+    """The exports found in a dataset, checked together an image at a time: one whose files turn out malformed stops
+    with a problem, and the others go on."""
+
+    def __init__(self, data: Dataset, chosen: list[dict], report: Report):
+        self.report = report
+        starts: list[tuple[str, Callable[[], Optional[ExportCheck]]]] = [
+            ("splits", lambda: SplitsCheck.found(data, report)),
+            *((f"yolo/{task}", lambda task=task: YoloCheck.found(data, task, chosen, report)) for task in TASKS),
+            ("bop", lambda: BopCheck.found(data, chosen, report))]
+        self.checks = [check for name, start in starts if (check := self._stopping(name, start)) is not None]
+
+    def _stopping(self, name: str, step: Callable[[], object]) -> object:
+        """step(); where the export's files are malformed, a problem of its check and None."""
+        try:
+            return step()
+        except STOPPED as err:
+            self.report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {err})")
+            return None
+
+    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+        self.checks = [check for check in self.checks
+                       if self._stopping(check.name, lambda: check.image(image, anns, drawn) or True)]
+
+    def finish(self, complete: bool) -> None:
+        """The checks that need every image, where the pass over them went through (`complete`); then whether the
+        exports agree on the splits (those whose check stopped left out)."""
+        found: dict[str, Membership] = {}
+        for check in self.checks:
+            if not complete:
+                self.report.problem(check.name, "not checked to the end: the annotations check stopped")
+                continue
+            found.update(self._stopping(check.name, check.finish) or {})
+        if found:
+            check_same_splits(found, self.report)
 
 
 def split_files(root: Path) -> dict[str, Path]:
@@ -22,47 +83,78 @@ def split_files(root: Path) -> dict[str, Path]:
     return {split: path for split, path in paths.items() if path.is_file()}
 
 
-Membership = dict[int, str]  # the split of each frame (by frame index) in an export
+@dataclass
+class SplitFile:
+    """A COCO split file: its entries but the annotations where they are read a line at a time (`start`, as
+    annotations.json's), else all of them."""
+
+    path: Path
+    coco: dict
+    start: Optional[int]
+
+    @classmethod
+    def read(cls, path: Path) -> SplitFile:
+        lines = read_lines_of(path, SPLIT_SCHEMA)
+        return cls(path, *lines) if lines is not None else cls(path, read_json(path), None)
+
+    def annotation_ids(self) -> np.ndarray:
+        """Its annotations' ids, sorted."""
+        anns = self.coco["annotations"] if self.start is None else \
+            streamed_annotations(self.path, self.start, SPLIT_SCHEMA)
+        return np.sort(np.fromiter((a["id"] for a in anns), dtype=np.int64))
 
 
-def check_splits(data: Dataset, report: Report) -> dict[str, Membership]:
-    """Split files partition the images, each with exactly its images' annotations; returns their splits."""
+class SplitsCheck:
+    """The split files partition the images, each with exactly its images' annotations and the categories."""
+
     name = "splits"
-    files = split_files(data.root)
-    if not files:
-        return {}
-    report.start(name)
-    membership: Membership = {}
-    seen: list[int] = []
-    counts = []
-    for split, path in files.items():
-        coco = json.loads(path.read_text())
-        ids = [img["id"] for img in coco["images"]]
-        membership.update((img["frame_index"], split) for img in coco["images"])
-        seen += ids
-        counts.append(f"{split}: {len(ids)}")
-        held = set(ids)
-        expected = sorted(a["id"] for a in data.coco["annotations"] if a["image_id"] in held)
-        if sorted(a["id"] for a in coco["annotations"]) != expected or coco["categories"] != data.coco["categories"]:
-            report.problem(name, f"{path.name}: annotations or categories disagree with annotations.json")
-    if sorted(seen) != sorted(img["id"] for img in data.images):
-        report.problem(name, "the split files do not hold every image exactly once")
-    report.counts[name] = ", ".join(counts)
-    return {"the split files": membership}
+
+    def __init__(self, data: Dataset, files: dict[str, SplitFile], report: Report):
+        self.data, self.files, self.report = data, files, report
+        self.split_of = {img["id"]: split for split, file in files.items() for img in file.coco["images"]}
+        self.expected = {split: array("q") for split in files}  # their annotations' ids, as annotations.json has them
+
+    @classmethod
+    def found(cls, data: Dataset, report: Report) -> Optional[SplitsCheck]:
+        files = {split: SplitFile.read(path) for split, path in split_files(data.root).items()}
+        if not files:
+            return None
+        report.start(cls.name)
+        return cls(data, files, report)
+
+    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+        split = self.split_of.get(image["id"])
+        if split is not None:
+            self.expected[split].extend(a["id"] for a in anns)
+
+    def finish(self) -> dict[str, Membership]:
+        for split, file in self.files.items():
+            expected = np.sort(np.frombuffer(self.expected[split], dtype=np.int64))
+            if not np.array_equal(file.annotation_ids(), expected) or \
+                    file.coco["categories"] != self.data.coco["categories"]:
+                self.report.problem(self.name, f"{file.path.name}: annotations or categories disagree with "
+                                               "annotations.json")
+        held = [img["id"] for file in self.files.values() for img in file.coco["images"]]
+        if sorted(held) != sorted(img["id"] for img in self.data.images):
+            self.report.problem(self.name, "the split files do not hold every image exactly once")
+        self.report.counts[self.name] = ", ".join(f"{split}: {len(file.coco['images'])}"
+                                                  for split, file in self.files.items())
+        return {"the split files": {img["frame_index"]: split for split, file in self.files.items()
+                                    for img in file.coco["images"]}}
 
 
 def yolo_rows(path: Path) -> list[list[float]]:
     return [[float(v) for v in line.split()] for line in path.read_text().splitlines() if line.strip()]
 
 
-def check_yolo_image(data: Dataset, out: Path, task: str, image: dict, classes: dict, report: Report) -> None:
+def check_yolo_image(out: Path, task: str, image: dict, anns: list[dict], classes: dict, report: Report) -> None:
     name, stem = f"yolo/{task}", Path(image["file_name"]).stem
     found = [s for s in SPLIT_NAMES if (out / "labels" / s / f"{stem}.txt").is_file()]
     if len(found) != 1 or not (out / "images" / found[0] / Path(image["file_name"]).name).is_file():
         report.problem(name, f"{stem}: expected one image and one label file, in one split")
         return
     rows = yolo_rows(out / "labels" / found[0] / f"{stem}.txt")
-    anns = [a for a in data.annotations_of(image["id"]) if not a.get("iscrowd")]
+    anns = [a for a in anns if not a.get("iscrowd")]
     if len(rows) != len(anns):
         report.problem(name, f"{stem}: {len(rows)} label lines for {len(anns)} annotations")
         return
@@ -86,28 +178,39 @@ def drawn(data: Dataset, images: list[dict]) -> str:
     return f", those of the {len(images)} drawn images checked" if len(images) < len(data.images) else ""
 
 
-def check_yolo(data: Dataset, images: list[dict], report: Report) -> dict[str, Membership]:
-    """Each YOLO task found against annotations.json (the label files of `images` only); returns their splits."""
-    for task in TASKS:
-        out = data.root / "yolo" / task
-        if not out.is_dir():
-            continue
-        name = f"yolo/{task}"
-        report.start(name)
-        spec = yaml.safe_load((out / "data.yaml").read_text()) if (out / "data.yaml").is_file() else None
-        names = {k: c["name"] for k, c in enumerate(sorted(data.categories, key=lambda c: c["id"]))}
+class YoloCheck:
+    """A YOLO task's data.yaml, and the label files of the drawn images against their annotations."""
+
+    def __init__(self, data: Dataset, task: str, chosen: list[dict], report: Report):
+        self.data, self.task, self.chosen, self.report = data, task, chosen, report
+        self.name, self.out = f"yolo/{task}", data.root / "yolo" / task
+        spec = yaml.safe_load((self.out / "data.yaml").read_text()) if (self.out / "data.yaml").is_file() else None
+        names = {k: c["name"] for k, c in enumerate(data.categories)}
         if not isinstance(spec, dict) or spec.get("names") != names or not {"path", "train", "val"} <= set(spec):
-            report.problem(name, "data.yaml is missing, lacks path/train/val, or its names are not the categories")
-        classes = class_indices(data.categories)
-        for image in images:
-            check_yolo_image(data, out, task, image, classes, report)
-        report.counts[name] = f"{len(data.images)} label files{drawn(data, images)}"
-    return yolo_membership(data)
+            report.problem(self.name, "data.yaml is missing, lacks path/train/val, or its names are not the categories")
+        self.classes = class_indices(data.categories)
+
+    @classmethod
+    def found(cls, data: Dataset, task: str, chosen: list[dict], report: Report) -> Optional[YoloCheck]:
+        if not (data.root / "yolo" / task).is_dir():
+            return None
+        report.start(f"yolo/{task}")
+        return cls(data, task, chosen, report)
+
+    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+        if drawn:
+            check_yolo_image(self.out, self.task, image, anns, self.classes, self.report)
+
+    def finish(self) -> dict[str, Membership]:
+        """Its splits, from its label files' folders."""
+        self.report.counts[self.name] = f"{len(self.data.images)} label files{drawn(self.data, self.chosen)}"
+        frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in self.data.images}
+        return {self.name: {frame_of.get(f.stem, -1): f.parent.name for f in (self.out / "labels").glob("*/*.txt")}}
 
 
-def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: list, report: Report) -> None:
+def check_bop_image(data: Dataset, scene: Path, image: dict, anns: list[dict], gts: list, infos: list,
+                    report: Report) -> None:
     name, im_id = "bop", image["frame_index"]
-    anns = data.annotations_of(image["id"])
     if len(gts) != len(anns) or len(infos) != len(anns):
         report.problem(name, f"{scene.parent.name} image {im_id}: {len(gts)} gt entries for {len(anns)} annotations")
         return
@@ -129,52 +232,61 @@ def check_bop_image(data: Dataset, scene: Path, image: dict, gts: list, infos: l
                                  "or mask missing")
 
 
-def check_bop(data: Dataset, images: list[dict], report: Report) -> dict[str, Membership]:
-    """The BOP scenes against annotations.json (the masks of `images` only); returns their splits."""
-    if not (data.root / "bop").is_dir():
-        return {}
+class BopCheck:
+    """The BOP scenes hold every image once, each with its camera and depth; the drawn images' gt entries and masks
+    against their annotations."""
+
     name = "bop"
-    report.start(name)
-    membership: Membership = {}
-    by_frame = {img["frame_index"]: img for img in data.images}
-    chosen = {img["frame_index"] for img in images}
-    seen: list[int] = []
-    for scene in sorted((data.root / "bop").glob(f"*/{SCENE}")):
+
+    def __init__(self, data: Dataset, chosen: list[dict], report: Report):
+        self.data, self.chosen, self.report = data, chosen, report
+        self.membership: Membership = {}
+        self.held: list[int] = []  # the frames of every scene, a frame held twice twice
+        self.entries: dict[int, tuple[Path, list, list]] = {}  # by frame: its scene, gt and gt_info entries
+        by_frame = {img["frame_index"]: img for img in data.images}
+        for scene in sorted((data.root / "bop").glob(f"*/{SCENE}")):
+            self._read_scene(scene, by_frame)
+
+    @classmethod
+    def found(cls, data: Dataset, chosen: list[dict], report: Report) -> Optional[BopCheck]:
+        if not (data.root / "bop").is_dir():
+            return None
+        report.start(cls.name)
+        return cls(data, chosen, report)
+
+    def _read_scene(self, scene: Path, by_frame: dict[int, dict]) -> None:
         files = {f: scene / f"scene_{f}.json" for f in ("camera", "gt", "gt_info")}
         if not all(p.is_file() for p in files.values()):
-            report.problem(name, f"{scene}: scene_camera.json, scene_gt.json or scene_gt_info.json missing")
-            continue
+            self.report.problem(self.name, f"{scene}: scene_camera.json, scene_gt.json or scene_gt_info.json missing")
+            return
         cams, gts, infos = (json.loads(p.read_text()) for p in files.values())
         bad = [p.name for p, v in zip(files.values(), (cams, gts, infos)) if not isinstance(v, dict)]
         if bad:
-            report.problem(name, f"{scene.parent.name}/{scene.name}: {', '.join(bad)} not a JSON object of "
-                                 "entries by image id")
-            continue
-        seen += [int(k) for k in cams]
-        membership.update((int(k), scene.parent.name) for k in cams)
+            self.report.problem(self.name, f"{scene.parent.name}/{scene.name}: {', '.join(bad)} not a JSON object of "
+                                           "entries by image id")
+            return
         for key, cam in cams.items():
+            self.held.append(int(key))
+            self.membership[int(key)] = scene.parent.name
             image = by_frame.get(int(key))
             if image is None or not np.allclose(cam["cam_K"], np.ravel(image["intrinsics"])) \
                     or not (scene / "depth" / f"{int(key):06d}.png").is_file():
-                report.problem(name, f"{scene.parent.name} image {key}: unknown image, other cam_K or no depth")
+                self.report.problem(self.name, f"{scene.parent.name} image {key}: unknown image, other cam_K or "
+                                               "no depth")
                 continue
-            if image["frame_index"] in chosen:
-                check_bop_image(data, scene, image, gts.get(key, []), infos.get(key, []), report)
-    if sorted(seen) != sorted(by_frame):
-        report.problem(name, "the BOP scenes do not hold every image exactly once")
-    report.counts[name] = f"{len(seen)} images{drawn(data, images)}"
-    return {"bop": membership}
+            self.entries[int(key)] = (scene, gts.get(key, []), infos.get(key, []))
 
+    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+        entry = self.entries.pop(image["frame_index"], None)
+        if drawn and entry is not None:
+            scene, gts, infos = entry
+            check_bop_image(self.data, scene, image, anns, gts, infos, self.report)
 
-def yolo_membership(data: Dataset) -> dict[str, Membership]:
-    """The split of each frame in each YOLO task found, from its label files' folders."""
-    frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in data.images}
-    found = {}
-    for task in TASKS:
-        labels = data.root / "yolo" / task / "labels"
-        if labels.is_dir():
-            found[f"yolo/{task}"] = {frame_of.get(f.stem, -1): f.parent.name for f in labels.glob("*/*.txt")}
-    return found
+    def finish(self) -> dict[str, Membership]:
+        if sorted(self.held) != sorted({img["frame_index"] for img in self.data.images}):
+            self.report.problem(self.name, "the BOP scenes do not hold every image exactly once")
+        self.report.counts[self.name] = f"{len(self.held)} images{drawn(self.data, self.chosen)}"
+        return {self.name: self.membership}
 
 
 def check_same_splits(found: dict[str, Membership], report: Report) -> None:
@@ -184,17 +296,3 @@ def check_same_splits(found: dict[str, Membership], report: Report) -> None:
         if membership != reference:
             report.problem(name, f"its splits are not those of {first} (exports made with other --splits or "
                                  "--seed: make them again with the same ones)")
-
-
-def check_exports(data: Dataset, images: list[dict], report: Report) -> None:
-    """The exports found against annotations.json; the files of `images` only (those drawn with --sample); then
-    whether they agree on the splits (those whose check stopped left out)."""
-    found: dict[str, Membership] = {}
-    for name, run, drawn_images in (("splits", check_splits, ()), ("yolo", check_yolo, (images,)),
-                                    ("bop", check_bop, (images,))):
-        try:
-            found.update(run(data, *drawn_images, report))
-        except (KeyError, TypeError, ValueError, IndexError, AttributeError, OSError, yaml.YAMLError) as err:
-            report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {err})")
-    if found:
-        check_same_splits(found, report)

@@ -7,7 +7,7 @@ import logging.config
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Callable, Iterable, Sequence, TypeVar
+from typing import Callable, Iterable, Iterator, Optional, Sized, TypeVar
 
 from omegaconf import OmegaConf
 from tqdm import tqdm
@@ -51,9 +51,20 @@ def hydra_logging(job_name: str, output_dir: Path, option: str = "--out") -> Non
         raise UsageError(f"{option}: cannot write to the folder {output_dir} ({cause})") from None
 
 
-def progress(items: Sequence[T], description: str, enabled: bool = True) -> Iterable[T]:
-    """`items` with a progress bar and ETA on stderr."""
-    return tqdm(items, desc=description, unit="frame", disable=not enabled, dynamic_ncols=True)
+def progress(items: Iterable[T], description: str, enabled: bool = True, total: Optional[int] = None) -> Iterator[T]:
+    """`items` (`total` of them, where they have no len()) with a progress bar and ETA on stderr, each counted once
+    done with; the bar is cleared where an error stops the loop, so that the error is the one line left."""
+    total = len(items) if total is None and isinstance(items, Sized) else total
+    bar = tqdm(total=total, desc=description, unit="frame", disable=not enabled, dynamic_ncols=True)
+    try:
+        for item in items:
+            yield item
+            bar.update()
+    except BaseException:
+        bar.leave = False
+        raise
+    finally:
+        bar.close()
 
 
 def _message(err: Exception) -> str:
