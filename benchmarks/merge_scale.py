@@ -43,12 +43,13 @@ writer.close()
 """
 
 
-def render(work: Path) -> list[Path]:
-    """The two rendered shards."""
+def render(work: Path, *overrides: str) -> list[Path]:
+    """The two rendered shards (defaults, and `overrides`)."""
     shards = [work / f"shard{i}" for i in range(2)]
     for i, shard in enumerate(shards):
         subprocess.run([sys.executable, "-m", "simgen", f"output_dir={shard}", f"num_frames={SEED_FRAMES}",
-                        "shard.count=2", f"shard.index={i}", "progress=false"], check=True, capture_output=True)
+                        "shard.count=2", f"shard.index={i}", "progress=false", *overrides], check=True,
+                       capture_output=True)
     return shards
 
 

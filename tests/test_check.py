@@ -230,3 +230,33 @@ def test_a_malformed_annotation_line_met_while_checking_is_one_line(dataset, tmp
     assert len(shown(stderr)) == 1 and re.fullmatch(r"simgen-check: error: .*/annotations\.json: annotations\[\d+\] "
                                                     r"\(id \d+\): 'category_id': expected an integer, got true",
                                                     shown(stderr)[0]), stderr
+
+
+def bop_scene_lines(change):
+    """The scene_gt.json with the most entries, its lines changed (simgen's layout: `{`, an entry per line, `}`)."""
+    def damage(root: Path) -> None:
+        path = max((root / "bop").glob("*/000000/scene_gt.json"), key=lambda p: len(p.read_bytes().split(b"\n")))
+        lines = path.read_bytes().split(b"\n")
+        assert len(lines) >= 4 and lines[0] == b"{" and lines[-1] == b"}"  # two entries at least
+        entries = [line.removesuffix(b",") for line in lines[1:-1]]
+        change(entries)
+        path.write_bytes(b"\n".join([b"{", b",\n".join(entries), b"}"]))
+    return damage
+
+
+@pytest.mark.parametrize("damage, report", [
+    (bop_scene_lines(lambda entries: entries.reverse()), None),  # another order: kept until asked for
+    (bop_scene_lines(lambda entries: entries.__setitem__(slice(None), [b",".join(entries)])), None),  # read whole
+    (bop_scene_lines(lambda entries: entries.__setitem__(0, re.sub(rb'"obj_id":\d+', b'"obj_id":99', entries[0]))),
+     "obj_id, pose or pixel count disagrees"),
+    (bop_scene_lines(lambda entries: entries.pop()), "0 gt entries for"),
+], ids=["reordered", "one line", "obj_id", "entry missing"])
+def test_bop_scene_files_are_checked_in_any_order_or_layout(dataset, tmp_path, damage, report):
+    root = tmp_path / "bop"
+    shutil.copytree(dataset, root)
+    damage(root)
+    done = run_tool("check", root, "--no-progress")
+    if report is None:
+        assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
+    else:
+        assert done.returncode == 1 and report in done.stdout, done.stdout + done.stderr

@@ -148,6 +148,43 @@ def test_bop_matches_the_toolkit_schema_and_depth_convention(dataset):
             assert np.array_equal(bop_depth * cam["depth_scale"], ours_mm.astype(float))
 
 
+def test_bop_scene_files_hold_an_entry_per_line_and_are_read_a_line_at_a_time(dataset):
+    """As the BOP toolkit's save_json lays them out: simgen-check reads a million frames' scene_gt.json in lines."""
+    for path in sorted((dataset / "bop").glob("*/000000/scene_*.json")):
+        lines, whole = path.read_text().split("\n"), json.loads(path.read_text())
+        assert lines[0] == "{" and lines[-1] == "}" and len(lines) == len(whole) + 2, path
+        entries = bop.object_entries(path)
+        assert not isinstance(entries, type({}.items())) and list(entries) == list(whole.items()) == list(entries)
+
+
+@pytest.mark.parametrize("text, streamed", [
+    (b'{\n"1":[1],\n"2":{"a":2}\n}', True),  # the export's
+    (b'{\n  "1": [1],\n  "2": {"a": 2}\n}\n', True),  # the BOP toolkit's save_json
+    (b'{"1":[1],"2":{"a":2}}', False),  # simgen's export before
+    (json.dumps({"1": [1], "2": {"a": 2}}, indent=2).encode(), False),
+    (b'{\n"1":[1],"2":{"a":2}\n}', False),  # two on a line
+    (b'{\n}', True),
+    (b'{\n"1":[1],\n"2":{"a":2},\n}', None),  # a comma after the last: no JSON
+    (b'{\n"1":[1]\n"2":{"a":2}\n}', None),  # a comma left out: no JSON
+    (b'[1, 2]', "not a JSON object"),
+], ids=["export", "toolkit", "one line", "indented", "two on a line", "empty", "comma after last", "comma missing",
+        "a list"])
+def test_bop_scene_files_are_read_a_line_at_a_time_only_where_laid_out_so(tmp_path, text, streamed):
+    path = tmp_path / "scene_gt.json"
+    path.write_bytes(text)
+    if streamed is None:
+        with pytest.raises(ValueError):
+            bop.object_entries(path)
+        return
+    if isinstance(streamed, str):
+        with pytest.raises(bop.NotAnObject, match=streamed):
+            bop.object_entries(path)
+        return
+    entries = bop.object_entries(path)
+    assert isinstance(entries, type({}.items())) != streamed
+    assert list(entries) == list(json.loads(text).items())
+
+
 def test_split_files_partition_the_images(dataset):
     coco = coco_of(dataset)
     parts = {s: json.loads((dataset / f"annotations_{s}.json").read_text()) for s in ("train", "val", "test")}

@@ -14,7 +14,7 @@ import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional
 
 import cv2
 import numpy as np
@@ -154,8 +154,9 @@ def export_bop(data: Dataset, ratios: Optional[dict] = None, seed: Optional[int]
 
 
 class JsonObjectFile:
-    """A JSON object written a key at a time, as write_json writes the whole (a scene_gt.json of a million frames
-    need not be held): open it with `with`, which closes it."""
+    """A JSON object written a key at a time, an entry per line (`{`, then `"key":value,` lines, the last without its
+    comma, then `}`: the layout of the BOP toolkit's save_json), so that neither writing nor reading (object_entries)
+    a scene_gt.json of a million frames holds it whole. Open it with `with`, which closes it."""
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -163,7 +164,7 @@ class JsonObjectFile:
         self.file.write("{")
 
     def add(self, key: str, value: object) -> None:
-        self.file.write(f"{',' * (self.keys > 0)}{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
+        self.file.write(f"{',' * (self.keys > 0)}\n{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
         self.keys += 1
 
     def __enter__(self) -> JsonObjectFile:
@@ -171,4 +172,56 @@ class JsonObjectFile:
 
     def __exit__(self, *error: object) -> None:
         with self.file:
-            self.file.write("}")
+            self.file.write("\n}")
+
+
+class NotAnObject(ValueError):
+    """A JSON file that should hold an object holds another value."""
+
+
+def object_entries(path: Path) -> Iterable[tuple[str, Any]]:
+    """The (key, value) entries of a JSON object file: read a line at a time (as often as they are iterated) where it
+    is laid out an entry per line (JsonObjectFile), which is checked through first; else read whole. A ValueError
+    where the file is no JSON, a NotAnObject where it holds no object."""
+    try:
+        for _ in _object_lines(path):
+            pass
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        whole = json.loads(path.read_bytes())
+        if type(whole) is not dict:
+            raise NotAnObject(f"{path.name} not a JSON object of entries by image id") from None
+        return whole.items()
+    return _Lines(path)
+
+
+class _Lines:
+    """A file's entries as _object_lines reads them, every time it is iterated."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __iter__(self) -> Iterator[tuple[str, Any]]:
+        return _object_lines(self.path)
+
+
+def _object_lines(path: Path) -> Iterator[tuple[str, Any]]:
+    """The entries of a JSON object file laid out an entry per line (blanks around each line allowed); a ValueError at
+    the first line that does not fit that layout."""
+    with open(path, "rb") as fh:
+        if fh.readline().strip() != b"{":
+            raise ValueError(f"{path.name}: not an entry per line")
+        ended = True  # by a comma, or by nothing where there was no entry yet
+        comma = False
+        for line in fh:
+            body = line.strip()
+            if body == b"}" and not comma and not fh.read().strip():
+                return
+            if not ended or not body:
+                break
+            comma = body.endswith(b",")
+            ended = comma
+            entry = json.loads(b"{" + body.removesuffix(b",") + b"}")
+            if len(entry) != 1:
+                break
+            yield next(iter(entry.items()))
+    raise ValueError(f"{path.name}: not an entry per line")

@@ -6,17 +6,16 @@ annotations.json reads them, then finished; it returns the split of each frame i
 
 from __future__ import annotations
 
-import json
 from array import array
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional, Protocol
+from typing import Any, Callable, Iterable, Optional, Protocol
 
 import numpy as np
 import yaml
 
 from simgen.annotations_file import Schema, read_json, read_lines_of, streamed_annotations
-from simgen.export.bop import SCENE
+from simgen.export.bop import SCENE, SCENE_FILES, NotAnObject, object_entries
 from simgen.export.coco_splits import split_file
 from simgen.export.dataset import Dataset, DatasetError
 from simgen.export.yolo import TASKS, class_indices
@@ -232,17 +231,37 @@ def check_bop_image(data: Dataset, scene: Path, image: dict, anns: list[dict], g
                                  "or mask missing")
 
 
+class Cursor:
+    """The entries of a JSON object file taken by key, read in the file's order (a line at a time where it is laid out
+    so): those passed over on the way to a key are kept until asked for, none where the keys are asked for in the
+    file's order."""
+
+    def __init__(self, entries: Iterable[tuple[str, Any]]):
+        self.entries, self.passed = iter(entries), {}
+
+    def pop(self, key: str, default: Any) -> Any:
+        if key in self.passed:
+            return self.passed.pop(key)
+        for found, value in self.entries:
+            if found == key:
+                return value
+            self.passed[found] = value
+        return default
+
+
 class BopCheck:
     """The BOP scenes hold every image once, each with its camera and depth; the drawn images' gt entries and masks
-    against their annotations."""
+    against their annotations. The scene files are read a line at a time, in the images' order, where the export laid
+    them out an entry per line."""
 
     name = "bop"
 
     def __init__(self, data: Dataset, chosen: list[dict], report: Report):
         self.data, self.chosen, self.report = data, chosen, report
         self.membership: Membership = {}
+        self.unchecked: set[int] = set()  # frames whose camera entry is wrong: their gt entries are not looked at
         self.held: list[int] = []  # the frames of every scene, a frame held twice twice
-        self.entries: dict[int, tuple[Path, list, list]] = {}  # by frame: its scene, gt and gt_info entries
+        self.entries: dict[str, tuple[Path, Cursor, Cursor]] = {}  # by split: the scene, its gt and gt_info entries
         by_frame = {img["frame_index"]: img for img in data.images}
         for scene in sorted((data.root / "bop").glob(f"*/{SCENE}")):
             self._read_scene(scene, by_frame)
@@ -255,32 +274,35 @@ class BopCheck:
         return cls(data, chosen, report)
 
     def _read_scene(self, scene: Path, by_frame: dict[int, dict]) -> None:
-        files = {f: scene / f"scene_{f}.json" for f in ("camera", "gt", "gt_info")}
-        if not all(p.is_file() for p in files.values()):
+        files = [scene / name for name in SCENE_FILES]
+        if not all(p.is_file() for p in files):
             self.report.problem(self.name, f"{scene}: scene_camera.json, scene_gt.json or scene_gt_info.json missing")
             return
-        cams, gts, infos = (json.loads(p.read_text()) for p in files.values())
-        bad = [p.name for p, v in zip(files.values(), (cams, gts, infos)) if not isinstance(v, dict)]
-        if bad:
-            self.report.problem(self.name, f"{scene.parent.name}/{scene.name}: {', '.join(bad)} not a JSON object of "
-                                           "entries by image id")
+        try:
+            cams, gts, infos = (object_entries(path) for path in files)
+        except NotAnObject as err:
+            self.report.problem(self.name, f"{scene.parent.name}/{scene.name}: {err}")
             return
-        for key, cam in cams.items():
+        split = scene.parent.name
+        for key, cam in cams:
             self.held.append(int(key))
-            self.membership[int(key)] = scene.parent.name
+            self.membership[int(key)] = split
             image = by_frame.get(int(key))
             if image is None or not np.allclose(cam["cam_K"], np.ravel(image["intrinsics"])) \
                     or not (scene / "depth" / f"{int(key):06d}.png").is_file():
-                self.report.problem(self.name, f"{scene.parent.name} image {key}: unknown image, other cam_K or "
-                                               "no depth")
-                continue
-            self.entries[int(key)] = (scene, gts.get(key, []), infos.get(key, []))
+                self.report.problem(self.name, f"{split} image {key}: unknown image, other cam_K or no depth")
+                self.unchecked.add(int(key))
+        self.entries[split] = (scene, Cursor(gts), Cursor(infos))
 
     def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
-        entry = self.entries.pop(image["frame_index"], None)
-        if drawn and entry is not None:
-            scene, gts, infos = entry
-            check_bop_image(self.data, scene, image, anns, gts, infos, self.report)
+        split = self.membership.get(image["frame_index"])
+        if split is None:
+            return
+        scene, gts, infos = self.entries[split]
+        key = str(image["frame_index"])
+        gt, info = gts.pop(key, []), infos.pop(key, [])  # every image's: the files are read in the images' order
+        if drawn and image["frame_index"] not in self.unchecked:
+            check_bop_image(self.data, scene, image, anns, gt, info, self.report)
 
     def finish(self) -> dict[str, Membership]:
         if sorted(self.held) != sorted({img["frame_index"] for img in self.data.images}):
