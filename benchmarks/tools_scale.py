@@ -1,4 +1,4 @@
-"""The tools on a big dataset: seconds and peak memory of simgen-export (yolo, splits), simgen-viz and simgen-check.
+"""The tools on a big dataset: seconds and peak memory of simgen-export, simgen-viz and simgen-check at scale.
 
     python benchmarks/tools_scale.py --frames 40000
     python benchmarks/tools_scale.py --frames 40000 --code /tmp/prev --code .   # two checkouts, alternated
@@ -10,7 +10,8 @@ Renders a real run of two shards of a few frames each (640x480, defaults) and gr
 in fresh processes, for each --code checkout (put first on PYTHONPATH; default: the installed simgen) in turn,
 exports that shard with `simgen-export --format yolo` (detect and segment), `--format splits` and `--format bop`
 (the run then made with annotator.amodal=true, which BOP needs), draws 16 of its frames with `simgen-viz`, and
-checks it with `simgen-check --sample 16` (--only: some of these; the check checks the exports made before it too). Each process's peak RSS is its own (wait4's rusage).
+checks it with `simgen-check --sample 16` (--only: some of these; the check checks the exports made before it too).
+Each process's peak RSS is its own (wait4's rusage).
 """
 
 from __future__ import annotations

@@ -156,7 +156,12 @@ def read_json(path: Path) -> Any:
 def read(root: Path, schema: Schema) -> dict:
     """The COCO object in `root`/annotations.json, every entry checked against `schema`; a DatasetError names
     what is missing or the first malformed entry."""
-    path = annotations_path(root)
+    return read_file(annotations_path(root), schema)
+
+
+def read_file(path: Path, schema: Schema) -> dict:
+    """read() for a COCO file of another name (the COCO split files). The entries are checked in the order
+    read_lines checks them (images, categories, annotations): the same first problem in either reader."""
     coco = read_json(path)
     if type(coco) is not dict:
         raise DatasetError(f"{path}: expected a COCO object with images, annotations and categories, "
@@ -166,7 +171,7 @@ def read(root: Path, schema: Schema) -> dict:
             raise DatasetError(f"{path}: no {kind!r} list; not a COCO instances file")
         if type(coco[kind]) is not list:
             raise DatasetError(f"{path}: {kind!r}: expected a list, got {short(coco[kind])}")
-    for kind in KINDS:
+    for kind in ("images", "categories", "annotations"):
         check_entries(path, kind, coco[kind], schema)
     with_todays_names(coco["annotations"])
     return coco

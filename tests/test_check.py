@@ -14,8 +14,9 @@ import cv2
 import pytest
 
 from conftest import SMALL, run_simgen
+from simgen.annotations_file import read_lines
 from simgen.export import dataset as export_dataset
-from simgen.tools.check_exports import SplitFile
+from simgen.tools.check_splits import SplitFile
 from tools_support import assert_one_line_error, run_tool
 
 WRITERS = "writers=[images,coco,meta,yolo,bop,splits]"
@@ -67,6 +68,20 @@ def nan_pose(root: Path) -> None:
     (root / "annotations.json").write_text(json.dumps(coco))
 
 
+def first_annotation(root: Path, name: str = "annotations.json", **fields) -> None:
+    """The first annotation of the COCO file `name` given these fields, its line layout kept."""
+    annotation_line(root, name, lambda line: json.dumps({**json.loads(line.removesuffix(b",")), **fields},
+                                                        separators=(",", ":")).encode() + b"," * line.endswith(b","))
+
+
+def first_image(root: Path, name: str, **fields) -> None:
+    """The first image of the COCO file `name` given these fields, its line layout kept."""
+    lines = (root / name).read_bytes().split(b"\n")
+    lines[1] = json.dumps({**json.loads(lines[1].removesuffix(b",")), **fields},
+                          separators=(",", ":")).encode() + b"," * lines[1].endswith(b",")
+    (root / name).write_bytes(b"\n".join(lines))
+
+
 def swap_instance_masks(root: Path) -> None:
     """Frames 0 and 1 each with the other's instance mask: each annotation is checked against its own frame's."""
     first, second = root / "instance" / "000000.png", root / "instance" / "000001.png"
@@ -100,15 +115,35 @@ def test_passes_as_made(dataset):
     (split_again, "its splits are not those of the split files (exports made with other --splits or --seed"),
     (swap_instance_masks, "annotation 1: segmentation disagrees with instance mask"),
     (nan_pose, "annotation 1: cam_R_m2c and cam_t_m2c: expected a rotation"),
+    (lambda root: first_annotation(root, amodal_segmentation=[[1, 2]]),
+     "annotation 1: malformed (ValueError: not a COCO segmentation of a 160x120 image"),
+    (lambda root: first_annotation(root, "annotations_train.json", category_id=999),
+     "annotations_train.json: 1 annotation(s) of its images missing or not as annotations.json has them"),
+    (lambda root: first_image(root, "annotations_train.json", width=7),
+     "annotations_train.json: 1 image(s) not as annotations.json has them"),
+    (lambda root: (root / "bop" / "camera.json").write_text("x"), "camera.json: expected the first image's camera"),
+    (lambda root: (root / "yolo" / "detect" / "data.yaml").write_text("names: [a\nb: ]"),
+     "yolo/detect: 1 problem(s)\n     - malformed export, check stopped (ParserError: while parsing a flow sequence)"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
-        "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose"])
+        "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose", "amodal-not-rle",
+        "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
     damage(broken)
     done = run_tool("check", broken, "--no-progress")
     assert done.returncode == 1 and "FAIL" in done.stdout and report in done.stdout, done.stdout + done.stderr
-    assert done.stderr == ""
+    assert done.stderr == "" and "Traceback" not in done.stdout
+
+
+def test_a_missing_split_file_is_the_one_problem_reported(dataset, tmp_path):
+    """Not also every other export's, as if their splits were not those of the split files."""
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    next(broken.glob("annotations_*.json")).unlink()
+    done = run_tool("check", broken, "--no-progress")
+    assert done.returncode == 1 and done.stdout.count("FAIL") == 1, done.stdout
+    assert "simgen-check: 1 problem(s)" in done.stdout and "do not hold every image exactly once" in done.stdout
 
 
 def test_a_sample_checks_the_files_and_masks_of_that_many_images(dataset, tmp_path):
@@ -133,6 +168,25 @@ def test_a_sample_checks_the_files_and_masks_of_that_many_images(dataset, tmp_pa
     assert done.stdout.count("label lines for") == 3 and len(bop_images_named(done.stdout)) == 3, done.stdout
 
 
+def test_a_sample_still_checks_every_annotation_and_export_entry(dataset, tmp_path):
+    """Only the drawn images' files and masks are left out: every annotation's own fields and every BOP gt entry are
+    checked (JSON, as annotations.json is read anyway)."""
+    broken = tmp_path / "broken"
+    shutil.copytree(dataset, broken)
+    for path in (broken / "bop").glob("*/000000/scene_gt.json"):
+        path.write_text(re.sub(r'"obj_id":\d+', '"obj_id":999', path.read_text()))
+    text = (broken / "annotations.json").read_bytes()
+    (broken / "annotations.json").write_bytes(re.sub(rb'"iscrowd":\d', b'"iscrowd":5', text))  # layout kept
+    gts = sum(len(gt) for path in (broken / "bop").glob("*/000000/scene_gt.json")
+              for gt in json.loads(path.read_text()).values())
+    anns = len(json.loads(text)["annotations"])
+    done = run_tool("check", broken, "--sample", "1", "--no-progress")
+    assert done.returncode == 1 and "iscrowd must be 0 or 1" in done.stdout, done.stdout
+    assert f"FAIL annotations ({anns} annotations, those of the drawn images checked against their masks): {anns} " \
+           "problem(s)" in done.stdout, done.stdout
+    assert f"FAIL bop (3 images, those of the 1 drawn images checked): {gts} problem(s)" in done.stdout
+
+
 def bop_images_named(report: str) -> set[str]:
     return set(re.findall(r"image (\d+) gt \d+: mask_visib missing", report))
 
@@ -147,6 +201,18 @@ def test_bad_options_are_one_line(dataset, args, expected):
     done = run_tool("check", *[a.format(good=dataset) for a in args])
     assert done.returncode == 2
     assert_one_line_error(done, "simgen-check: error:", *expected)
+
+
+def check_a_copy(dataset: Path, tmp_path: Path, damage, report: str | None) -> None:
+    """simgen-check of a copy of the dataset changed by `damage`: passed where `report` is None, else failed with it."""
+    root = tmp_path / "copy"
+    shutil.copytree(dataset, root)
+    damage(root)
+    done = run_tool("check", root, "--no-progress")
+    if report is None:
+        assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
+    else:
+        assert done.returncode == 1 and report in done.stdout, done.stdout + done.stderr
 
 
 def relaid(path: Path) -> None:
@@ -171,45 +237,48 @@ def other_bbox(line: bytes) -> bytes:
     return re.sub(rb'"bbox":\[[\d.]+', b'"bbox":[1', line, count=1)
 
 
-@pytest.mark.parametrize("change, report", [
-    (lambda line: line, "all checks passed"),
-    (other_category, "category_id 99 is used by annotations but not defined"),
-    (other_bbox, "annotation 1: bbox or area disagrees with its mask"),
-], ids=["as made", "unknown category", "bbox moved"])
-def test_a_streamed_annotations_json_is_checked_as_one_read_whole(dataset, tmp_path, change, report):
+def no_category_in_the_last(root: Path) -> None:
+    lines = (root / "annotations.json").read_bytes().split(b"\n")
+    lines[-2] = re.sub(rb'"category_id":\d+,', b"", lines[-2])
+    (root / "annotations.json").write_bytes(b"\n".join(lines))
+
+
+@pytest.mark.parametrize("damage, status, report", [
+    (lambda root: None, 0, "all checks passed"),
+    (lambda root: annotation_line(root, "annotations.json", other_category), 1,
+     "category_id 99 is used by annotations but not defined"),
+    (lambda root: annotation_line(root, "annotations.json", other_bbox), 1,
+     "annotation 1: bbox or area disagrees with its mask"),
+    (lambda root: (first_annotation(root, amodal_segmentation=[]), no_category_in_the_last(root)), 2,
+     "no 'category_id'"),  # the first annotation's problem does not stop the pass before the last one's
+], ids=["as made", "unknown category", "bbox moved", "two malformed"])
+def test_a_streamed_annotations_json_is_checked_as_one_read_whole(dataset, tmp_path, damage, status, report):
     """simgen's annotations.json (an entry per line) is checked a line at a time; the same file laid out otherwise is
     read whole: the same report either way."""
     reports = []
     for layout in ("streamed", "whole"):
         root = tmp_path / layout
         shutil.copytree(dataset, root)
-        annotation_line(root, "annotations.json", change)
+        damage(root)
         if layout == "whole":
             relaid(root / "annotations.json")
-        assert (export_dataset.load(root, streamed=True).streamed_from is not None) == (layout == "streamed")
+        assert (read_lines(root, export_dataset.SCHEMA) is not None) == (layout == "streamed")
         done = run_tool("check", root, "--no-progress")
-        assert report in done.stdout and done.returncode == (report != "all checks passed"), done.stdout + done.stderr
-        reports.append(done.stdout.replace(str(root), "ROOT"))
+        assert report in done.stdout + done.stderr and done.returncode == status, done.stdout + done.stderr
+        reports.append((done.stdout + done.stderr).replace(str(root), "ROOT"))
     assert reports[0] == reports[1]
 
 
 @pytest.mark.parametrize("damage, report", [
     (lambda root: relaid(root / "annotations_train.json"), None),
     (lambda root: annotation_line(root, "annotations_train.json", lambda line: None), "annotations_train.json: "
-                                                                                     "annotations or categories"),
+                                                                                     "1 annotation(s) of its images"),
     (lambda root: (annotation_line(root, "annotations_train.json", lambda line: None),
-                   relaid(root / "annotations_train.json")), "annotations_train.json: annotations or categories"),
+                   relaid(root / "annotations_train.json")), "annotations_train.json: 1 annotation(s) of its images"),
 ], ids=["relaid", "annotation dropped", "annotation dropped, relaid"])
 def test_split_files_are_checked_streamed_or_read_whole(dataset, tmp_path, damage, report):
     assert SplitFile.read(dataset / "annotations_train.json").start is not None  # simgen's layout: streamed
-    root = tmp_path / "split"
-    shutil.copytree(dataset, root)
-    damage(root)
-    done = run_tool("check", root, "--no-progress")
-    if report is None:
-        assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
-    else:
-        assert done.returncode == 1 and report in done.stdout, done.stdout + done.stderr
+    check_a_copy(dataset, tmp_path, damage, report)
 
 
 def shown(stderr: str) -> list[str]:
@@ -249,14 +318,13 @@ def bop_scene_lines(change):
     (bop_scene_lines(lambda entries: entries.__setitem__(slice(None), [b",".join(entries)])), None),  # read whole
     (bop_scene_lines(lambda entries: entries.__setitem__(0, re.sub(rb'"obj_id":\d+', b'"obj_id":99', entries[0]))),
      "obj_id, pose or pixel count disagrees"),
-    (bop_scene_lines(lambda entries: entries.pop()), "0 gt entries for"),
-], ids=["reordered", "one line", "obj_id", "entry missing"])
+    (bop_scene_lines(lambda entries: entries.pop()), "0 gt and "),
+    (bop_scene_lines(lambda entries: entries.append(b'"777":[]')), "scene_gt.json: 1 entries of no image"),
+    (bop_scene_lines(lambda entries: entries.append(entries[0])), "scene_gt.json: 1 entries of no image of "
+                                                                  "scene_camera.json, or given twice"),
+    (bop_scene_lines(lambda entries: (entries.append(entries[0]), entries.__setitem__(slice(None),
+                                                                                      [b",".join(entries)]))),
+     "scene_gt.json: 1 entries of no image of scene_camera.json, or given twice"),  # read whole: the same
+], ids=["reordered", "one line", "obj_id", "entry missing", "entry of no image", "key twice", "key twice, one line"])
 def test_bop_scene_files_are_checked_in_any_order_or_layout(dataset, tmp_path, damage, report):
-    root = tmp_path / "bop"
-    shutil.copytree(dataset, root)
-    damage(root)
-    done = run_tool("check", root, "--no-progress")
-    if report is None:
-        assert done.returncode == 0 and "all checks passed" in done.stdout, done.stdout + done.stderr
-    else:
-        assert done.returncode == 1 and report in done.stdout, done.stdout + done.stderr
+    check_a_copy(dataset, tmp_path, damage, report)

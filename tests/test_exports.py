@@ -154,7 +154,7 @@ def test_bop_scene_files_hold_an_entry_per_line_and_are_read_a_line_at_a_time(da
         lines, whole = path.read_text().split("\n"), json.loads(path.read_text())
         assert lines[0] == "{" and lines[-1] == "}" and len(lines) == len(whole) + 2, path
         entries = bop.object_entries(path)
-        assert not isinstance(entries, type({}.items())) and list(entries) == list(whole.items()) == list(entries)
+        assert not isinstance(entries, list) and list(entries) == list(whole.items()) == list(entries)
 
 
 @pytest.mark.parametrize("text, streamed", [
@@ -181,7 +181,7 @@ def test_bop_scene_files_are_read_a_line_at_a_time_only_where_laid_out_so(tmp_pa
             bop.object_entries(path)
         return
     entries = bop.object_entries(path)
-    assert isinstance(entries, type({}.items())) != streamed
+    assert isinstance(entries, list) != streamed  # read whole: its entries listed
     assert list(entries) == list(json.loads(text).items())
 
 

@@ -44,6 +44,13 @@ def camera_entry(image: dict) -> dict:
             "cam_R_w2c": w2c[:3, :3].ravel().tolist(), "cam_t_w2c": (w2c[:3, 3] * 1000.0).tolist()}
 
 
+def camera_file(image: dict) -> dict:
+    """bop/camera.json: the camera of the dataset's first image."""
+    k = np.asarray(image["intrinsics"], dtype=float).reshape(3, 3)
+    return {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1], "width": image["width"],
+            "height": image["height"], "depth_scale": DEPTH_SCALE}
+
+
 def gt_entry(ann: dict) -> dict:
     return {"obj_id": ann["category_id"], "cam_R_m2c": np.asarray(ann["cam_R_m2c"]).ravel().tolist(),
             "cam_t_m2c": (np.asarray(ann["cam_t_m2c"]) * 1000.0).tolist()}
@@ -144,12 +151,8 @@ def export_bop(data: Dataset, ratios: Optional[dict] = None, seed: Optional[int]
             gt, info = export_image(data, image, annotations, scene_dir, write)
             gts.add(key, gt)
             infos.add(key, info)
-        first = data.images[0]
-        with data.entry(f"image {first['id']}"):
-            k = np.asarray(first["intrinsics"], dtype=float).reshape(3, 3)
-        write_json(out / "camera.json", {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1],
-                                         "width": first["width"], "height": first["height"],
-                                         "depth_scale": DEPTH_SCALE})
+        with data.entry(f"image {data.images[0]['id']}"):
+            write_json(out / "camera.json", camera_file(data.images[0]))
     return [data.root / "bop" / split / SCENE for split in parts]
 
 
@@ -187,11 +190,20 @@ def object_entries(path: Path) -> Iterable[tuple[str, Any]]:
         for _ in _object_lines(path):
             pass
     except (ValueError, UnicodeDecodeError, RecursionError):
-        whole = json.loads(path.read_bytes())
-        if type(whole) is not dict:
+        whole = json.loads(path.read_bytes(), object_pairs_hook=_Pairs)
+        if type(whole) is not _Pairs:
             raise NotAnObject(f"{path.name} not a JSON object of entries by image id") from None
-        return whole.items()
+        return whole.pairs
     return _Lines(path)
+
+
+class _Pairs(dict):
+    """A JSON object as json reads it, with its entries also as they stand in the file (`pairs`), a key given twice
+    twice, as a line at a time reads them."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        self.pairs = pairs
 
 
 class _Lines:

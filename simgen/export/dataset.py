@@ -170,13 +170,17 @@ def load(root: Path | str, streamed: bool = False) -> Dataset:
 
 
 def decode(segmentation: Any, height: int, width: int) -> np.ndarray:
-    """A COCO segmentation (RLE with str or bytes counts, or polygons) as an HxW boolean mask."""
-    if isinstance(segmentation, list):
-        rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
-    else:
-        counts = segmentation["counts"]
-        rle = dict(segmentation, counts=counts.encode("ascii") if isinstance(counts, str) else counts)
-    return mask_utils.decode(rle).astype(bool)
+    """A COCO segmentation (RLE with str or bytes counts, or polygons) as an HxW boolean mask; a ValueError for
+    anything else."""
+    try:
+        if isinstance(segmentation, list):
+            rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+        else:
+            counts = segmentation["counts"]
+            rle = dict(segmentation, counts=counts.encode("ascii") if isinstance(counts, str) else counts)
+        return mask_utils.decode(rle).astype(bool)
+    except Exception as err:  # pycocotools raises plain Exceptions ("input type is not supported"), IndexErrors...
+        raise ValueError(f"not a COCO segmentation of a {width}x{height} image ({first_line(err)})") from None
 
 
 def read_png(path: Path, shape: tuple[int, int], what: str) -> np.ndarray:

@@ -16,10 +16,10 @@ import numpy as np
 
 from simgen import geometry
 from simgen.annotate import touches_border
-from simgen.annotations_file import RULES
+from simgen.annotations_file import RULES, first_line
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import ExportChecks
-from simgen.tools.check_report import Report, image_type, mask_box
+from simgen.tools.check_report import MALFORMED, Report, image_type, mask_box
 from simgen.tools.cli import Parser, progress, run_command
 from simgen.tools.dataset import decode_file
 
@@ -130,12 +130,29 @@ def box_mask(box: list[float], h: int, w: int) -> np.ndarray:
     return mask
 
 
-def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report: Report) -> None:
-    name, h, w = "annotations", image["height"], image["width"]
+def check_annotation(ann: dict, image: dict, maps: Optional[dict[str, np.ndarray]], report: Report) -> None:
+    """The annotation's fields, then its masks against the image's `maps`; None: the image was not drawn (--sample),
+    so the fields alone."""
+    name = "annotations"
     fit, expected = RULES["annotations"]["segmentation"]
     if not fit(ann.get("segmentation")):  # an empty polygon list made pycocotools fail and stopped the check
         report.problem(name, f"annotation {ann['id']}: 'segmentation': expected {expected}")
         return
+    if ann.get("iscrowd") not in (0, 1):
+        report.problem(name, f"annotation {ann['id']}: iscrowd must be 0 or 1")
+    if ("cam_R_m2c" in ann or "cam_t_m2c" in ann) and not pose_is_sound(ann):
+        report.problem(name, f"annotation {ann['id']}: cam_R_m2c and cam_t_m2c: expected a rotation (3x3, "
+                             "orthonormal) and a translation (3 finite numbers)")
+    elif "keypoints" in ann:
+        check_keypoints(ann, image, report)
+    if maps is not None:
+        check_masks(ann, image, maps, report)
+
+
+def check_masks(ann: dict, image: dict, maps: dict[str, np.ndarray], report: Report) -> None:
+    """The annotation's segmentation, box, area, category and amodal mask against the image's instance and semantic
+    masks where it has them."""
+    name, h, w = "annotations", image["height"], image["width"]
     mask = decode(ann["segmentation"], h, w)
     exact = isinstance(ann["segmentation"], dict)  # an RLE; polygons are simplified outlines
     if "instance" in maps:
@@ -150,17 +167,8 @@ def check_annotation(ann: dict, image: dict, maps: dict[str, np.ndarray], report
         report.problem(name, f"annotation {ann['id']}: bbox far from its polygon's")
     if "semantic" in maps and np.any(maps["semantic"][mask] != ann["category_id"]):
         report.problem(name, f"annotation {ann['id']}: semantic mask disagrees with category {ann['category_id']}")
-    if ann.get("iscrowd") not in (0, 1):
-        report.problem(name, f"annotation {ann['id']}: iscrowd must be 0 or 1")
     if "amodal_segmentation" in ann:
         check_amodal(ann, mask, exact, report)
-    if "cam_R_m2c" in ann or "cam_t_m2c" in ann:
-        if not pose_is_sound(ann):
-            report.problem(name, f"annotation {ann['id']}: cam_R_m2c and cam_t_m2c: expected a rotation (3x3, "
-                                 "orthonormal) and a translation (3 finite numbers)")
-            return
-    if "keypoints" in ann:
-        check_keypoints(ann, image, report)
 
 
 def pose_is_sound(ann: dict) -> bool:
@@ -210,14 +218,16 @@ def shadowed(images: list[dict]) -> set[int]:
     return {id(img) for img in images if last[img["id"]] is not img} if len(last) < len(images) else set()
 
 
-def check_image(data: Dataset, image: dict, anns: list[dict], report: Report) -> None:
-    """The image's files, then its annotations against them."""
-    maps = check_image_files(data, image, report)
+def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, report: Report) -> None:
+    """The image's annotations; where it is `drawn` (every image but with --sample), its files first, and the
+    annotations against them."""
+    maps = check_image_files(data, image, report) if drawn else None
     for ann in anns:
         try:
             check_annotation(ann, image, maps, report)
-        except (KeyError, TypeError, ValueError) as err:
-            report.problem("annotations", f"annotation {ann.get('id')}: malformed ({type(err).__name__}: {err})")
+        except MALFORMED as err:
+            report.problem("annotations", f"annotation {ann.get('id')}: malformed ({type(err).__name__}: "
+                                          f"{first_line(err)})")
 
 
 def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, show_progress: bool,
@@ -238,8 +248,7 @@ def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, 
         except TypeError as err:  # an instance_value that is no number
             report.problem(name, f"image {image['id']}: malformed annotations ({type(err).__name__}: {err})")
         checked = drawn is None or id(image) in drawn
-        if checked:
-            check_image(data, image, anns, report)
+        check_image(data, image, anns, checked, report)
         exports.image(image, anns, checked)
     defined = {c.get("id") for c in data.coco["categories"]}
     for missing in sorted(tally.categories - defined):
@@ -265,8 +274,8 @@ def guarded(report: Report, name: str, run: Callable[..., Any], *args: Any) -> A
     """Run one check; a malformed file stops that check with a problem instead of a traceback."""
     try:
         return run(*args, report)
-    except (KeyError, TypeError, ValueError, IndexError, AttributeError) as err:
-        report.problem(name, f"malformed dataset, check stopped ({type(err).__name__}: {err})")
+    except MALFORMED as err:
+        report.problem(name, f"malformed dataset, check stopped ({type(err).__name__}: {first_line(err)})")
         return None
 
 

@@ -1,0 +1,142 @@
+"""simgen-check's check of the BOP export: its scenes hold every image once, each with its camera and depth, a gt
+and gt_info entry per annotation with its object, pose and pixel count, and for the drawn images the masks."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from simgen.annotations_file import first_line, read_json
+from simgen.export.bop import SCENE, SCENE_FILES, NotAnObject, camera_file, object_entries
+from simgen.export.dataset import Dataset, DatasetError
+from simgen.tools.check_report import MALFORMED, Cursor, Membership, Report, drawn_note, read_image
+
+NAME = "bop"
+
+
+def check_entries(split: str, image: dict, anns: list[dict], gts: list, infos: list, report: Report) -> bool:
+    """The image's gt and gt_info entries, one each per annotation in its order, against it; whether there are
+    as many."""
+    im_id = image["frame_index"]
+    if len(gts) != len(anns) or len(infos) != len(anns):
+        report.problem(NAME, f"{split} image {im_id}: {len(gts)} gt and {len(infos)} gt_info entries for {len(anns)} "
+                             "annotations")
+        return False
+    for gt_id, (gt, info, ann) in enumerate(zip(gts, infos, anns)):
+        same_pose = np.allclose(gt["cam_t_m2c"], np.asarray(ann["cam_t_m2c"]) * 1000, atol=1e-6) and \
+            np.allclose(gt["cam_R_m2c"], np.ravel(ann["cam_R_m2c"]), atol=1e-9)
+        if gt["obj_id"] != ann["category_id"] or not same_pose or info["px_count_visib"] != ann["area"]:
+            report.problem(NAME, f"image {im_id} gt {gt_id}: obj_id, pose or pixel count disagrees with "
+                                 f"annotation {ann['id']}")
+    return True
+
+
+def check_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], report: Report) -> None:
+    """The image's mask_visib PNGs are its annotations' visible masks, and its mask PNGs are there."""
+    im_id = image["frame_index"]
+    try:
+        instance = data.instance_image(image)
+    except DatasetError:  # the frame's own checks report the file
+        instance = None
+    for gt_id, ann in enumerate(anns):
+        visib = read_image(scene / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png")
+        amodal = read_image(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png")
+        if visib is None or amodal is None or not np.array_equal(visib > 0, data.visible_mask(ann, image, instance)):
+            report.problem(NAME, f"image {im_id} gt {gt_id}: mask_visib missing or not the annotation's mask, "
+                                 "or mask missing")
+
+
+class BopCheck:
+    """Each scene's cameras and camera.json when it starts; the gt and gt_info entries of every image as it comes,
+    read a line at a time in the images' order where the export laid the files out so, and the drawn images' masks;
+    at the end, entries of no image."""
+
+    name = NAME
+
+    def __init__(self, data: Dataset, chosen: list[dict], report: Report):
+        self.data, self.chosen, self.report = data, chosen, report
+        self.membership: Membership = {}
+        self.held: list[int] = []  # the frames of every scene, a frame held twice twice
+        self.unchecked: dict[int, str] = {}  # frames whose camera entry is wrong, by split: their entries are not read
+        self.scenes: dict[str, tuple[Path, Cursor, Cursor]] = {}  # by split: the scene, its gt and gt_info entries
+        by_frame = {img["frame_index"]: img for img in data.images}
+        for scene in sorted((data.root / "bop").glob(f"*/{SCENE}")):
+            self._read_scene(scene, by_frame)
+        self._check_camera_file()
+
+    @classmethod
+    def found(cls, data: Dataset, chosen: list[dict], report: Report) -> Optional[BopCheck]:
+        if not (data.root / "bop").is_dir():
+            return None
+        report.start(cls.name)
+        return cls(data, chosen, report)
+
+    def _read_scene(self, scene: Path, by_frame: dict[int, dict]) -> None:
+        files = [scene / name for name in SCENE_FILES]
+        if not all(p.is_file() for p in files):
+            self.report.problem(self.name, f"{scene}: scene_camera.json, scene_gt.json or scene_gt_info.json missing")
+            return
+        try:
+            cams, gts, infos = (object_entries(path) for path in files)
+        except NotAnObject as err:
+            self.report.problem(self.name, f"{scene.parent.name}/{scene.name}: {err}")
+            return
+        split = scene.parent.name
+        for key, cam in cams:
+            self.held.append(int(key))
+            self.membership[int(key)] = split
+            image = by_frame.get(int(key))
+            if image is None or not np.allclose(cam["cam_K"], np.ravel(image["intrinsics"])) \
+                    or not (scene / "depth" / f"{int(key):06d}.png").is_file():
+                self.report.problem(self.name, f"{split} image {key}: unknown image, other cam_K or no depth")
+                self.unchecked[int(key)] = split
+        self.scenes[split] = (scene, Cursor(gts), Cursor(infos))
+
+    def _check_camera_file(self) -> None:
+        path = self.data.root / "bop" / "camera.json"
+        if not self.data.images:
+            return
+        try:
+            camera = read_json(path) if path.is_file() else None
+        except DatasetError:
+            camera = None
+        expected = camera_file(self.data.images[0])
+        if type(camera) is not dict or set(camera) != set(expected) or \
+                not all(type(camera[key]) in (int, float) and math.isclose(camera[key], value, abs_tol=1e-9)
+                        for key, value in expected.items()):
+            self.report.problem(self.name, f"camera.json: expected the first image's camera {expected}")
+
+    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+        frame = image["frame_index"]
+        split = self.membership.get(frame)
+        if split is None or frame in self.unchecked or split not in self.scenes:
+            return
+        scene, gts, infos = self.scenes[split]
+        key = str(frame)
+        gt, info = gts.pop(key, []), infos.pop(key, [])  # every image's: the files are read in the images' order
+        try:
+            if check_entries(split, image, anns, gt, info, self.report) and drawn:
+                check_masks(self.data, scene, image, anns, self.report)
+        except MALFORMED as err:
+            self.report.problem(self.name, f"{split} image {frame}: gt or gt_info entries malformed "
+                                           f"({type(err).__name__}: {first_line(err)})")
+
+    def finish(self) -> dict[str, Membership]:
+        """Every image held once; no gt or gt_info entry left over (of no image of scene_camera.json, or twice)."""
+        if sorted(self.held) != sorted({img["frame_index"] for img in self.data.images}):
+            self.report.problem(self.name, "the BOP scenes do not hold every image exactly once")
+        for frame, split in self.unchecked.items():
+            if split in self.scenes:
+                for cursor in self.scenes[split][1:]:
+                    cursor.pop(str(frame), None)
+        for split, (scene, *cursors) in self.scenes.items():
+            for name, cursor in zip(SCENE_FILES[1:], cursors):
+                extra, first = cursor.rest()
+                if extra:
+                    self.report.problem(self.name, f"{split}/{scene.name}/{name}: {extra} entries of no image of "
+                                                   f"scene_camera.json, or given twice (the first: {first})")
+        self.report.counts[self.name] = f"{len(self.held)} images{drawn_note(len(self.chosen), len(self.data.images))}"
+        return {self.name: self.membership}
