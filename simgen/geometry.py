@@ -39,17 +39,27 @@ def object_to_camera(obj: ObjectSpec, cam: CameraSpec) -> tuple[np.ndarray, np.n
     return pose[:3, :3], pose[:3, 3]
 
 
+CORNER_BITS = (np.arange(8)[:, None] >> np.arange(3)[None, :]) & 1  # per corner, whether each axis takes the max
+
+
 def box_corners(box) -> np.ndarray:
     """(8, 3) corners of an axis-aligned box ((xmin, ymin, zmin), (xmax, ymax, zmax)), in KEYPOINT_NAMES order."""
     lo, hi = (np.asarray(v, dtype=float) for v in box)
-    bits = (np.arange(8)[:, None] >> np.arange(3)[None, :]) & 1
-    return np.where(bits == 1, hi, lo)
+    return np.where(CORNER_BITS == 1, hi, lo)
 
 
 def box_keypoints_3d(box) -> np.ndarray:
     """(9, 3) object-frame keypoints: the 8 corners and the centre."""
-    corners = box_corners(box)
-    return np.vstack([corners, corners.mean(axis=0)])
+    return boxes_keypoints_3d([box])[0]
+
+
+def boxes_keypoints_3d(boxes) -> np.ndarray:
+    """(n, 9, 3) keypoints of n boxes given as (n, 2, 3) min and max corners: one numpy pass for them all."""
+    boxes = np.asarray(boxes, dtype=float)
+    if boxes.shape[1:] != (2, 3):
+        raise ValueError(f"expected boxes as their two corners of three coordinates, got an array of {boxes.shape}")
+    corners = np.where(CORNER_BITS == 1, boxes[:, None, 1], boxes[:, None, 0])
+    return np.concatenate([corners, corners.mean(axis=1, keepdims=True)], axis=1)
 
 
 def project_camera_points(points: np.ndarray, k: np.ndarray) -> np.ndarray:

@@ -82,6 +82,22 @@ def first_image(root: Path, name: str, **fields) -> None:
     (root / name).write_bytes(b"\n".join(lines))
 
 
+def move_keypoints(coco: dict, k: int) -> None:
+    """Annotation k's keypoints 5 pixels to the right."""
+    kps = coco["annotations"][k]["keypoints"]
+    kps[0::3] = [u + 5 for u in kps[0::3]]
+
+
+def bad_box_and_moved_keypoints(root: Path) -> None:
+    """Annotation 1 with a 3D box that cannot be projected, annotation 2 (of the same image) with its keypoints moved:
+    the one is named, the other still checked."""
+    coco = json.loads((root / "annotations.json").read_text())
+    assert coco["annotations"][0]["image_id"] == coco["annotations"][1]["image_id"]
+    coco["annotations"][0]["bbox_3d"] = "x"
+    move_keypoints(coco, 1)
+    (root / "annotations.json").write_text(json.dumps(coco))
+
+
 def swap_instance_masks(root: Path) -> None:
     """Frames 0 and 1 each with the other's instance mask: each annotation is checked against its own frame's."""
     first, second = root / "instance" / "000000.png", root / "instance" / "000001.png"
@@ -124,9 +140,13 @@ def test_passes_as_made(dataset):
     (lambda root: (root / "bop" / "camera.json").write_text("x"), "camera.json: expected the first image's camera"),
     (lambda root: (root / "yolo" / "detect" / "data.yaml").write_text("names: [a\nb: ]"),
      "yolo/detect: 1 problem(s)\n     - malformed export, check stopped (ParserError: while parsing a flow sequence)"),
+    (lambda root: first_annotation(root, num_keypoints=-1), "annotation 1: keypoints disagree with the pose"),
+    (bad_box_and_moved_keypoints, "annotation 1: malformed (ValueError: could not convert string to float: 'x')\n"
+                                  "     - annotation 2: keypoints disagree with the pose, 3D box and intrinsics"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
         "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose", "amodal-not-rle",
-        "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken"])
+        "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken", "keypoint-count",
+        "keypoints-moved"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)

@@ -14,11 +14,11 @@ from typing import Any, Callable, Optional, Sequence
 
 import numpy as np
 
-from simgen import geometry
 from simgen.annotate import touches_border
 from simgen.annotations_file import RULES, first_line
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import ExportChecks
+from simgen.tools.check_poses import check_poses
 from simgen.tools.check_report import MALFORMED, Report, image_type, mask_box
 from simgen.tools.cli import Parser, progress, run_command
 from simgen.tools.dataset import decode_file
@@ -103,20 +103,6 @@ def whole_silhouette_holds(ann: dict, amodal: np.ndarray) -> bool:
     return holds and same and abs(ann.get("in_frame_fraction", -1) - area / max(whole, 1)) <= 1e-5
 
 
-def check_keypoints(ann: dict, image: dict, report: Report) -> None:
-    """The keypoints are the 3D box's corners and centre, projected with the pose and K."""
-    name = "annotations"
-    kps = np.asarray(ann["keypoints"], dtype=float).reshape(-1, 3)
-    if kps.shape != (len(geometry.KEYPOINT_NAMES), 3) or not set(kps[:, 2]) <= {0, 1, 2}:
-        report.problem(name, f"annotation {ann['id']}: expected {len(geometry.KEYPOINT_NAMES)} [u, v, flag] keypoints")
-        return
-    points = geometry.box_keypoints_3d(ann["bbox_3d"]) @ np.asarray(ann["cam_R_m2c"]).T + ann["cam_t_m2c"]
-    uv = geometry.project_camera_points(points, np.asarray(image["intrinsics"]))
-    shown = kps[:, 2] > 0
-    if np.any(np.abs(uv[shown] - kps[shown, :2]) > 0.01) or int(shown.sum()) != ann.get("num_keypoints"):
-        report.problem(name, f"annotation {ann['id']}: keypoints disagree with the pose, 3D box and intrinsics")
-
-
 def overlap(a: np.ndarray, b: np.ndarray) -> float:
     """Intersection over union of two boolean masks."""
     return float((a & b).sum() / max((a | b).sum(), 1))
@@ -131,8 +117,8 @@ def box_mask(box: list[float], h: int, w: int) -> np.ndarray:
 
 
 def check_annotation(ann: dict, image: dict, maps: Optional[dict[str, np.ndarray]], report: Report) -> None:
-    """The annotation's fields, then its masks against the image's `maps`; None: the image was not drawn (--sample),
-    so the fields alone."""
+    """The annotation's own fields (its pose and keypoints: check_poses), then its masks against the image's `maps`;
+    None: the image was not drawn (--sample), so the fields alone."""
     name = "annotations"
     fit, expected = RULES["annotations"]["segmentation"]
     if not fit(ann.get("segmentation")):  # an empty polygon list made pycocotools fail and stopped the check
@@ -140,11 +126,6 @@ def check_annotation(ann: dict, image: dict, maps: Optional[dict[str, np.ndarray
         return
     if ann.get("iscrowd") not in (0, 1):
         report.problem(name, f"annotation {ann['id']}: iscrowd must be 0 or 1")
-    if ("cam_R_m2c" in ann or "cam_t_m2c" in ann) and not pose_is_sound(ann):
-        report.problem(name, f"annotation {ann['id']}: cam_R_m2c and cam_t_m2c: expected a rotation (3x3, "
-                             "orthonormal) and a translation (3 finite numbers)")
-    elif "keypoints" in ann:
-        check_keypoints(ann, image, report)
     if maps is not None:
         check_masks(ann, image, maps, report)
 
@@ -169,16 +150,6 @@ def check_masks(ann: dict, image: dict, maps: dict[str, np.ndarray], report: Rep
         report.problem(name, f"annotation {ann['id']}: semantic mask disagrees with category {ann['category_id']}")
     if "amodal_segmentation" in ann:
         check_amodal(ann, mask, exact, report)
-
-
-def pose_is_sound(ann: dict) -> bool:
-    """The pose is a rotation and a finite translation (NaN passed the keypoint check: it compares false)."""
-    try:
-        rot, trans = np.asarray(ann.get("cam_R_m2c"), dtype=float), np.asarray(ann.get("cam_t_m2c"), dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return rot.shape == (3, 3) and trans.shape == (3,) and bool(np.isfinite(rot).all() and np.isfinite(trans).all()) \
-        and np.allclose(rot @ rot.T, np.eye(3), atol=1e-4) and abs(np.linalg.det(rot) - 1) < 1e-4
 
 
 @dataclass
@@ -228,6 +199,7 @@ def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, repor
         except MALFORMED as err:
             report.problem("annotations", f"annotation {ann.get('id')}: malformed ({type(err).__name__}: "
                                           f"{first_line(err)})")
+    check_poses(anns, image, report)
 
 
 def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, show_progress: bool,
