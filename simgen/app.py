@@ -11,6 +11,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig
 
 from simgen import config, outcome, output_dir, stops
+from simgen.added_entries import check_added_entries
 from simgen.generate import generate
 from simgen.pipeline import Pipeline
 
@@ -23,6 +24,7 @@ def run(cfg: DictConfig) -> None:
         raise KeyboardInterrupt
     outcome.RUN.update(root=None, done=False)
     root = Path(HydraConfig.get().runtime.output_dir).resolve()
+    check_added_entries(cfg, HydraConfig.get().overrides.task)
     pipeline = config.build_pipeline(cfg)
     try:
         _generate(cfg, pipeline, root)

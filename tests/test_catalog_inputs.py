@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import SMALL, compose_config, run_simgen
+from simgen.added_entries import check_added_entries
 from simgen.assets import Catalog
 from simgen.config import build_pipeline
 from simgen.errors import AssetError, ConfigError, SimgenError
@@ -50,9 +51,24 @@ def build_error(overrides: list[str]) -> str:
     ([f"{TABLE}=abc"], f"{TABLE}: expected a mapping {{asset: "),
     (["+catalog.categories.x={id: 20, primitive: sphere, size: [[-0.02], [0.04]]}", "objects.categories=[x]"],
      "catalog.categories.x.size: expected sizes > 0 in metres [radius], but this range reaches [-0.02]"),
+    (["+catalog.categories.jenga={id: 30, files: chair.obj}"],  # Hydra merged it into the built-in jenga
+     "catalog.categories.jenga: there is one already, and + merges into it (keeping its mass, scale): give yours "
+     "another name, or remove that one first (~catalog.categories.jenga +catalog.categories.jenga=...)"),
+    ([f"+{TABLE}={{asset: {{kind: box, size: [1, 1, 1]}}}}"], f"{TABLE}: there is one already, and + merges into it "
+                                                             "(keeping its asset.path)"),
 ])
 def test_a_bad_value_stops_the_command_naming_its_key(tmp_path, args, expected):
     assert error_line(args, tmp_path).startswith(f"simgen: error: {expected}")
+
+
+@pytest.mark.parametrize("overrides", [
+    ["+catalog.categories.chair={id: 30, primitive: box, size: [0.1, 0.1, 0.1]}"],
+    ["~catalog.categories.box", "+catalog.categories.box={id: 30, primitive: box, size: [0.1, 0.1, 0.1]}"],
+    ["+catalog.categories.box.mass=0.2", "catalog.categories.box={id: 8, primitive: box}"],
+    ["++catalog.categories.box={id: 30}", "experiment=dr_light"],
+])
+def test_entries_added_under_a_new_name_or_in_place_of_one_removed_are_taken(overrides):
+    check_added_entries(compose_config(overrides), overrides)
 
 
 @pytest.mark.parametrize("overrides, expected", [

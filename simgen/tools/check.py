@@ -218,7 +218,8 @@ def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, 
         try:
             tally.add(anns)
         except TypeError as err:  # an instance_value that is no number
-            report.problem(name, f"image {image['id']}: malformed annotations ({type(err).__name__}: {err})")
+            report.problem(name, f"image {image['id']}: malformed annotations ({type(err).__name__}: "
+                                 f"{first_line(err)})")
         checked = drawn is None or id(image) in drawn
         check_image(data, image, anns, checked, report)
         exports.image(image, anns, checked)
