@@ -22,7 +22,8 @@ def check_added_entries(cfg: DictConfig, overrides: Sequence[str]) -> None:
         kept = sorted(_kept(OmegaConf.select(cfg, key), value))
         if kept:
             raise ConfigError(key, f"there is one already, and + merges into it (keeping its {', '.join(kept)}): "
-                                   f"give yours another name, or remove that one first (~{key} +{key}=...)")
+                                   f"to change its fields, leave out the + ({key}.FIELD=...); to add one of yours, "
+                                   f"give it another name or remove that one first (~{key} +{key}=...)")
 
 
 def _kept(node: Any, given: dict, prefix: str = "") -> Iterator[str]:

@@ -30,6 +30,7 @@ HEAD_BYTES = 1 << 20  # how far into annotations.json read_head looks for the im
 # so that a reader can take the annotations a line at a time (read_lines) instead of holding them all.
 IMAGES_START, ANNOTATIONS_START, LIST_END, SEPARATOR = b',"images":[\n', b'\n],"annotations":[\n', b"\n]}", b",\n"
 MAX_COORDINATE = 1e7  # pixels: boxes, keypoints and polygons beyond this are not coordinates of an image
+MAX_SIDE = 1 << 16  # pixels: an image's width or height beyond is no image's (a mask of it would not fit memory)
 # Annotation fields simgen wrote under other names before: instance_id, which FiftyOne's importer cannot take.
 RENAMED = {"instance_id": "instance_value"}
 
@@ -85,8 +86,8 @@ RULES: dict[str, dict[str, Rule]] = {
     "images": {
         "id": (_integer, "an integer"),
         "file_name": (_inside, "a file's path inside the dataset (relative, without ..)"),
-        "width": (lambda v: _integer(v, 1), "a positive integer"),
-        "height": (lambda v: _integer(v, 1), "a positive integer"),
+        "width": (lambda v: _integer(v, 1) and v <= MAX_SIDE, f"a positive integer up to {MAX_SIDE}"),
+        "height": (lambda v: _integer(v, 1) and v <= MAX_SIDE, f"a positive integer up to {MAX_SIDE}"),
         "frame_index": (lambda v: _integer(v, 0), "an integer >= 0"),
         "depth_scale": (lambda v: _number(v) and v > 0, "a positive number"),
     },

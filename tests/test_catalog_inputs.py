@@ -52,8 +52,9 @@ def build_error(overrides: list[str]) -> str:
     (["+catalog.categories.x={id: 20, primitive: sphere, size: [[-0.02], [0.04]]}", "objects.categories=[x]"],
      "catalog.categories.x.size: expected sizes > 0 in metres [radius], but this range reaches [-0.02]"),
     (["+catalog.categories.jenga={id: 30, files: chair.obj}"],  # Hydra merged it into the built-in jenga
-     "catalog.categories.jenga: there is one already, and + merges into it (keeping its mass, scale): give yours "
-     "another name, or remove that one first (~catalog.categories.jenga +catalog.categories.jenga=...)"),
+     "catalog.categories.jenga: there is one already, and + merges into it (keeping its mass, scale): to change "
+     "its fields, leave out the + (catalog.categories.jenga.FIELD=...); to add one of yours, give it another name or "
+     "remove that one first (~catalog.categories.jenga +catalog.categories.jenga=...)"),
     ([f"+{TABLE}={{asset: {{kind: box, size: [1, 1, 1]}}}}"], f"{TABLE}: there is one already, and + merges into it "
                                                              "(keeping its asset.path)"),
 ])

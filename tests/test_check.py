@@ -11,7 +11,9 @@ import sys
 from pathlib import Path
 
 import cv2
+import numpy as np
 import pytest
+from pycocotools import mask as mask_utils
 
 from conftest import SMALL, run_simgen
 from simgen.annotations_file import read_lines
@@ -98,6 +100,21 @@ def bad_box_and_moved_keypoints(root: Path) -> None:
     (root / "annotations.json").write_text(json.dumps(coco))
 
 
+def yolo_pair_of_no_image(root: Path) -> None:
+    """A label file and its image for a frame annotations.json does not have."""
+    label = next((root / "yolo" / "detect" / "labels").glob("*/*.txt"))
+    shutil.copy(label, label.with_name("999999.txt"))
+    image = next((root / "yolo" / "detect" / "images" / label.parent.name).glob(f"{label.stem}.*"))
+    shutil.copy(image, image.with_name(f"999999{image.suffix}"))
+
+
+def yolo_image_in_two_splits(root: Path) -> None:
+    """A training image copied into val: a leak from train to val."""
+    image = next((root / "yolo" / "detect" / "images" / "train").iterdir())
+    (root / "yolo" / "detect" / "images" / "val").mkdir(exist_ok=True)
+    shutil.copy(image, root / "yolo" / "detect" / "images" / "val" / image.name)
+
+
 def swap_instance_masks(root: Path) -> None:
     """Frames 0 and 1 each with the other's instance mask: each annotation is checked against its own frame's."""
     first, second = root / "instance" / "000000.png", root / "instance" / "000001.png"
@@ -128,7 +145,8 @@ def test_passes_as_made(dataset):
     (bop_scene_gt("7"), "scene_gt.json not a JSON object"),
     (shrink_a_silhouette, "annotation 1: silhouette_area, silhouette_bbox or in_frame_fraction disagrees"),
     (empty_segmentation, "annotation 1: 'segmentation': expected one or more polygons"),
-    (split_again, "its splits are not those of the split files (exports made with other --splits or --seed"),
+    (split_again, "1 problem(s)\n     - its splits are not those of yolo/detect (exports made with other --splits or "
+                  "--seed"),  # the split files, the one export made otherwise, are named; not the others
     (swap_instance_masks, "annotation 1: segmentation disagrees with instance mask"),
     (nan_pose, "annotation 1: cam_R_m2c and cam_t_m2c: expected a rotation"),
     (lambda root: first_annotation(root, amodal_segmentation=[[1, 2]]),
@@ -137,16 +155,30 @@ def test_passes_as_made(dataset):
      "annotations_train.json: 1 annotation(s) of its images missing or not as annotations.json has them"),
     (lambda root: first_image(root, "annotations_train.json", width=7),
      "annotations_train.json: 1 image(s) not as annotations.json has them"),
-    (lambda root: (root / "bop" / "camera.json").write_text("x"), "camera.json: expected the first image's camera"),
+    (lambda root: (root / "bop" / "camera.json").write_text("x"), "camera.json: expected the camera of an image"),
     (lambda root: (root / "yolo" / "detect" / "data.yaml").write_text("names: [a\nb: ]"),
      "yolo/detect: 1 problem(s)\n     - malformed export, check stopped (ParserError: while parsing a flow sequence)"),
     (lambda root: first_annotation(root, num_keypoints=-1), "annotation 1: keypoints disagree with the pose"),
     (bad_box_and_moved_keypoints, "annotation 1: malformed (ValueError: could not convert string to float: 'x')\n"
                                   "     - annotation 2: keypoints disagree with the pose, 3D box and intrinsics"),
+    (lambda root: first_image(root, "annotations.json", frame_index=2), "frame_index is not unique"),
+    (lambda root: first_annotation(root, amodal_segmentation={"size": [10, 10], "counts": "abc"}),
+     "annotation 1: 'amodal_segmentation': expected an RLE of the image's size [120, 160], got size [10, 10]"),
+    (lambda root: shutil.rmtree(root / "depth"), "depth/: missing, though config.yaml says the run wrote it"),
+    (lambda root: (root / "coco" / "000001.json").write_text("{nope"), "coco/000001.json: not a frame's COCO record"),
+    (yolo_pair_of_no_image, "yolo/detect (4 label files): 1 problem(s)\n     - 1 label or image file(s) of no image"),
+    (yolo_image_in_two_splits, "without one label file and one image file in one split"),
+    (lambda root: next(root.glob("bop/*/000000/rgb/*")).unlink(), "unknown image, other cam_K or depth_scale, or no "
+                                                                 "rgb or depth file"),
+    (lambda root: shutil.copytree(next(root.glob("bop/*/000000")), next(root.glob("bop/*/000000")).parent / "000001"),
+     "/000001: a scene simgen does not write"),
+    (lambda root: [path.write_text(re.sub(r'"visib_fract":[\d.e-]+', '"visib_fract":0.123', path.read_text()))
+                   for path in root.glob("bop/*/000000/scene_gt_info.json")], "pixel count disagrees"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
         "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose", "amodal-not-rle",
         "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken", "keypoint-count",
-        "keypoints-moved"])
+        "keypoints-moved", "frame-twice", "amodal-size", "depth-folder", "coco-record", "yolo-extra", "yolo-leak",
+        "bop-rgb", "bop-scene-copy", "bop-visib-fract"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
@@ -154,6 +186,28 @@ def test_damage_is_reported(dataset, tmp_path, damage, report):
     done = run_tool("check", broken, "--no-progress")
     assert done.returncode == 1 and "FAIL" in done.stdout and report in done.stdout, done.stdout + done.stderr
     assert done.stderr == "" and "Traceback" not in done.stdout
+
+
+def uncompressed_rle(root: Path) -> None:
+    """The first annotation's RLE as run lengths (valid COCO), with the split files that copy it removed."""
+    for path in root.glob("annotations_*.json"):
+        path.unlink()
+    coco = json.loads((root / "annotations.json").read_text())
+    ann, image = coco["annotations"][0], coco["images"][0]
+    mask = mask_utils.decode(dict(ann["segmentation"], counts=ann["segmentation"]["counts"].encode()))
+    values = mask.ravel(order="F")
+    changes = [0, *(np.flatnonzero(np.diff(values)) + 1), values.size]
+    runs = [int(b - a) for a, b in zip(changes, changes[1:])]
+    ann["segmentation"] = {"size": [image["height"], image["width"]], "counts": [0, *runs] if values[0] else runs}
+    (root / "annotations.json").write_text(json.dumps(coco))
+
+
+@pytest.mark.parametrize("change", [
+    lambda root: (root / "rgb" / ".DS_Store").write_bytes(b"\0"),
+    uncompressed_rle,
+], ids=["hidden file", "uncompressed rle"])
+def test_what_is_valid_passes(dataset, tmp_path, change):
+    check_a_copy(dataset, tmp_path, change, None)
 
 
 def test_a_missing_split_file_is_the_one_problem_reported(dataset, tmp_path):

@@ -587,10 +587,14 @@ def _entry(key: str, k: int, **fields) -> Callable[[Path], None]:
     (_write(b"\x89PNG\r\n\x1a\n\x00\x00"), r"not a readable JSON file \('utf-8' codec can't decode"),
     (_write(b'{"images": {}, "annotations": [], "categories": []}'), r"'images': expected a list, got \{\}$"),
     (_entry("images", 1, frame_index=None), r"images\[1\] \(id \d+\): no 'frame_index'$"),
-    (_entry("images", 0, width="160"), r"images\[0\] \(id \d+\): 'width': expected a positive integer, got \"160\"$"),
+    (_entry("images", 0, width="160"), r"images\[0\] \(id \d+\): 'width': expected a positive integer up to 65536, "
+                                       r"got \"160\"$"),
+    (_entry("images", 1, height=10**6), r"images\[1\] \(id \d+\): 'height': expected a positive integer up to 65536, "
+                                        r"got 1000000$"),  # a mask of it would not fit memory
     (_entry("annotations", 2, category_id=None), r"annotations\[2\] \(id \d+\): no 'category_id'$"),
     (_entry("annotations", 0, image_id=[1]), r"annotations\[0\] \(id \d+\): 'image_id': expected an integer"),
-], ids=["list", "binary", "images not a list", "no frame_index", "width text", "no category_id", "image_id list"])
+], ids=["list", "binary", "images not a list", "no frame_index", "width text", "height huge", "no category_id",
+        "image_id list"])
 def test_a_malformed_annotations_json_is_one_line_in_export_and_check(dataset, tmp_path, damage, message):
     root = copy_of(dataset, tmp_path, keep=())
     damage(root)
@@ -621,8 +625,8 @@ INSIDE = "a file's path inside the dataset (relative, without ..)"
     ("images", "file_name", "/etc/hosts", f"images[0] (id 7): 'file_name': expected {INSIDE}, got \"/etc/hosts\""),
     ("images", "file_name", "rgb/../../a.png", f"images[0] (id 7): 'file_name': expected {INSIDE}, got "
                                                "\"rgb/../../a.png\""),
-    ("images", "width", "160", "images[0] (id 7): 'width': expected a positive integer, got \"160\""),
-    ("images", "height", 0, "images[0] (id 7): 'height': expected a positive integer, got 0"),
+    ("images", "width", "160", "images[0] (id 7): 'width': expected a positive integer up to 65536, got \"160\""),
+    ("images", "height", 0, "images[0] (id 7): 'height': expected a positive integer up to 65536, got 0"),
     ("images", "frame_index", -1, "images[0] (id 7): 'frame_index': expected an integer >= 0, got -1"),
     ("annotations", "id", 1.5, "annotations[0] (id 1.5): 'id': expected an integer, got 1.5"),
     ("annotations", "image_id", [7], "annotations[0] (id 12): 'image_id': expected an integer, got [7]"),

@@ -178,7 +178,7 @@ def truncate(path: Path) -> None:
     (set_field("annotations", 0, "keypoints", [1, 2]),
      ["annotations[0] (id 1): 'keypoints': expected a list of [x, y, v] triples", "got [1, 2]"]),
     (set_field("images", 0, "width", 0),
-     ["annotations.json: images[0] (id 1): 'width': expected a positive integer, got 0"]),
+     ["annotations.json: images[0] (id 1): 'width': expected a positive integer up to 65536, got 0"]),
     (set_field("images", 1, "id", "two"),
      ['annotations.json: images[1] (id "two"): \'id\': expected an integer, got "two"']),
     (lambda root: (root / "rgb" / "000001.png").unlink(), ["rgb/000001.png: missing"]),

@@ -47,8 +47,8 @@ def camera_entry(image: dict) -> dict:
 def camera_file(image: dict) -> dict:
     """bop/camera.json: the camera of the dataset's first image."""
     k = np.asarray(image["intrinsics"], dtype=float).reshape(3, 3)
-    return {"cx": k[0, 2], "cy": k[1, 2], "fx": k[0, 0], "fy": k[1, 1], "width": image["width"],
-            "height": image["height"], "depth_scale": DEPTH_SCALE}
+    return {"cx": float(k[0, 2]), "cy": float(k[1, 2]), "fx": float(k[0, 0]), "fy": float(k[1, 1]),
+            "width": image["width"], "height": image["height"], "depth_scale": DEPTH_SCALE}
 
 
 def gt_entry(ann: dict) -> dict:

@@ -175,6 +175,8 @@ def decode(segmentation: Any, height: int, width: int) -> np.ndarray:
     try:
         if isinstance(segmentation, list):
             rle = mask_utils.merge(mask_utils.frPyObjects(segmentation, height, width))
+        elif isinstance(segmentation["counts"], list):  # an uncompressed RLE: run lengths
+            rle = mask_utils.frPyObjects(segmentation, height, width)
         else:
             counts = segmentation["counts"]
             rle = dict(segmentation, counts=counts.encode("ascii") if isinstance(counts, str) else counts)

@@ -15,13 +15,15 @@ from typing import Any, Callable, Optional, Sequence
 import numpy as np
 
 from simgen.annotate import touches_border
-from simgen.annotations_file import RULES, first_line
+from simgen.annotations_file import RULES, first_line, rle_problem
+from simgen.errors import OutputError
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import ExportChecks
 from simgen.tools.check_poses import check_poses
 from simgen.tools.check_report import MALFORMED, Report, image_type, mask_box
 from simgen.tools.cli import Parser, progress, run_command
 from simgen.tools.dataset import decode_file
+from simgen.writers.coco_records import record_entries
 
 
 def check_categories(data: Dataset, report: Report) -> None:
@@ -50,6 +52,11 @@ def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, n
     for kind in ("meta", "coco"):
         if (data.root / kind).is_dir() and not (data.root / kind / f"{stem}.json").is_file():
             report.problem(name, f"{kind}/{stem}.json: missing")
+    if (data.root / "coco" / f"{stem}.json").is_file():
+        try:
+            record_entries(data.root / "coco" / f"{stem}.json")  # what a resume and simgen-merge read
+        except (OutputError, OSError):
+            report.problem(name, f"coco/{stem}.json: not a frame's COCO record (damaged?)")
     for kind in ("depth", "instance", "semantic"):
         if not (data.root / kind).is_dir():
             continue
@@ -64,6 +71,17 @@ def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, n
     return arrays
 
 
+def written_folders(config: dict) -> dict[str, str]:
+    """The per-frame folders the dataset's config.yaml says its writers wrote, each with the setting that says so."""
+    writers = config.get("writers") if isinstance(config.get("writers"), dict) else {}
+    images = writers.get("images") if isinstance(writers.get("images"), dict) else {}
+    folders = {"depth": "writers.images.depth=true"} if images.get("depth") else {}
+    if images.get("masks"):
+        folders.update(instance="writers.images.masks=true", semantic="writers.images.masks=true")
+    folders.update({kind: f"writers.{kind}" for kind in ("coco", "meta") if kind in writers})
+    return folders
+
+
 def check_images(data: Dataset, report: Report) -> None:
     """Image ids unique and every RGB file listed; each image's own files are checked with its annotations."""
     name = "images"
@@ -71,8 +89,13 @@ def check_images(data: Dataset, report: Report) -> None:
     ids = [img["id"] for img in data.images]
     if len(set(ids)) != len(ids):
         report.problem(name, "image ids are not unique")
+    if len({img["frame_index"] for img in data.images}) != len(ids):
+        report.problem(name, "frame_index is not unique: two images are one frame")
+    for kind, setting in written_folders(data.config).items():
+        if not (data.root / kind).is_dir():
+            report.problem(name, f"{kind}/: missing, though config.yaml says the run wrote it ({setting})")
     listed = {Path(img["file_name"]).name for img in data.images}
-    for path in sorted((data.root / "rgb").glob("*")) if (data.root / "rgb").is_dir() else []:
+    for path in sorted((data.root / "rgb").glob("[!.]*")) if (data.root / "rgb").is_dir() else []:
         if path.name not in listed:
             report.problem(name, f"rgb/{path.name} is not in annotations.json")
     report.counts[name] = f"{len(ids)} images"
@@ -126,7 +149,13 @@ def check_annotation(ann: dict, image: dict, maps: Optional[dict[str, np.ndarray
         return
     if ann.get("iscrowd") not in (0, 1):
         report.problem(name, f"annotation {ann['id']}: iscrowd must be 0 or 1")
-    if maps is not None:
+    if "instance_value" in ann and type(ann["instance_value"]) is not int:
+        report.problem(name, f"annotation {ann['id']}: 'instance_value': expected an integer")
+    misfits = [problem.replace("'segmentation'", repr(key), 1) for key in ("segmentation", "amodal_segmentation")
+               if (problem := rle_problem(ann.get(key), image["height"], image["width"]))]
+    for problem in misfits:
+        report.problem(name, f"annotation {ann['id']}: {problem}")
+    if maps is not None and not misfits:
         check_masks(ann, image, maps, report)
 
 

@@ -3,14 +3,15 @@ and gt_info entry per annotation with its object, pose and pixel count, and for 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from pathlib import Path
-from typing import Optional
+from typing import Iterator, Optional
 
 import numpy as np
 
 from simgen.annotations_file import first_line, read_json
-from simgen.export.bop import SCENE, SCENE_FILES, NotAnObject, camera_file, object_entries
+from simgen.export.bop import DEPTH_SCALE, SCENE, SCENE_FILES, NotAnObject, camera_file, object_entries
 from simgen.export.dataset import Dataset, DatasetError
 from simgen.tools.check_report import MALFORMED, Cursor, Membership, Report, drawn_note, read_image
 
@@ -32,11 +33,20 @@ def check_entries(split: str, image: dict, anns: list[dict], gts: list, infos: l
     ours = np.array([[*np.ravel(ann["cam_R_m2c"]), *np.multiply(ann["cam_t_m2c"], 1000)] for ann in anns], dtype=float)
     same_poses = np.isclose(theirs, ours, rtol=1e-5, atol=1e-6).all(axis=1)
     for gt_id, (gt, info, ann, same_pose) in enumerate(zip(gts, infos, anns, same_poses)):
-        if gt["obj_id"] != ann["category_id"] or not same_pose or info["px_count_visib"] != ann["area"]:
+        if gt["obj_id"] != ann["category_id"] or not same_pose or not _counts_hold(info, ann):
             report.problem(NAME, f"image {im_id} gt {gt_id}: obj_id, pose or pixel count disagrees with "
                                  f"annotation {ann['id']}")
     return True
 
+
+
+def _counts_hold(info: dict, ann: dict) -> bool:
+    """gt_info's visible pixels are the annotation's area, all its pixels the whole silhouette's (the amodal mask's
+    where there is no silhouette_area), and visib_fract their ratio."""
+    whole = ann.get("silhouette_area", ann.get("amodal_area"))
+    fraction = info["px_count_visib"] / info["px_count_all"] if info["px_count_all"] else 0.0
+    return info["px_count_visib"] == ann["area"] and (whole is None or info["px_count_all"] == whole) and \
+        abs(info["visib_fract"] - fraction) <= 1e-6
 
 
 def check_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], report: Report) -> None:
@@ -70,6 +80,7 @@ class BopCheck:
         by_frame = {img["frame_index"]: img for img in data.images}
         for scene in sorted((data.root / "bop").glob(f"*/{SCENE}")):
             self._read_scene(scene, by_frame)
+        self._check_scene_folders()
         self._check_camera_file()
 
     @classmethod
@@ -94,11 +105,18 @@ class BopCheck:
             self.held.append(int(key))
             self.membership[int(key)] = split
             image = by_frame.get(int(key))
-            if image is None or not np.allclose(cam["cam_K"], np.ravel(image["intrinsics"])) \
-                    or not (scene / "depth" / f"{int(key):06d}.png").is_file():
-                self.report.problem(self.name, f"{split} image {key}: unknown image, other cam_K or no depth")
+            if image is None or not _camera_holds(cam, image, scene, int(key)):
+                self.report.problem(self.name, f"{split} image {key}: unknown image, other cam_K or depth_scale, or "
+                                               "no rgb or depth file")
                 self.unchecked[int(key)] = split
         self.scenes[split] = (scene, Cursor(gts), Cursor(infos))
+
+    def _check_scene_folders(self) -> None:
+        """The export writes one scene per split, 000000: another is no part of it (a copy?)."""
+        for folder in sorted((self.data.root / "bop").glob("*/*")):
+            if folder.is_dir() and folder.name != SCENE:
+                self.report.problem(self.name, f"bop/{folder.parent.name}/{folder.name}: a scene simgen does not "
+                                               f"write (it writes {SCENE} in each split); not checked")
 
     def _check_camera_file(self) -> None:
         path = self.data.root / "bop" / "camera.json"
@@ -108,11 +126,19 @@ class BopCheck:
             camera = read_json(path) if path.is_file() else None
         except DatasetError:
             camera = None
-        expected = camera_file(self.data.images[0])
-        if type(camera) is not dict or set(camera) != set(expected) or \
-                not all(type(camera[key]) in (int, float) and math.isclose(camera[key], value, abs_tol=1e-9)
-                        for key, value in expected.items()):
-            self.report.problem(self.name, f"camera.json: expected the first image's camera {expected}")
+        if type(camera) is not dict or not any(_same_numbers(camera, expected) for expected in self._cameras()):
+            self.report.problem(self.name, f"camera.json: expected the camera of an image, such as "
+                                           f"{camera_file(self.data.images[0])}")
+
+    def _cameras(self) -> Iterator[dict]:
+        """camera.json as it would be for each image, one per distinct camera (the export writes the first's)."""
+        seen = set()
+        for image in self.data.images:
+            with contextlib.suppress(*MALFORMED):
+                expected = camera_file(image)
+                if tuple(expected.values()) not in seen:
+                    seen.add(tuple(expected.values()))
+                    yield expected
 
     def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
         frame = image["frame_index"]
@@ -145,3 +171,19 @@ class BopCheck:
                                                    f"scene_camera.json, or given twice (the first: {first})")
         self.report.counts[self.name] = f"{len(self.held)} images{drawn_note(len(self.chosen), len(self.data.images))}"
         return {self.name: self.membership}
+
+
+def _camera_holds(cam: dict, image: dict, scene: Path, frame: int) -> bool:
+    """A scene_camera entry is the image's camera and its rgb and depth files are there."""
+    rgb = scene / "rgb" / f"{frame:06d}{Path(image['file_name']).suffix}"
+    try:
+        same = np.allclose(cam["cam_K"], np.ravel(image["intrinsics"])) and cam["depth_scale"] == DEPTH_SCALE
+    except MALFORMED:  # a malformed intrinsics is the image's own problem
+        same = False
+    return same and rgb.is_file() and (scene / "depth" / f"{frame:06d}.png").is_file()
+
+
+def _same_numbers(found: dict, expected: dict) -> bool:
+    return set(found) == set(expected) and all(type(found[key]) in (int, float) and
+                                               math.isclose(found[key], value, abs_tol=1e-9)
+                                               for key, value in expected.items())

@@ -36,7 +36,7 @@ class ExportChecks:
     with a problem, and the others go on."""
 
     def __init__(self, data: Dataset, chosen: list[dict], report: Report):
-        self.report = report
+        self.data, self.report = data, report
         starts: list[tuple[str, Callable[[], Optional[ExportCheck]]]] = [
             ("splits", lambda: SplitsCheck.found(data, report)),
             *((f"yolo/{task}", lambda task=task: YoloCheck.found(data, task, chosen, report)) for task in TASKS),
@@ -65,14 +65,33 @@ class ExportChecks:
                 continue
             found.update(self._stopping(check.name, check.finish) or {})
         if found:
-            check_same_splits(found, self.report)
+            check_same_splits(found, self._config_splits(), self.report)
+
+    def _config_splits(self) -> Optional[Membership]:
+        """The split of each frame as config.yaml's splits and seed draw it; None where they cannot be read."""
+        try:
+            return {frame: split for split, frames in self.data.split_frames().items() for frame in frames}
+        except DatasetError:
+            return None
 
 
-def check_same_splits(found: dict[str, Membership], report: Report) -> None:
-    """Every export puts each frame it holds in the same split (each made with the same --splits and --seed); a
-    frame one of them lacks is that export's own problem, reported by its check."""
-    (first, reference), *others = found.items()
-    for name, membership in others:
-        if any(reference[frame] != split for frame, split in membership.items() if frame in reference):
-            report.problem(name, f"its splits are not those of {first} (exports made with other --splits or "
-                                 "--seed: make them again with the same ones)")
+CONFIG_SPLITS = "config.yaml's splits and seed"
+CALLED = {"splits": "the split files"}  # a check's name, as a message names its export
+
+
+def check_same_splits(found: dict[str, Membership], config: Optional[Membership], report: Report) -> None:
+    """Every export puts each frame it holds in the same split (each made with the same --splits and --seed; a
+    frame one of them lacks is that export's own problem, reported by its check). The splits most of them share
+    (`config`, config.yaml's, counts as one more) are the reference: the export made otherwise is the one named."""
+    voters = {**found, **({CONFIG_SPLITS: config} if config is not None else {})}
+    votes = {name: sum(_agree(voters[name], voters[other]) for other in voters if other != name) for name in voters}
+    reference = max(voters, key=lambda name: votes[name])  # a tie: the first found
+    for name, membership in found.items():
+        if name != reference and not _agree(membership, voters[reference]):
+            report.problem(name, f"its splits are not those of {CALLED.get(reference, reference)} (exports made with "
+                                 "other --splits or --seed: make them again with the same ones)")
+
+
+def _agree(one: Membership, other: Membership) -> bool:
+    """Whether every frame both hold is in the same split in both."""
+    return all(other[frame] == split for frame, split in one.items() if frame in other)

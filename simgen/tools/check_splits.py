@@ -101,4 +101,4 @@ class SplitsCheck:
             if extra:
                 self.report.problem(self.name, f"{name}: {extra} annotation(s) of none of its images in "
                                                f"annotations.json, or given twice (the first: annotation {first})")
-        return {"the split files": self.membership}
+        return {self.name: self.membership}

@@ -81,12 +81,22 @@ class YoloCheck:
                 self.report.problem(self.name, f"{stem}: outline of annotation {ann['id']} leaves its COCO bbox")
 
     def finish(self) -> dict[str, Membership]:
-        """Every image has a label file (those of the drawn ones reported already); the split of each."""
+        """Every image has one label file and one image file, in one split (those of the drawn ones reported
+        already), and there are no others; the split of each."""
         labels = {f.stem: f.parent.name for f in (self.out / "labels").glob("*/*.txt")}
-        stems = (Path(img["file_name"]).stem for img in self.data.images)
-        missing = [stem for stem in stems if stem not in labels and stem not in self.unlabelled]
+        files: dict[str, list[str]] = {}
+        for path in (self.out / "images").glob("*/[!.]*"):
+            files.setdefault(path.stem, []).append(path.parent.name)
+        stems = {Path(img["file_name"]).stem for img in self.data.images}
+        missing = sorted(stem for stem in stems - self.unlabelled
+                         if stem not in labels or files.get(stem) != [labels[stem]])
         if missing:
-            self.report.problem(self.name, f"{len(missing)} image(s) without a label file (the first: {missing[0]})")
+            self.report.problem(self.name, f"{len(missing)} image(s) without one label file and one image file in "
+                                           f"one split (the first: {missing[0]})")
+        extra = sorted((set(labels) | set(files)) - stems)
+        if extra:
+            self.report.problem(self.name, f"{len(extra)} label or image file(s) of no image of annotations.json "
+                                           f"(the first: {extra[0]})")
         note = drawn_note(len(self.chosen), len(self.data.images))
         self.report.counts[self.name] = f"{len(labels)} label files{note}"
         frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in self.data.images}
