@@ -1,5 +1,5 @@
-"""simgen-check's check of the BOP export: its scenes hold every image once, each with its camera and depth, a gt
-and gt_info entry per annotation with its object, pose and pixel count, and for the drawn images the masks."""
+"""simgen-check's check of the BOP export: its scenes hold every image once, each with its camera, RGB and depth, a
+gt and gt_info entry per annotation with its object, pose and pixel counts, and for the drawn images the masks."""
 
 from __future__ import annotations
 
@@ -37,7 +37,6 @@ def check_entries(split: str, image: dict, anns: list[dict], gts: list, infos: l
             report.problem(NAME, f"image {im_id} gt {gt_id}: obj_id, pose or pixel count disagrees with "
                                  f"annotation {ann['id']}")
     return True
-
 
 
 def _counts_hold(info: dict, ann: dict) -> bool:
