@@ -166,6 +166,9 @@ def test_passes_as_made(dataset):
      "annotation 1: 'amodal_segmentation': expected an RLE of the image's size [120, 160], got size [10, 10]"),
     (lambda root: shutil.rmtree(root / "depth"), "depth/: missing, though config.yaml says the run wrote it"),
     (lambda root: (root / "coco" / "000001.json").write_text("{nope"), "coco/000001.json: not a frame's COCO record"),
+    (lambda root: (root / "coco" / "000000.json").write_bytes(re.sub(rb'"bbox":\[[\d.]+', b'"bbox":[77', (
+        root / "coco" / "000000.json").read_bytes(), count=1)),
+     "coco/000000.json: its image or annotations are not those of annotations.json"),
     (yolo_pair_of_no_image, "yolo/detect (4 label files): 1 problem(s)\n     - 1 label or image file(s) of no image"),
     (yolo_image_in_two_splits, "without one label file and one image file in one split"),
     (lambda root: next(root.glob("bop/*/000000/rgb/*")).unlink(), "unknown image, other cam_K or depth_scale, or no "
@@ -177,7 +180,8 @@ def test_passes_as_made(dataset):
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
         "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose", "amodal-not-rle",
         "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken", "keypoint-count",
-        "keypoints-moved", "frame-twice", "amodal-size", "depth-folder", "coco-record", "yolo-extra", "yolo-leak",
+        "keypoints-moved", "frame-twice", "amodal-size", "depth-folder", "coco-record", "coco-record-edited",
+        "yolo-extra", "yolo-leak",
         "bop-rgb", "bop-scene-copy", "bop-visib-fract"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
@@ -189,7 +193,8 @@ def test_damage_is_reported(dataset, tmp_path, damage, report):
 
 
 def uncompressed_rle(root: Path) -> None:
-    """The first annotation's RLE as run lengths (valid COCO), with the split files that copy it removed."""
+    """The first annotation's RLE as run lengths (valid COCO), in annotations.json and the frame's record, with the
+    split files that copy it removed."""
     for path in root.glob("annotations_*.json"):
         path.unlink()
     coco = json.loads((root / "annotations.json").read_text())
@@ -200,6 +205,10 @@ def uncompressed_rle(root: Path) -> None:
     runs = [int(b - a) for a, b in zip(changes, changes[1:])]
     ann["segmentation"] = {"size": [image["height"], image["width"]], "counts": [0, *runs] if values[0] else runs}
     (root / "annotations.json").write_text(json.dumps(coco))
+    record_path = root / "coco" / f"{Path(image['file_name']).stem}.json"
+    record = json.loads(record_path.read_text())
+    record["annotations"][0]["segmentation"] = ann["segmentation"]  # the frame's record says the same
+    record_path.write_text(json.dumps(record))
 
 
 @pytest.mark.parametrize("change", [

@@ -8,6 +8,7 @@ are checked without holding their annotations.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -37,7 +38,7 @@ def check_categories(data: Dataset, report: Report) -> None:
     report.counts[name] = f"{len(ids)} categories"
 
 
-def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, np.ndarray]:
+def check_image_files(data: Dataset, image: dict, anns: list[dict], report: Report) -> dict[str, np.ndarray]:
     """The image's RGB and per-pixel maps, each checked for presence, size and type; its meta and COCO records."""
     name, stem = "images", Path(image["file_name"]).stem
     shape = (image["height"], image["width"])
@@ -53,10 +54,7 @@ def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, n
         if (data.root / kind).is_dir() and not (data.root / kind / f"{stem}.json").is_file():
             report.problem(name, f"{kind}/{stem}.json: missing")
     if (data.root / "coco" / f"{stem}.json").is_file():
-        try:
-            record_entries(data.root / "coco" / f"{stem}.json")  # what a resume and simgen-merge read
-        except (OutputError, OSError):
-            report.problem(name, f"coco/{stem}.json: not a frame's COCO record (damaged?)")
+        check_record(data.root / "coco" / f"{stem}.json", image, anns, report)
     for kind in ("depth", "instance", "semantic"):
         if not (data.root / kind).is_dir():
             continue
@@ -69,6 +67,20 @@ def check_image_files(data: Dataset, image: dict, report: Report) -> dict[str, n
         else:
             arrays[kind] = array
     return arrays
+
+
+def check_record(path: Path, image: dict, anns: list[dict], report: Report) -> None:
+    """The frame's COCO record, which a resume and simgen-merge assemble annotations.json from, holds its image and
+    annotations as annotations.json has them (without their ids)."""
+    try:
+        image_bytes, entries = record_entries(path)
+    except (OutputError, OSError):
+        report.problem("images", f"coco/{path.name}: not a frame's COCO record (damaged?)")
+        return
+    held = [json.loads(entry) if isinstance(entry, bytes) else entry for entry in entries]
+    if json.loads(image_bytes) != image or held != [{k: v for k, v in ann.items() if k != "id"} for ann in anns]:
+        report.problem("images", f"coco/{path.name}: its image or annotations are not those of annotations.json (a "
+                                 "merge or a resume would carry them)")
 
 
 def written_folders(config: dict) -> dict[str, str]:
@@ -221,7 +233,7 @@ def shadowed(images: list[dict]) -> set[int]:
 def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, report: Report) -> None:
     """The image's annotations; where it is `drawn` (every image but with --sample), its files first, and the
     annotations against them."""
-    maps = check_image_files(data, image, report) if drawn else None
+    maps = check_image_files(data, image, anns, report) if drawn else None
     for ann in anns:
         try:
             check_annotation(ann, image, maps, report)
