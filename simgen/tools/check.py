@@ -21,7 +21,7 @@ from simgen.errors import OutputError
 from simgen.export.dataset import Dataset, decode, load
 from simgen.tools.check_exports import ExportChecks
 from simgen.tools.check_poses import check_poses
-from simgen.tools.check_report import MALFORMED, Report, image_type, mask_box
+from simgen.tools.check_report import MALFORMED, Maps, Report, image_type, mask_box
 from simgen.tools.cli import Parser, progress, run_command
 from simgen.tools.dataset import decode_file
 from simgen.writers.coco_records import record_entries
@@ -38,7 +38,7 @@ def check_categories(data: Dataset, report: Report) -> None:
     report.counts[name] = f"{len(ids)} categories"
 
 
-def check_image_files(data: Dataset, image: dict, anns: list[dict], report: Report) -> dict[str, np.ndarray]:
+def check_image_files(data: Dataset, image: dict, anns: list[dict], report: Report) -> Maps:
     """The image's RGB and per-pixel maps, each checked for presence, size and type; its meta and COCO records."""
     name, stem = "images", Path(image["file_name"]).stem
     shape = (image["height"], image["width"])
@@ -151,7 +151,7 @@ def box_mask(box: list[float], h: int, w: int) -> np.ndarray:
     return mask
 
 
-def check_annotation(ann: dict, image: dict, maps: Optional[dict[str, np.ndarray]], report: Report) -> None:
+def check_annotation(ann: dict, image: dict, maps: Optional[Maps], report: Report) -> None:
     """The annotation's own fields (its pose and keypoints: check_poses), then its masks against the image's `maps`;
     None: the image was not drawn (--sample), so the fields alone."""
     name = "annotations"
@@ -171,7 +171,7 @@ def check_annotation(ann: dict, image: dict, maps: Optional[dict[str, np.ndarray
         check_masks(ann, image, maps, report)
 
 
-def check_masks(ann: dict, image: dict, maps: dict[str, np.ndarray], report: Report) -> None:
+def check_masks(ann: dict, image: dict, maps: Maps, report: Report) -> None:
     """The annotation's segmentation, box, area, category and amodal mask against the image's instance and semantic
     masks where it has them."""
     name, h, w = "annotations", image["height"], image["width"]
@@ -230,9 +230,9 @@ def shadowed(images: list[dict]) -> set[int]:
     return {id(img) for img in images if last[img["id"]] is not img} if len(last) < len(images) else set()
 
 
-def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, report: Report) -> None:
+def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, report: Report) -> Optional[Maps]:
     """The image's annotations; where it is `drawn` (every image but with --sample), its files first, and the
-    annotations against them."""
+    annotations against them. Returns the drawn image's maps as its files' check read them (None: not drawn)."""
     maps = check_image_files(data, image, anns, report) if drawn else None
     for ann in anns:
         try:
@@ -241,6 +241,7 @@ def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, repor
             report.problem("annotations", f"annotation {ann.get('id')}: malformed ({type(err).__name__}: "
                                           f"{first_line(err)})")
     check_poses(anns, image, report)
+    return maps
 
 
 def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, show_progress: bool,
@@ -261,9 +262,8 @@ def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, 
         except TypeError as err:  # an instance_value that is no number
             report.problem(name, f"image {image['id']}: malformed annotations ({type(err).__name__}: "
                                  f"{first_line(err)})")
-        checked = drawn is None or id(image) in drawn
-        check_image(data, image, anns, checked, report)
-        exports.image(image, anns, checked)
+        maps = check_image(data, image, anns, drawn is None or id(image) in drawn, report)
+        exports.image(image, anns, maps)
     defined = {c.get("id") for c in data.coco["categories"]}
     for missing in sorted(tally.categories - defined):
         report.problem("categories", f"category_id {missing} is used by annotations but not defined")

@@ -13,7 +13,7 @@ import numpy as np
 from simgen.annotations_file import first_line, read_json
 from simgen.export.bop import DEPTH_SCALE, SCENE, SCENE_FILES, NotAnObject, camera_file, object_entries
 from simgen.export.dataset import Dataset, DatasetError
-from simgen.tools.check_report import MALFORMED, Cursor, Membership, Report, drawn_note, read_image
+from simgen.tools.check_report import MALFORMED, Cursor, Maps, Membership, Report, drawn_note, read_image
 
 NAME = "bop"
 
@@ -48,13 +48,10 @@ def _counts_hold(info: dict, ann: dict) -> bool:
         abs(info["visib_fract"] - fraction) <= 1e-6
 
 
-def check_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], report: Report) -> None:
-    """The image's mask_visib PNGs are its annotations' visible masks, and its mask PNGs are there."""
-    im_id = image["frame_index"]
-    try:
-        instance = data.instance_image(image)
-    except DatasetError:  # the frame's own checks report the file
-        instance = None
+def check_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], maps: Maps, report: Report) -> None:
+    """The image's mask_visib PNGs are its annotations' visible masks (from the instance map simgen-check read, where
+    the image has a sound one), and its mask PNGs are there."""
+    im_id, instance = image["frame_index"], maps.get("instance")
     for gt_id, ann in enumerate(anns):
         visib = read_image(scene / "mask_visib" / f"{im_id:06d}_{gt_id:06d}.png")
         amodal = read_image(scene / "mask" / f"{im_id:06d}_{gt_id:06d}.png")
@@ -139,7 +136,7 @@ class BopCheck:
                     seen.add(tuple(expected.values()))
                     yield expected
 
-    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+    def image(self, image: dict, anns: list[dict], maps: Optional[Maps]) -> None:
         frame = image["frame_index"]
         split = self.membership.get(frame)
         if split is None or frame in self.unchecked or split not in self.scenes:
@@ -148,8 +145,8 @@ class BopCheck:
         key = str(frame)
         gt, info = gts.pop(key, []), infos.pop(key, [])  # every image's: the files are read in the images' order
         try:
-            if check_entries(split, image, anns, gt, info, self.report) and drawn:
-                check_masks(self.data, scene, image, anns, self.report)
+            if check_entries(split, image, anns, gt, info, self.report) and maps is not None:
+                check_masks(self.data, scene, image, anns, maps, self.report)
         except MALFORMED as err:
             self.report.problem(self.name, f"{split} image {frame}: gt or gt_info entries malformed "
                                            f"({type(err).__name__}: {first_line(err)})")

@@ -14,7 +14,7 @@ from simgen.annotations_file import first_line
 from simgen.export.dataset import Dataset, DatasetError
 from simgen.export.yolo import TASKS
 from simgen.tools.check_bop import BopCheck
-from simgen.tools.check_report import MALFORMED, Membership, Report
+from simgen.tools.check_report import MALFORMED, Maps, Membership, Report
 from simgen.tools.check_splits import SplitsCheck
 from simgen.tools.check_yolo import YoloCheck
 
@@ -24,8 +24,9 @@ STOPPED = (*MALFORMED, OverflowError, OSError, yaml.YAMLError, DatasetError)  # 
 class ExportCheck(Protocol):
     name: str
 
-    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
-        """An image with its annotations (every one in turn); `drawn`: its files are to be checked (see --sample)."""
+    def image(self, image: dict, anns: list[dict], maps: Optional[Maps]) -> None:
+        """An image with its annotations (every one in turn); `maps`: those of an image whose files are to be checked,
+        as simgen-check read them; None where it was not drawn (see --sample)."""
 
     def finish(self) -> dict[str, Membership]:
         """The checks that need every image, once all went by; the split of each frame in the export."""
@@ -51,9 +52,9 @@ class ExportChecks:
             self.report.problem(name, f"malformed export, check stopped ({type(err).__name__}: {first_line(err)})")
             return None
 
-    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+    def image(self, image: dict, anns: list[dict], maps: Optional[Maps]) -> None:
         self.checks = [check for check in self.checks
-                       if self._stopping(check.name, lambda: check.image(image, anns, drawn) or True)]
+                       if self._stopping(check.name, lambda: check.image(image, anns, maps) or True)]
 
     def finish(self, complete: bool) -> None:
         """The checks that need every image, where the pass over them went through (`complete`); then whether the

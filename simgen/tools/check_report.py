@@ -16,6 +16,7 @@ MAX_LISTED = 30  # problems printed per check; the count is always complete
 MALFORMED = (KeyError, TypeError, ValueError, IndexError, AttributeError, RecursionError)  # what a malformed entry
 # raises in a check, which reports it and goes on
 Membership = dict[int, str]  # the split of each frame (by frame index) in an export
+Maps = dict[str, np.ndarray]  # a drawn image's per-pixel maps (depth, instance, semantic) that its files' check read
 
 
 @dataclass

@@ -12,7 +12,7 @@ from simgen.annotations_file import Schema, read_file, read_lines_of, streamed_a
 from simgen.export.coco_splits import split_file
 from simgen.export.dataset import Dataset
 from simgen.splits import SPLIT_NAMES
-from simgen.tools.check_report import Cursor, Membership, Report
+from simgen.tools.check_report import Cursor, Maps, Membership, Report
 
 # What the split check reads of a split file's entries; the rest is compared with annotations.json's.
 SPLIT_SCHEMA = Schema(required={"images": ("id", "frame_index"), "annotations": ("id", "image_id"),
@@ -81,7 +81,7 @@ class SplitsCheck:
         report.start(cls.name)
         return cls(data, files, report)
 
-    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
+    def image(self, image: dict, anns: list[dict], maps: Optional[Maps]) -> None:
         split = self.split_of.get(image["id"])
         if split is None:  # in no split file: reported when it starts
             return

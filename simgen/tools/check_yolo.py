@@ -13,7 +13,7 @@ from simgen.annotations_file import first_line
 from simgen.export.dataset import Dataset
 from simgen.export.yolo import class_indices
 from simgen.splits import SPLIT_NAMES
-from simgen.tools.check_report import MALFORMED, Membership, Report, drawn_note
+from simgen.tools.check_report import MALFORMED, Maps, Membership, Report, drawn_note
 
 
 def yolo_rows(path: Path) -> list[list[float]]:
@@ -41,8 +41,8 @@ class YoloCheck:
         report.start(f"yolo/{task}")
         return cls(data, task, chosen, report)
 
-    def image(self, image: dict, anns: list[dict], drawn: bool) -> None:
-        if not drawn:
+    def image(self, image: dict, anns: list[dict], maps: Optional[Maps]) -> None:
+        if maps is None:  # not drawn
             return
         stem = Path(image["file_name"]).stem
         try:
