@@ -8,7 +8,6 @@ are checked without holding their annotations.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Optional, Sequence
@@ -24,7 +23,7 @@ from simgen.tools.check_poses import check_poses
 from simgen.tools.check_report import MALFORMED, Maps, Report, image_type, mask_box
 from simgen.tools.cli import Parser, progress, run_command
 from simgen.tools.dataset import decode_file
-from simgen.writers.coco_records import record_entries
+from simgen.writers.coco_records import read_record
 
 
 def check_categories(data: Dataset, report: Report) -> None:
@@ -73,12 +72,11 @@ def check_record(path: Path, image: dict, anns: list[dict], report: Report) -> N
     """The frame's COCO record, which a resume and simgen-merge assemble annotations.json from, holds its image and
     annotations as annotations.json has them (without their ids)."""
     try:
-        image_bytes, entries = record_entries(path)
+        record = read_record(path)
     except (OutputError, OSError):
         report.problem("images", f"coco/{path.name}: not a frame's COCO record (damaged?)")
         return
-    held = [json.loads(entry) if isinstance(entry, bytes) else entry for entry in entries]
-    if json.loads(image_bytes) != image or held != [{k: v for k, v in ann.items() if k != "id"} for ann in anns]:
+    if record["image"] != image or record["annotations"] != [{k: v for k, v in a.items() if k != "id"} for a in anns]:
         report.problem("images", f"coco/{path.name}: its image or annotations are not those of annotations.json (a "
                                  "merge or a resume would carry them)")
 

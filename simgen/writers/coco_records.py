@@ -67,7 +67,12 @@ def image_of(path: Path) -> dict:
             image = json.loads(line)
             if isinstance(image, dict):
                 return image
-    return _checked(path, path.read_bytes())["image"]
+    return read_record(path)["image"]
+
+
+def read_record(path: Path) -> dict:
+    """The record, parsed whole and checked, its annotations under today's names."""
+    return _checked(path, path.read_bytes())
 
 
 def _image_line(first: bytes) -> Optional[bytes]:
