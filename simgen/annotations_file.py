@@ -45,14 +45,14 @@ def _integer(value: Any, low: float = -math.inf) -> bool:
     return type(value) is int and value >= low
 
 
-def _number(value: Any) -> bool:
+def finite_number(value: Any) -> bool:
     """A finite JSON number (not a boolean)."""
     return type(value) is int or (type(value) is float and math.isfinite(value))
 
 
 def _coordinate(value: Any) -> bool:
     """A finite pixel coordinate that drawing can take (OpenCV's are 32-bit)."""
-    return _number(value) and abs(value) <= MAX_COORDINATE
+    return finite_number(value) and abs(value) <= MAX_COORDINATE
 
 
 def _box(value: Any) -> bool:
@@ -89,18 +89,18 @@ RULES: dict[str, dict[str, Rule]] = {
         "width": (lambda v: _integer(v, 1) and v <= MAX_SIDE, f"a positive integer up to {MAX_SIDE}"),
         "height": (lambda v: _integer(v, 1) and v <= MAX_SIDE, f"a positive integer up to {MAX_SIDE}"),
         "frame_index": (lambda v: _integer(v, 0), "an integer >= 0"),
-        "depth_scale": (lambda v: _number(v) and v > 0, "a positive number"),
+        "depth_scale": (lambda v: finite_number(v) and v > 0, "a positive number"),
     },
     "annotations": {
         "id": (_integer, "an integer"),
         "image_id": (_integer, "an integer"),
         "category_id": (_integer, "an integer"),
         "bbox": (_box, "[x, y, width, height] in pixels (finite, width and height >= 0)"),
-        "area": (lambda v: _number(v) and v >= 0, "a number >= 0"),
+        "area": (lambda v: finite_number(v) and v >= 0, "a number >= 0"),
         "segmentation": (_segmentation, "one or more polygons [x1, y1, x2, y2, x3, y3, ...] of at least 3 points "
                                         "of finite numbers, or an RLE {size, counts}"),
         "keypoints": (lambda v: _points(v, 3), "a list of [x, y, v] triples of finite numbers"),
-        "visible_fraction": (_number, "a finite number"),
+        "visible_fraction": (finite_number, "a finite number"),
     },
     "categories": {
         "id": (_integer, "an integer"),

@@ -10,7 +10,7 @@ from typing import Iterator, Optional
 
 import numpy as np
 
-from simgen.annotations_file import first_line, read_json
+from simgen.annotations_file import finite_number, first_line, read_json
 from simgen.export.bop import DEPTH_SCALE, SCENE, SCENE_FILES, NotAnObject, camera_file, object_entries
 from simgen.export.dataset import Dataset, DatasetError
 from simgen.tools.check_report import MALFORMED, Cursor, Maps, Membership, Report, drawn_note, read_image
@@ -180,6 +180,5 @@ def _camera_holds(cam: dict, image: dict, scene: Path, frame: int) -> bool:
 
 
 def _same_numbers(found: dict, expected: dict) -> bool:
-    return set(found) == set(expected) and all(type(found[key]) in (int, float) and
-                                               math.isclose(found[key], value, abs_tol=1e-9)
-                                               for key, value in expected.items())
+    return set(found) == set(expected) and all(
+        finite_number(found[key]) and math.isclose(found[key], value, abs_tol=1e-9) for key, value in expected.items())

@@ -4,13 +4,12 @@ projected at once: numpy's cost is per call, and --sample checks every annotatio
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 
 from simgen import geometry
-from simgen.annotations_file import first_line
+from simgen.annotations_file import finite_number, first_line
 from simgen.tools.check_report import MALFORMED, Report
 
 NAME = "annotations"
@@ -44,8 +43,7 @@ def pose_is_sound(ann: dict) -> bool:
 
 def _numbers(value: Any, size: int) -> bool:
     """A list of `size` finite numbers."""
-    return type(value) is list and len(value) == size and \
-        all(type(v) in (int, float) and math.isfinite(v) for v in value)
+    return type(value) is list and len(value) == size and all(map(finite_number, value))
 
 
 def keypoints_shaped(keypoints: Any) -> bool:

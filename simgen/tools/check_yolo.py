@@ -87,7 +87,8 @@ class YoloCheck:
         files: dict[str, list[str]] = {}
         for path in (self.out / "images").glob("*/[!.]*"):
             files.setdefault(path.stem, []).append(path.parent.name)
-        stems = {Path(img["file_name"]).stem for img in self.data.images}
+        frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in self.data.images}
+        stems = set(frame_of)
         missing = sorted(stem for stem in stems - self.unlabelled
                          if stem not in labels or files.get(stem) != [labels[stem]])
         if missing:
@@ -99,5 +100,4 @@ class YoloCheck:
                                            f"(the first: {extra[0]})")
         note = drawn_note(len(self.chosen), len(self.data.images))
         self.report.counts[self.name] = f"{len(labels)} label files{note}"
-        frame_of = {Path(img["file_name"]).stem: img["frame_index"] for img in self.data.images}
         return {self.name: {frame_of.get(stem, -1): split for stem, split in labels.items()}}
