@@ -45,7 +45,7 @@ def camera_entry(image: dict) -> dict:
 
 
 def camera_file(image: dict) -> dict:
-    """bop/camera.json: the camera of the dataset's first image."""
+    """bop/camera.json as `image`'s camera (the export writes the dataset's first image's)."""
     k = np.asarray(image["intrinsics"], dtype=float).reshape(3, 3)
     return {"cx": float(k[0, 2]), "cy": float(k[1, 2]), "fx": float(k[0, 0]), "fy": float(k[1, 1]),
             "width": image["width"], "height": image["height"], "depth_scale": DEPTH_SCALE}
