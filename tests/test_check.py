@@ -176,13 +176,15 @@ def test_passes_as_made(dataset):
     (lambda root: shutil.copytree(next(root.glob("bop/*/000000")), next(root.glob("bop/*/000000")).parent / "000001"),
      "/000001: a scene simgen does not write"),
     (lambda root: [path.write_text(re.sub(r'"visib_fract":[\d.e-]+', '"visib_fract":0.123', path.read_text()))
-                   for path in root.glob("bop/*/000000/scene_gt_info.json")], "pixel count disagrees"),
+                   for path in root.glob("bop/*/000000/scene_gt_info.json")], "pixel count or box disagrees"),
+    (lambda root: [path.write_text(re.sub(r'"bbox_visib":\[(\d+)', r'"bbox_visib":[1\1', path.read_text(), count=1))
+                   for path in root.glob("bop/*/000000/scene_gt_info.json")], "pixel count or box disagrees"),
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
         "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose", "amodal-not-rle",
         "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken", "keypoint-count",
         "keypoints-moved", "frame-twice", "amodal-size", "depth-folder", "coco-record", "coco-record-edited",
         "yolo-extra", "yolo-leak",
-        "bop-rgb", "bop-scene-copy", "bop-visib-fract"])
+        "bop-rgb", "bop-scene-copy", "bop-visib-fract", "bop-bbox-visib"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"
     shutil.copytree(dataset, broken)
@@ -400,7 +402,7 @@ def bop_scene_lines(change):
     (bop_scene_lines(lambda entries: entries.reverse()), None),  # another order: kept until asked for
     (bop_scene_lines(lambda entries: entries.__setitem__(slice(None), [b",".join(entries)])), None),  # read whole
     (bop_scene_lines(lambda entries: entries.__setitem__(0, re.sub(rb'"obj_id":\d+', b'"obj_id":99', entries[0]))),
-     "obj_id, pose or pixel count disagrees"),
+     "obj_id, pose, pixel count or box disagrees"),
     (bop_scene_lines(lambda entries: entries.pop()), "0 gt and "),
     (bop_scene_lines(lambda entries: entries.append(b'"777":[]')), "scene_gt.json: 1 entries of no image"),
     (bop_scene_lines(lambda entries: entries.append(entries[0])), "scene_gt.json: 1 entries of no image of "

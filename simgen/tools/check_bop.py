@@ -33,19 +33,28 @@ def check_entries(split: str, image: dict, anns: list[dict], gts: list, infos: l
     ours = np.array([[*np.ravel(ann["cam_R_m2c"]), *np.multiply(ann["cam_t_m2c"], 1000)] for ann in anns], dtype=float)
     same_poses = np.isclose(theirs, ours, rtol=1e-5, atol=1e-6).all(axis=1)
     for gt_id, (gt, info, ann, same_pose) in enumerate(zip(gts, infos, anns, same_poses)):
-        if gt["obj_id"] != ann["category_id"] or not same_pose or not _counts_hold(info, ann):
-            report.problem(NAME, f"image {im_id} gt {gt_id}: obj_id, pose or pixel count disagrees with "
+        if gt["obj_id"] != ann["category_id"] or not same_pose or not _info_holds(info, ann):
+            report.problem(NAME, f"image {im_id} gt {gt_id}: obj_id, pose, pixel count or box disagrees with "
                                  f"annotation {ann['id']}")
     return True
 
 
-def _counts_hold(info: dict, ann: dict) -> bool:
+def _info_holds(info: dict, ann: dict) -> bool:
     """gt_info's visible pixels are the annotation's area, all its pixels the whole silhouette's (the amodal mask's
-    where there is no silhouette_area), and visib_fract their ratio."""
+    where there is no silhouette_area), visib_fract their ratio, and its boxes the annotation's in BOP's convention
+    (widths one less than COCO's)."""
     whole = ann.get("silhouette_area", ann.get("amodal_area"))
     fraction = info["px_count_visib"] / info["px_count_all"] if info["px_count_all"] else 0.0
+    whole_box = ann.get("silhouette_bbox", ann.get("amodal_bbox"))
     return info["px_count_visib"] == ann["area"] and (whole is None or info["px_count_all"] == whole) and \
-        abs(info["visib_fract"] - fraction) <= 1e-6
+        abs(info["visib_fract"] - fraction) <= 1e-6 and 0 <= info["px_count_valid"] <= info["px_count_all"] and \
+        info["bbox_visib"] == _bop_box(ann["bbox"]) and (whole_box is None or info["bbox_obj"] == _bop_box(whole_box))
+
+
+def _bop_box(box: list) -> list[float]:
+    """A COCO box [x, y, w, h] (spanning its pixels' edges) as BOP gives it (from the first to the last pixel)."""
+    x, y, w, h = box
+    return [x, y, w - 1, h - 1] if w > 0 and h > 0 else [-1, -1, -1, -1]
 
 
 def check_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], maps: Maps, report: Report) -> None:
