@@ -159,6 +159,8 @@ def test_passes_as_made(dataset):
     (lambda root: (root / "yolo" / "detect" / "data.yaml").write_text("names: [a\nb: ]"),
      "yolo/detect: 1 problem(s)\n     - malformed export, check stopped (ParserError: while parsing a flow sequence)"),
     (lambda root: first_annotation(root, num_keypoints=-1), "annotation 1: keypoints disagree with the pose"),
+    (lambda root: annotation_line(root, "annotations.json", lambda line: re.sub(rb'"keypoints":\[[^]]*\],', b"", line)),
+     "annotation 1: no keypoints, though its category names them"),
     (bad_box_and_moved_keypoints, "annotation 1: malformed (ValueError: could not convert string to float: 'x')\n"
                                   "     - annotation 2: keypoints disagree with the pose, 3D box and intrinsics"),
     (lambda root: first_image(root, "annotations.json", frame_index=2), "frame_index is not unique"),
@@ -182,8 +184,8 @@ def test_passes_as_made(dataset):
 ], ids=["truncated-jpeg", "truncated-depth", "truncated-instance", "greyscale-rgb", "bop-gt-list", "bop-gt-number",
         "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose", "amodal-not-rle",
         "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken", "keypoint-count",
-        "keypoints-moved", "frame-twice", "amodal-size", "depth-folder", "coco-record", "coco-record-edited",
-        "yolo-extra", "yolo-leak",
+        "no-keypoints", "keypoints-moved", "frame-twice", "amodal-size", "depth-folder", "coco-record",
+        "coco-record-edited", "yolo-extra", "yolo-leak",
         "bop-rgb", "bop-scene-copy", "bop-visib-fract", "bop-bbox-visib"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"

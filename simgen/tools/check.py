@@ -228,9 +228,11 @@ def shadowed(images: list[dict]) -> set[int]:
     return {id(img) for img in images if last[img["id"]] is not img} if len(last) < len(images) else set()
 
 
-def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, report: Report) -> Optional[Maps]:
-    """The image's annotations; where it is `drawn` (every image but with --sample), its files first, and the
-    annotations against them. Returns the drawn image's maps as its files' check read them (None: not drawn)."""
+def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, keyed: set,
+                report: Report) -> Optional[Maps]:
+    """The image's annotations (`keyed`: the categories that name keypoints); where it is `drawn` (every image but with
+    --sample), its files first, and the annotations against them. Returns the drawn image's maps as its files' check
+    read them (None: not drawn)."""
     maps = check_image_files(data, image, anns, report) if drawn else None
     for ann in anns:
         try:
@@ -238,7 +240,7 @@ def check_image(data: Dataset, image: dict, anns: list[dict], drawn: bool, repor
         except MALFORMED as err:
             report.problem("annotations", f"annotation {ann.get('id')}: malformed ({type(err).__name__}: "
                                           f"{first_line(err)})")
-    check_poses(anns, image, report)
+    check_poses(anns, image, keyed, report)
     return maps
 
 
@@ -253,6 +255,7 @@ def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, 
     drawn = {id(image) for image in chosen} if len(chosen) < len(data.images) else None
     hidden = shadowed(data.images)
     tally = Tally()
+    keyed = {c.get("id") for c in data.coco["categories"] if c.get("keypoints")}
     for image, anns in progress(data.by_image(), "checking", show_progress, total=len(data.images)):
         anns = [] if id(image) in hidden else anns
         try:
@@ -260,7 +263,7 @@ def check_annotations(data: Dataset, chosen: list[dict], exports: ExportChecks, 
         except TypeError as err:  # an instance_value that is no number
             report.problem(name, f"image {image['id']}: malformed annotations ({type(err).__name__}: "
                                  f"{first_line(err)})")
-        maps = check_image(data, image, anns, drawn is None or id(image) in drawn, report)
+        maps = check_image(data, image, anns, drawn is None or id(image) in drawn, keyed, report)
         exports.image(image, anns, maps)
     defined = {c.get("id") for c in data.coco["categories"]}
     for missing in sorted(tally.categories - defined):

@@ -16,7 +16,9 @@ NAME = "annotations"
 KEYPOINTS = len(geometry.KEYPOINT_NAMES)
 
 
-def check_poses(anns: list[dict], image: dict, report: Report) -> None:
+def check_poses(anns: list[dict], image: dict, keyed: set, report: Report) -> None:
+    """Each annotation's pose sound and its keypoints where its pose puts them; one of a category in `keyed` (those
+    that name keypoints) has them, as COCO's keypoint tools expect."""
     posed = []
     for ann in anns:
         if ("cam_R_m2c" in ann or "cam_t_m2c" in ann) and not pose_is_sound(ann):
@@ -26,6 +28,8 @@ def check_poses(anns: list[dict], image: dict, report: Report) -> None:
             report.problem(NAME, f"annotation {ann['id']}: expected {KEYPOINTS} [u, v, flag] keypoints")
         elif "keypoints" in ann:
             posed.append(ann)
+        elif ann.get("category_id") in keyed:
+            report.problem(NAME, f"annotation {ann['id']}: no keypoints, though its category names them")
     for ann in disagreeing(posed, image, report):
         report.problem(NAME, f"annotation {ann['id']}: keypoints disagree with the pose, 3D box and intrinsics")
 
