@@ -115,6 +115,12 @@ def yolo_image_in_two_splits(root: Path) -> None:
     shutil.copy(image, root / "yolo" / "detect" / "images" / "val" / image.name)
 
 
+def yolo_image_of_another_frame(root: Path) -> None:
+    """A YOLO image that is a copy of another frame's RGB (copytree made the export's links copies)."""
+    images = sorted((root / "yolo" / "detect" / "images").glob("*/*"))
+    shutil.copy(root / "rgb" / images[1].name, images[0])
+
+
 def swap_instance_masks(root: Path) -> None:
     """Frames 0 and 1 each with the other's instance mask: each annotation is checked against its own frame's."""
     first, second = root / "instance" / "000000.png", root / "instance" / "000001.png"
@@ -173,6 +179,7 @@ def test_passes_as_made(dataset):
      "coco/000000.json: its image or annotations are not those of annotations.json"),
     (yolo_pair_of_no_image, "yolo/detect (4 label files): 1 problem(s)\n     - 1 label or image file(s) of no image"),
     (yolo_image_in_two_splits, "without one label file and one image file in one split"),
+    (yolo_image_of_another_frame, "its image is not rgb/"),
     (lambda root: next(root.glob("bop/*/000000/rgb/*")).unlink(), "unknown image, other cam_K or depth_scale, or no "
                                                                  "rgb or depth file"),
     (lambda root: shutil.copytree(next(root.glob("bop/*/000000")), next(root.glob("bop/*/000000")).parent / "000001"),
@@ -185,7 +192,7 @@ def test_passes_as_made(dataset):
         "silhouette", "empty-segmentation", "splits-differ", "masks-swapped", "nan-pose", "amodal-not-rle",
         "split-annotation-changed", "split-image-changed", "bop-camera-json", "data-yaml-broken", "keypoint-count",
         "no-keypoints", "keypoints-moved", "frame-twice", "amodal-size", "depth-folder", "coco-record",
-        "coco-record-edited", "yolo-extra", "yolo-leak",
+        "coco-record-edited", "yolo-extra", "yolo-leak", "yolo-image",
         "bop-rgb", "bop-scene-copy", "bop-visib-fract", "bop-bbox-visib"])
 def test_damage_is_reported(dataset, tmp_path, damage, report):
     broken = tmp_path / "broken"

@@ -3,6 +3,7 @@ its label file, and each drawn image's label lines are its annotations' classes,
 
 from __future__ import annotations
 
+import filecmp
 from pathlib import Path
 from typing import Optional
 
@@ -18,6 +19,12 @@ from simgen.tools.check_report import MALFORMED, Maps, Membership, Report, drawn
 
 def yolo_rows(path: Path) -> list[list[float]]:
     return [[float(v) for v in line.split()] for line in path.read_text().splitlines() if line.strip()]
+
+
+def _same_file(copy: Path, original: Path) -> bool:
+    """The export's image is the dataset's: a link to it (as the export makes where it can) or a copy of its bytes
+    (a missing original is the images check's to report)."""
+    return not original.is_file() or copy.samefile(original) or filecmp.cmp(copy, original, shallow=False)
 
 
 class YoloCheck:
@@ -58,6 +65,9 @@ class YoloCheck:
             self.unlabelled.add(stem)
             self.report.problem(self.name, f"{stem}: expected one image and one label file, in one split")
             return
+        if not _same_file(self.out / "images" / found[0] / Path(image["file_name"]).name,
+                          self.data.root / image["file_name"]):
+            self.report.problem(self.name, f"{stem}: its image is not {image['file_name']}")
         rows = yolo_rows(self.out / "labels" / found[0] / f"{stem}.txt")
         if len(rows) != len(anns):
             self.report.problem(self.name, f"{stem}: {len(rows)} label lines for {len(anns)} annotations")
