@@ -4,7 +4,10 @@ import os
 
 import pytest
 
-from simgen.writers.files import atomic_file, link, listed, on_disk
+from simgen.export import coco_splits
+from simgen.export.bop import JsonObjectFile
+from simgen.export.dataset import write_text
+from simgen.writers.files import atomic_file, link, listed, on_disk, temporary_path
 
 
 def test_a_link_is_a_hard_link_of_the_file_a_symlink_names(tmp_path):
@@ -50,6 +53,35 @@ def test_an_error_reading_another_file_in_the_block_names_that_file(tmp_path):
     with pytest.raises(FileNotFoundError, match="record.json"):
         with atomic_file(tmp_path / "annotations.json"):
             (tmp_path / "record.json").read_text()
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full: every write to it fails")
+@pytest.mark.parametrize("write", [
+    lambda path: write_text(path, "0 0.5 0.5 0.1 0.1\n"),
+    lambda path: bop_scene_file(path),
+    lambda path: split_file(path),
+], ids=["yolo-label", "bop-scene-file", "split-file"])
+def test_a_full_disk_under_an_export_names_the_file(tmp_path, write):
+    """A write to a full disk raises an OSError without a file name: the exports' writes give it theirs, which
+    simgen's one-line error then shows."""
+    path = tmp_path / "annotations_train.json"
+    path.symlink_to("/dev/full")
+    with pytest.raises(OSError, match="No space left on device") as raised:
+        write(path)
+    assert raised.value.filename == str(path)
+
+
+def bop_scene_file(path):
+    with JsonObjectFile(path) as entries:
+        entries.add("0", [{"obj_id": 1}])
+
+
+def split_file(path):
+    """A split file written as the splits export writes it: through a temporary name (here, the full device)."""
+    tmp = temporary_path(path)
+    tmp.symlink_to("/dev/full")
+    with coco_splits._opened(tmp, path) as file:
+        file.write(b"{}")
 
 
 def test_within_a_listed_block_a_folder_is_listed_once(tmp_path):

@@ -21,7 +21,7 @@ import numpy as np
 
 from simgen.annotate import mask_rect
 from simgen.export.dataset import Dataset, DatasetError, decode, read_png, write_json
-from simgen.writers.files import link, replacing
+from simgen.writers.files import link, naming, replacing
 
 SCENE = "000000"
 SCENE_FILES = ("scene_camera.json", "scene_gt.json", "scene_gt_info.json")
@@ -163,18 +163,22 @@ class JsonObjectFile:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.file, self.keys = open(path, "w"), 0
-        self.file.write("{")
+        self.path, self.file, self.keys = path, open(path, "w"), 0
+        self._write("{")
 
     def add(self, key: str, value: object) -> None:
-        self.file.write(f"{',' * (self.keys > 0)}\n{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
+        self._write(f"{',' * (self.keys > 0)}\n{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
         self.keys += 1
+
+    def _write(self, text: str) -> None:
+        with naming(self.path):
+            self.file.write(text)
 
     def __enter__(self) -> JsonObjectFile:
         return self
 
     def __exit__(self, *error: object) -> None:
-        with self.file:
+        with naming(self.path), self.file:
             self.file.write("\n}")
 
 

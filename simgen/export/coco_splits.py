@@ -11,7 +11,7 @@ from typing import BinaryIO, Iterator, Optional
 from simgen.annotations_file import ANNOTATIONS_START, IMAGES_START, LIST_END, SEPARATOR
 from simgen.export.dataset import Dataset
 from simgen.splits import SPLIT_NAMES
-from simgen.writers.files import temporary_path
+from simgen.writers.files import naming, temporary_path
 
 
 def split_file(root: Path, split: str) -> Path:
@@ -74,8 +74,5 @@ def _compact(entry: dict) -> bytes:
 @contextlib.contextmanager
 def _opened(tmp: Path, target: Path) -> Iterator[BinaryIO]:
     """`tmp` open to write; an error names `target`, the file it is written for."""
-    try:
-        with open(tmp, "wb") as file:
-            yield file
-    except OSError as err:
-        raise OSError(err.errno, err.strerror, str(target)) from None
+    with naming(target, tmp), open(tmp, "wb") as file:
+        yield file

@@ -17,7 +17,7 @@ from pycocotools import mask as mask_utils
 from simgen import annotations_file, splits, validate
 from simgen.annotations_file import ANNOTATIONS, DatasetError, Schema, first_line, short
 from simgen.errors import ConfigError
-from simgen.writers.files import CONFIG_FILE
+from simgen.writers.files import CONFIG_FILE, naming
 
 # What the exporters and simgen-check require of each entry; simgen-check reports what else is wrong.
 SCHEMA = Schema(required={"images": ("id", "file_name", "width", "height", "frame_index"),
@@ -198,7 +198,8 @@ def read_png(path: Path, shape: tuple[int, int], what: str) -> np.ndarray:
 
 def write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
+    with naming(path):
+        path.write_text(text)
 
 
 def write_json(path: Path, obj: Any) -> None:

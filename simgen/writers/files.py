@@ -117,18 +117,29 @@ def link(source: str | Path, target: str | Path) -> None:
 
 
 @contextlib.contextmanager
+def naming(path: Path, written_as: Optional[Path] = None) -> Iterator[None]:
+    """An OSError in the block that names no file (a write to a full disk), or names `written_as` (the temporary
+    file `path` is written through), names `path`."""
+    try:
+        yield
+    except OSError as err:
+        if err.filename is not None and (written_as is None or err.filename != str(written_as)):
+            raise
+        raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+
+
+@contextlib.contextmanager
 def atomic_file(path: Path) -> Iterator[BinaryIO]:
     """A file to write `path` through, put in place when the block ends and removed again if it fails (a full disk
     keeps no half file)."""
     tmp = temporary_path(path)
     try:
-        with open(tmp, "wb") as fh:
-            yield fh
-        os.replace(tmp, path)
-    except BaseException as err:
+        with naming(path, tmp):
+            with open(tmp, "wb") as fh:
+                yield fh
+            os.replace(tmp, path)
+    except BaseException:
         tmp.unlink(missing_ok=True)
-        if isinstance(err, OSError) and err.filename in (None, str(tmp)):  # not another file's, read in the block
-            raise OSError(err.errno, err.strerror, str(path)) from None
         raise
 
 
