@@ -315,13 +315,16 @@ def read_head(path: Path) -> dict:
 
 
 def not_finished(root: Path) -> str:
-    """Why a folder without annotations.json is no finished dataset, and what to do: a run's unfinished dataset,
-    or a sweep's folder (or another) holding datasets, or neither."""
+    """Why a folder without annotations.json is no finished dataset, and what to do: a run's unfinished dataset, the
+    log of a run that failed, or a sweep's folder (or another) holding datasets, or neither."""
     records = root / "coco"
     if records.is_dir():
         written = sum(1 for _ in records.glob("*.json"))
         return (f"an unfinished dataset ({written} frames written): run the simgen command that made it again to "
                 "finish it")
+    if [p.name for p in root.iterdir()] == ["simgen.log"]:
+        return ("no dataset, only simgen.log: a run that stopped before its first frame (a sweep job that failed?); "
+                "its log says why")
     inside = sorted(p for p in root.iterdir() if (p / ANNOTATIONS).is_file())
     if inside:
         return (f"a folder of {len(inside)} dataset{'s' * (len(inside) > 1)} (a sweep's?), not one: pass a "

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from conftest import SMALL, in_lines, run_simgen
+from simgen.tools import config_diff
 from tools_support import assert_one_line_error, read_png, run_tool, with_optional_fields
 
 FIGURES = ["instances_per_category", "instances_per_image", "box_size", "aspect_ratio", "centres", "depth"]
@@ -192,6 +193,44 @@ def test_three_datasets_side_by_side_in_a_folder_beside_them(datasets, tmp_path)
     long = (sweep / "wide").rename(sweep / ("w" * 250))
     assert run_tool("stats", sweep / "narrow", long, "--no-progress", "--samples", "0").returncode == 0
     assert (sweep / "narrow" / ("compare-" + "w" * 247) / "report.html").is_file()
+
+
+def test_comparing_a_sweep_again_leaves_out_the_first_comparison_and_replaces_it(datasets, tmp_path):
+    """`simgen-stats sweep/*/` run twice: the second time the glob also matches the first's comparison/, which was
+    taken for a dataset; and a comparison of fewer datasets into the same folder kept the sample sheets of more."""
+    sweep = tmp_path / "sweep"
+    for name in ("narrow", "wide", "extra"):
+        shutil.copytree(datasets[name], sweep / name)
+    members = [sweep / name for name in ("extra", "narrow", "wide")]
+    assert run_tool("stats", *members, "--no-progress", "--samples", "1").returncode == 0
+    again = run_tool("stats", *sorted(sweep.iterdir()), "--no-progress", "--samples", "1")
+    assert again.returncode == 0, again.stderr
+    assert again.stderr == f"simgen-stats: leaving out {sweep / 'comparison'}: a simgen-stats report, not a dataset\n"
+    numbers = json.loads((sweep / "comparison" / "stats.json").read_text())
+    assert sorted(numbers) == ["a", "b", "c", "config_changes"]
+    two = run_tool("stats", *members[:2], "--out", sweep / "comparison", "--no-progress", "--samples", "1")
+    assert two.returncode == 0, two.stderr
+    assert sorted(p.name for p in (sweep / "comparison").glob("samples*")) == ["samples_a.png", "samples_b.png"]
+    assert "B: narrow" in (sweep / "comparison" / "report.html").read_text()
+
+
+def test_a_failed_jobs_folder_is_named_as_such(datasets, tmp_path):
+    failed = tmp_path / "camera.fov=200"
+    failed.mkdir()
+    (failed / "simgen.log").write_text("[simgen][ERROR] - camera.fov: expected a number in (0, 180), got 200\n")
+    done = run_tool("stats", datasets["narrow"], failed, "--no-progress")
+    assert_one_line_error(done, f"{failed}/annotations.json: missing; no dataset, only simgen.log: a run that "
+                                "stopped before its first frame")
+
+
+def test_the_config_diff_names_effects_given_in_another_order(tmp_path):
+    """The same effects in another order make other images; flattened by name, their configs read the same."""
+    for name, order in (("a", ["blur", "jpeg"]), ("b", ["jpeg", "blur"])):
+        (tmp_path / name).mkdir()
+        effects = {effect: {"_target_": f"simgen.effects.sensor.{effect}"} for effect in order}
+        (tmp_path / name / "config.yaml").write_text(json.dumps({"seed": 0, "effects": effects, "randomizers": {}}))
+    configs = [config_diff.load_config(tmp_path / name) for name in "ab"]
+    assert config_diff.diff(*configs) == [{"key": "effects", "a": ["blur", "jpeg"], "b": ["jpeg", "blur"]}]
 
 
 def test_default_output_folders(datasets):

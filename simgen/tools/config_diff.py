@@ -21,13 +21,25 @@ def flatten(tree: Any, prefix: str = "") -> dict[str, Any]:
     return flat
 
 
+ORDERED = ("randomizers", "distractors", "effects")  # groups applied in the order they are listed
+
+
+def with_orders(config: Any) -> dict[str, Any]:
+    """The flattened config, with the names of each ordered group as a list (`effects: [jpeg, blur]`): the same
+    effects in another order make other images."""
+    flat = flatten(config)
+    if isinstance(config, dict):
+        flat.update({group: list(config[group]) for group in ORDERED if isinstance(config.get(group), dict)})
+    return flat
+
+
 def load_config(root: Path) -> dict[str, Any] | None:
-    """The dataset's flattened config, or None where the dataset has no config.yaml."""
+    """The dataset's flattened config (with_orders), or None where the dataset has no config.yaml."""
     path = root / CONFIG_FILE
     if not path.is_file():
         return None
     try:
-        return flatten(yaml.safe_load(path.read_text()) or {})
+        return with_orders(yaml.safe_load(path.read_text()) or {})
     except yaml.YAMLError as err:
         raise DatasetError(f"{path}: not a readable YAML file ({err.__class__.__name__})") from None
 

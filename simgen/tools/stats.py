@@ -7,10 +7,12 @@ import io
 import json
 import logging
 import os
+import sys
 from pathlib import Path
 
 import cv2
 
+from simgen.annotations_file import ANNOTATIONS
 from simgen.tools import config_diff, plots, report, statistics, summary
 from simgen.tools.config_diff import LETTERS
 from simgen.tools import dataset as datasets
@@ -22,6 +24,7 @@ NAME = "simgen-stats"
 MAX_SAMPLES = 100  # sample overlays per dataset at most
 DEPTH_FRAMES = 1000  # frames whose depth is counted by default: a million frames' PNGs take most of an hour
 SAMPLE_COLUMNS, SAMPLE_WIDTH = 3, 400  # the samples' contact sheet: columns, tile width in pixels
+REPORT_FILES = ("stats.json", "report.html")
 log = logging.getLogger(NAME)
 
 
@@ -54,6 +57,35 @@ def output_dir(args: argparse.Namespace) -> Path:
         return args.dataset / name
     parents = {path.resolve().parent for path in [args.dataset, *args.others]}
     return (parents.pop() if len(parents) == 1 else args.dataset) / "comparison"
+
+
+def is_report(folder: Path) -> bool:
+    """Whether `folder` holds a report of simgen-stats and no dataset: a comparison/ beside a sweep's datasets, which
+    a glob of them (sweep/*/) matches too."""
+    return all((folder / name).is_file() for name in REPORT_FILES) and not (folder / ANNOTATIONS).is_file()
+
+
+def leave_out_reports(args: argparse.Namespace) -> None:
+    """Drop the reports among the folders given, saying so: comparing a sweep twice with sweep/*/ gave the first
+    comparison's folder as a dataset."""
+    given = [args.dataset, *args.others]
+    for folder in filter(is_report, given):
+        print(f"{NAME}: leaving out {folder}: a simgen-stats report, not a dataset", file=sys.stderr)
+    kept = [folder for folder in given if not is_report(folder)]
+    if not kept:
+        raise UsageError("expected a dataset; every folder given holds a simgen-stats report")
+    args.dataset, args.others = kept[0], kept[1:]
+
+
+def remove_previous_report(out: Path) -> None:
+    """The files of a report written into `out` before: a comparison of fewer datasets makes fewer sample sheets,
+    and an earlier one's would stay beside it."""
+    names = [*REPORT_FILES, *(f"{name}.png" for name in plots.FIGURES), "samples.png",
+             *(f"samples_{key}.png" for key in LETTERS)]
+    if (out / "stats.json").is_file():
+        log.info("replacing the report in %s", out)
+    for name in names:
+        (out / name).unlink(missing_ok=True)
 
 
 def letters(data: list) -> list[str]:
@@ -128,6 +160,7 @@ def make_report(args: argparse.Namespace) -> Path:
         raise UsageError(f"--depth-frames: expected a number of frames >= 0 (0: every frame), got {args.depth_frames}")
     if len(args.others) >= len(LETTERS):
         raise UsageError(f"expected at most {len(LETTERS)} datasets, got {len(args.others) + 1}")
+    leave_out_reports(args)
     # only the sample sheets' frames' annotations held; the numbers read them all a line at a time
     data = [datasets.load(p, keep=lambda images: sample(images, args.samples) if args.samples else [])
             for p in [args.dataset, *args.others]]
@@ -140,6 +173,7 @@ def make_report(args: argparse.Namespace) -> Path:
     pictures = figures(list(zip(letters(data), stats)))
     samples = sample_sheets(data, labels, args.samples, args.progress)
     content = numbers_json(numbers, data)
+    remove_previous_report(out)
     for name, png in [*pictures.items(), *((stem, png) for stem, _, png in samples)]:
         (out / f"{name}.png").write_bytes(png)
     (out / "stats.json").write_text(json.dumps(content, indent=2) + "\n")
