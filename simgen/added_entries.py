@@ -1,13 +1,18 @@
-"""The command line's `+KEY={...}` overrides that Hydra merges into an entry already there instead of adding one."""
+"""The command line's `+KEY` overrides that Hydra takes without complaint but simgen cannot: a `+KEY={...}` merged
+into an entry already there instead of adding one, and a key added at the top level, which no part reads."""
 
 from __future__ import annotations
 
 from typing import Any, Iterator, Sequence
 
+from hydra.core.global_hydra import GlobalHydra
+from hydra.core.object_type import ObjectType
 from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, OmegaConf
 
-from simgen.errors import ConfigError
+from simgen.config import check_top_level
+from simgen.errors import ConfigError, exit_with
 
 
 def check_added_entries(cfg: DictConfig, overrides: Sequence[str]) -> None:
@@ -35,3 +40,30 @@ def _kept(node: Any, given: dict, prefix: str = "") -> Iterator[str]:
             yield f"{prefix}{name}"
         elif isinstance(given[name], dict):
             yield from _kept(node[name], given[name], f"{prefix}{name}.")
+
+
+def added_top_level_keys(overrides: Sequence[str], groups: Sequence[str]) -> Iterator[str]:
+    """The keys `+KEY=...` adds at the top level that are not config groups (`+experiment=...` selects one)."""
+    for override in OverridesParser.create().parse_overrides(list(overrides)):
+        key = override.key_or_group
+        if override.is_add() and "." not in key and "/" not in key and key not in groups:
+            yield key
+
+
+class TopLevelKeysCheck(Callback):
+    """Before a sweep's first job: a key its overrides add at the top level (`+sed=0,1`) is refused once, rather than
+    each job failing on it (or, before, each running without it)."""
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        overrides = OmegaConf.to_container(config.hydra.overrides, resolve=False)  # as given: `${...}` unresolved
+        given = [*overrides["hydra"], *overrides["task"]]  # hydra.searchpath may add groups
+        try:
+            groups = GlobalHydra.instance().config_loader().get_group_options(
+                "", ObjectType.GROUP, config_name=config.hydra.job.config_name, overrides=given)
+            added = list(added_top_level_keys(overrides["task"], groups))
+        except Exception:  # overrides Hydra itself refuses, with its own message; each job checks its config too
+            return
+        try:
+            check_top_level(added)
+        except ConfigError as err:
+            exit_with(str(err))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import functools
 import inspect
 import logging
@@ -9,7 +10,7 @@ import os
 import re
 from dataclasses import dataclass, field, fields
 from importlib import resources
-from typing import Any, Callable, Optional
+from typing import Any, Callable, Iterable, Optional
 
 import yaml
 from hydra.core.config_store import ConfigStore
@@ -63,6 +64,19 @@ class RunConfig:
     annotator: Any = None
     effects: Any = field(default_factory=dict)
     writers: Any = field(default_factory=dict)
+
+
+TOP_LEVEL = tuple(f.name for f in fields(RunConfig))
+
+
+def check_top_level(keys: Iterable[str]) -> None:
+    """A key added at the top level (`+sed=1`, a misspelt seed) is no setting simgen reads: Hydra adds it, and the
+    run went on without it."""
+    for key in keys:
+        if key not in TOP_LEVEL and key != "hydra":
+            close = difflib.get_close_matches(key, TOP_LEVEL, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"expected one of: {', '.join(TOP_LEVEL)}"
+            raise ConfigError(key, f"unknown key: simgen reads no such setting ({hint})")
 
 
 def register_schema() -> None:
@@ -254,6 +268,7 @@ def _check_options(cfg: DictConfig) -> None:
 
 def build_pipeline(cfg: DictConfig) -> Pipeline:
     """Instantiate every part of a run from its composed config."""
+    check_top_level(cfg.keys())
     _check_options(cfg)
     splits.ratios(cfg.get("splits"))  # checked whether or not a writer uses them: simgen-export may, later
     scene, catalog, camera = build("scene", cfg.scene), build("catalog", cfg.catalog), build("camera", cfg.camera)

@@ -1,5 +1,15 @@
 """Errors that simgen reports to the user as one line, without a traceback."""
 
+import sys
+from typing import NoReturn
+
+
+def exit_with(message: str) -> NoReturn:
+    """One line and exit status 2, from where an exception would not reach simgen's report (a Hydra callback, whose
+    exceptions Hydra turns into warnings)."""
+    print(f"simgen: error: {message}", file=sys.stderr)
+    sys.exit(2)
+
 
 class SimgenError(Exception):
     """Base of every error the command line prints as a one-line message."""

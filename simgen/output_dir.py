@@ -6,9 +6,8 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 from hydra.experimental.callback import Callback
@@ -16,7 +15,7 @@ from omegaconf import DictConfig
 from omegaconf.errors import InterpolationResolutionError
 
 from simgen import temp_folders
-from simgen.errors import ConfigError, DatasetExistsError
+from simgen.errors import ConfigError, DatasetExistsError, exit_with
 from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, TEMPORARY_NAME, remove_partial_files, write_bytes_atomic
 
 log = logging.getLogger(__name__)
@@ -179,7 +178,7 @@ class OutputDirCheck(Callback):
     def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
         root = Path(_ensure_writable(config.hydra.run)).resolve()
         if _foreign(root):
-            _fail(_foreign_message(root))
+            exit_with(_foreign_message(root))
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         _ensure_writable(config.hydra.sweep)
@@ -190,7 +189,7 @@ def _folder(node: DictConfig) -> str:
     try:
         return node.dir
     except InterpolationResolutionError as err:  # `${nope}` in output_dir
-        _fail(f"output_dir: {str(err.msg).strip().splitlines()[0]}")
+        exit_with(f"output_dir: {str(err.msg).strip().splitlines()[0]}")
 
 
 def _ensure_writable(node: DictConfig) -> str:
@@ -199,12 +198,9 @@ def _ensure_writable(node: DictConfig) -> str:
     try:
         Path(path).mkdir(parents=True, exist_ok=True)
     except OSError as err:
-        _fail(f"output_dir: cannot create {path} ({err.strerror or err})")
+        exit_with(f"output_dir: cannot create {path} ({err.strerror or err})")
     if not os.access(path, os.W_OK | os.X_OK):
-        _fail(f"output_dir: {path} is not writable")
+        exit_with(f"output_dir: {path} is not writable")
     return path
 
 
-def _fail(message: str) -> NoReturn:
-    print(f"simgen: error: {message}", file=sys.stderr)
-    sys.exit(2)

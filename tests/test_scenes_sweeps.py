@@ -220,6 +220,25 @@ def test_a_value_no_job_can_compose_stops_the_sweep_before_it_runs(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["multirun.yaml", "seed=0"]
 
 
+@pytest.mark.parametrize("sweep", [True, False])
+def test_a_key_added_at_the_top_level_is_refused(tmp_path, sweep):
+    """`+sed=1,2` (seed misspelt) made two identical datasets, each with `sed` in its config.yaml; a sweep now stops
+    before its first job, leaving no folder. A group added with + (`+my_group=...`) is not refused."""
+    out = tmp_path / "sweep"
+    done = run_simgen([*(["-m", "+sed=1,2"] if sweep else ["+sed=1"]), f"output_dir={out}", "num_frames=1", *SMALL],
+                      tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == ("simgen: error: sed: unknown key: simgen reads no such setting "
+                                                    "(did you mean seed?)")
+    assert not out.exists() if sweep else sorted(p.name for p in out.iterdir()) == ["simgen.log"]
+    (tmp_path / "my_conf" / "my_group").mkdir(parents=True)
+    (tmp_path / "my_conf" / "my_group" / "wide.yaml").write_text("# @package _global_\ncamera:\n  fov: 70\n")
+    done = run_simgen(["-m", "+my_group=wide", "hydra.searchpath=[file://my_conf]", f"output_dir={out}",
+                       "num_frames=1", *SMALL, "renderer=tiny"], tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "fov: 70" in next(out.glob("+my_group=wide*/config.yaml")).read_text()
+
+
 def test_a_sweep_folder_name_too_long_is_one_line_saying_what_to_do(tmp_path):
     out = tmp_path / "sweep"
     long = ["objects.categories=[duck,teddy,lego,jenga,soccerball,mug,blob,box,sphere,cylinder,capsule]",
