@@ -36,9 +36,11 @@ class RunSummary:
     objects: int = 0  # labeled objects dropped in the rendered frames
     fell: int = 0  # of them, those that fell off the support
     oversized: dict = field(default_factory=dict)  # category -> (metres across, asset): its largest, if too large
+    ignored: int = 0  # ignore regions annotated in the rendered frames
 
     def add(self, result: FrameResult) -> None:
         self.instances += result.instances
+        self.ignored += result.ignored
         self.categories_seen.update(result.categories)
         self.unsettled += result.unsettled
         self.empty += result.empty
@@ -54,7 +56,8 @@ class RunSummary:
         rate = self.rendered / self.seconds if self.seconds > 0 else float("inf")
         resumed = f", {self.frames - self.rendered} already on disk" if self.rendered < self.frames else ""
         of = " in the rendered ones" if resumed else ""
-        return (f"{frames} ({self.rendered} rendered{resumed}), {counted(self.instances, 'instance')}, "
+        ignored = f" and {counted(self.ignored, 'ignore region')}" if self.ignored else ""
+        return (f"{frames} ({self.rendered} rendered{resumed}), {counted(self.instances, 'instance')}{ignored}, "
                 f"{counted(len(self.categories_seen), 'category', 'categories')}{of} in {self.seconds:.1f} s "
                 f"({rate:.1f} frames/s, {self.renderer} renderer)")
 

@@ -44,22 +44,24 @@ class FrameResult:
     """What the parent needs to know of a finished frame."""
 
     index: int
-    instances: int
+    instances: int  # annotated, ignore regions aside
     categories: frozenset
     unsettled: bool = False  # labeled objects still moving when drawn: settling hit world.max_steps
     empty: bool = False  # nothing annotated but ignore regions
     objects: int = 0  # labeled objects dropped
     fell: int = 0  # of them, those that fell off (or through) the support and were left out
     oversized: tuple = ()  # (category, asset, metres across) of the labeled objects larger than OVERSIZED_M
+    ignored: int = 0  # ignore regions annotated (annotator.below=ignore)
 
     @staticmethod
     def of(index: int, instances: list[Instance], scene: Scene) -> "FrameResult":
         labeled = [obj for obj in scene.objects if obj.labeled]
         sizes = [(obj.category, obj.asset.path or obj.asset.kind, float(np.ptp(obj.bbox_3d, axis=0).max()))
                  for obj in labeled if obj.bbox_3d is not None]
-        return FrameResult(index, len(instances), frozenset(i.category_id for i in instances),
+        kept = [i for i in instances if not i.ignore]
+        return FrameResult(index, len(kept), frozenset(i.category_id for i in kept),
                            unsettled=any(obj.state == "moving" for obj in labeled),
-                           empty=all(i.ignore for i in instances), objects=len(labeled),
+                           empty=not kept, ignored=len(instances) - len(kept), objects=len(labeled),
                            fell=sum(obj.state == "fell" for obj in labeled),
                            oversized=tuple(size for size in sizes if size[2] > OVERSIZED_M))
 

@@ -37,7 +37,17 @@ def dataset(tmp_path_factory) -> Path:
     tmp = tmp_path_factory.mktemp("exports")
     done = run_simgen([f"output_dir={tmp / 'ds'}", "num_frames=5", *SMALL, *RUN], tmp)
     assert done.returncode == 0, done.stderr
+    (tmp / "stdout.txt").write_text(done.stdout)
     return tmp / "ds"
+
+
+def test_the_summary_line_counts_ignore_regions_apart(dataset):
+    """`annotator.below=ignore` keeps regions that are no instances: the line said 28 instances for 21 and 7."""
+    anns = json.loads((dataset / "annotations.json").read_text())["annotations"]
+    ignored = sum(a["iscrowd"] for a in anns)
+    assert ignored > 0
+    line = (dataset.parent / "stdout.txt").read_text().splitlines()[-1]
+    assert f", {len(anns) - ignored} instances and {ignored} ignore region" in line, line
 
 
 def coco_of(root: Path) -> COCO:

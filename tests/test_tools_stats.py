@@ -61,13 +61,15 @@ def heatmap(anns: list[dict], images: dict[int, dict], rows: int = 12, cols: int
 def expected(root: Path) -> dict:
     """The report's numbers, recomputed from the dataset's files without simgen's tools."""
     coco = json.loads((root / "annotations.json").read_text())
-    anns, images = coco["annotations"], {im["id"]: im for im in coco["images"]}
+    images = {im["id"]: im for im in coco["images"]}
+    anns = [a for a in coco["annotations"] if not a["iscrowd"]]  # ignore regions are counted apart
     names = {c["id"]: c["name"] for c in coco["categories"]}
     per_image = [sum(a["image_id"] == i for a in anns) for i in images]
     widths, heights = [a["bbox"][2] for a in anns], [a["bbox"][3] for a in anns]
     per_category = Counter(names[a["category_id"]] for a in anns)
     return {
         "frames": len(images), "instances": len(anns), "categories": len(names),
+        "ignore_regions": len(coco["annotations"]) - len(anns),
         "categories_present": len(per_category),
         "image_sizes": dict(Counter(f"{im['width']}x{im['height']}" for im in images.values())),
         "instances_per_category": {n: per_category.get(n, 0) for n in names.values()},
@@ -111,6 +113,19 @@ def test_numbers_match_the_annotations_and_depth(datasets, tmp_path):
     assert numbers["visible_fraction"] is None  # amodal masks are off by default
     assert numbers["truncated"] == sum(a["truncated"] for a in anns)
     assert numbers["keypoints"]["labelled"] == sum(v > 0 for a in anns for v in a["keypoints"][2::3])
+
+
+def test_ignore_regions_are_counted_apart(datasets, tmp_path):
+    """An annotation with iscrowd 1 (annotator.below=ignore) is no instance: counted as an ignore region only."""
+    root = tmp_path / "crowd"
+    shutil.copytree(datasets["narrow"], root)
+    coco = json.loads((root / "annotations.json").read_text())
+    coco["annotations"][0]["iscrowd"] = 1
+    (root / "annotations.json").write_text(json.dumps(coco))
+    numbers = stats_of(root, tmp_path / "report")
+    check_numbers(numbers, root)
+    assert numbers["ignore_regions"] == 1
+    assert numbers["instances"] == len(coco["annotations"]) - 1
 
 
 def test_depth_is_counted_over_a_sample_of_the_frames(datasets, tmp_path):

@@ -43,6 +43,7 @@ def _span(numbers: dict, key: str) -> str:
 ROWS: list[tuple[str, Callable[[dict], Any]]] = [
     ("frames", lambda n: n["frames"]),
     ("instances", lambda n: n["instances"]),
+    ("ignore regions (iscrowd)", lambda n: n.get("ignore_regions", 0)),
     ("categories present / defined", lambda n: f"{n['categories_present']} / {n['categories']}"),
     ("image sizes", lambda n: ", ".join(f"{k} ({v})" for k, v in n["image_sizes"].items())),
     ("instances per image", lambda n: _span(n, "instances_per_image")),

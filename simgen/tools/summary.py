@@ -49,6 +49,7 @@ def to_json(stats: DatasetStats) -> dict:
         "dataset": stats.name,
         "frames": stats.frames,
         "instances": int(per_image.sum()),
+        "ignore_regions": stats.ignore_regions,
         "categories": len(stats.category_names),
         "categories_present": sum(n > 0 for n in stats.per_category.values()),
         "image_sizes": stats.image_sizes,
