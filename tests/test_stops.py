@@ -39,6 +39,18 @@ def test_simgens_own_handler_says_which_signal_stopped_a_deferred_block():
     assert done.stdout.splitlines() == ["block ran", "terminated (SIGTERM) 143"], done.stderr
 
 
+def test_a_tool_stopped_where_the_code_it_cut_through_raises_another_error_reports_the_stop():
+    """A Ctrl-C inside OmegaConf.create while simgen-merge read a shard's config.yaml surfaced as "not valid YAML"
+    naming a sound shard, with exit status 2 (4 of 88 stops): an error after a stop is the stop."""
+    code = ("import signal\nfrom omegaconf import OmegaConf\nfrom simgen.errors import SimgenError\n"
+            "from simgen.tools.cli import run_command\n"
+            "def body():\n    try:\n        signal.raise_signal(signal.SIGINT)\n        OmegaConf.create('a: 1')\n"
+            "    except KeyboardInterrupt:\n        raise SimgenError('config.yaml: not valid YAML') from None\n"
+            "run_command('simgen-merge', body)\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (done.returncode, done.stderr.strip()) == (130, "simgen-merge: interrupted"), done.stderr
+
+
 def test_a_signal_whose_default_action_ends_the_process_is_not_held():
     """A pool worker keeps SIGTERM's default: stopping the pool ends it at once, even inside PyBullet."""
     code = ("import signal\nfrom simgen.quiet import c_output_silenced\nwith c_output_silenced():\n"

@@ -76,11 +76,17 @@ def _message(err: Exception) -> str:
 
 def run_command(name: str, body: Callable[[], int]) -> None:
     """Run a command's body with logging set up; SimgenErrors and OSErrors become `NAME: error: ...`, status 2;
-    Ctrl-C and SIGTERM stop it with one line, status 130 or 143 (what it builds, it builds in hidden folders)."""
+    Ctrl-C and SIGTERM stop it with one line, status 130 or 143 (what it builds, it builds in hidden folders), also
+    where the code they cut through raised another error instead."""
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     stops.handle_stops()
     try:
-        sys.exit(body())
+        try:
+            sys.exit(body())
+        except Exception:
+            if stops.stopped_by():  # code the stop cut through turned it into another error (OmegaConf's, say)
+                raise KeyboardInterrupt from None
+            raise
     except (SimgenError, OSError) as err:
         print(f"{name}: error: {_message(err)}", file=sys.stderr)
         sys.exit(2)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import tempfile
@@ -98,12 +99,16 @@ class CocoWriter:
 
     def made(self) -> bool:
         """Whether annotations.json is there and whole: one emptied or cut short outside simgen (which writes it
-        atomically) is assembled again from the records."""
+        atomically) is assembled again from the records. Whole: ending as simgen ends it (LIST_END: a file cut short
+        can end in any other `}`), or else, laid out by another tool, one JSON object."""
+        path = self.root / FINISHED_MARKER
         try:
-            with open(self.root / FINISHED_MARKER, "rb") as fh:
-                fh.seek(max(0, fh.seek(0, os.SEEK_END) - 64))
-                return fh.read().rstrip().endswith(b"}")
-        except OSError:
+            with open(path, "rb") as fh:
+                fh.seek(max(0, fh.seek(0, os.SEEK_END) - len(LIST_END)))
+                if fh.read() == LIST_END:
+                    return True
+            return type(json.loads(path.read_bytes())) is dict
+        except (OSError, ValueError, RecursionError):
             return False
 
     def close(self, records: Optional[Iterable[Path]] = None) -> None:

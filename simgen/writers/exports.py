@@ -112,5 +112,13 @@ class SplitsWriter(Export):
     def files(self) -> list[Path]:
         return [split_file(self.root, split) for split, ratio in self.ratios.items() if ratio > 0]
 
+    def made(self) -> bool:
+        """A split left empty (fewer scenes than splits) has no file: where one is missing, the files are checked
+        against the splits of the dataset's images (and were made again at every rerun, before)."""
+        if super().made():
+            return True
+        splits = self.read_dataset(self.root).split_images(self.ratios, self.seed)
+        return all(split_file(self.root, split).is_file() for split, images in splits.items() if images)
+
     def export(self, data: dataset.Dataset) -> Any:
         return export_splits(data, self.ratios, self.seed)

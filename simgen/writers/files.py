@@ -65,19 +65,21 @@ def temporary_path(path: Path) -> Path:
 @contextlib.contextmanager
 def replacing(out: Path) -> Iterator[Path]:
     """A fresh folder to write into (temporary_path(out)), put in place of `out` once it is complete: a build that
-    fails or is interrupted leaves `out` as it was, and no half-made one beside it (one a killed process left is
-    removed by the next build of `out`)."""
-    stage = temporary_path(out)
+    fails or is interrupted leaves `out` as it was, or else no `out` (between setting the old one aside and putting
+    the new one in place), never half of one; what a killed process left beside it (the new one, or the old one set
+    aside: .NAME.old.tmpPID) is removed by the next build of `out`."""
+    stage, old = temporary_path(out), out.with_name(f".{out.name}.old.tmp{os.getpid()}")
     shutil.rmtree(stage, ignore_errors=True)
-    for abandoned in out.parent.glob(f".{glob.escape(out.name)}.tmp*"):
+    for abandoned in out.parent.glob(f".{glob.escape(out.name)}.*tmp*"):
         temp_folders.remove_if_abandoned(str(abandoned))
     stage.mkdir(parents=True)
     fd = temp_folders.hold(str(stage))  # until it is in place: a build elsewhere (another host) leaves it alone
     try:
         yield stage
-        if out.exists():
-            shutil.rmtree(out)
+        if out.exists():  # set aside whole, not deleted in place: a stop midway left half an export that looked made
+            out.rename(old)
         stage.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
     finally:
         os.close(fd)
         shutil.rmtree(stage, ignore_errors=True)
