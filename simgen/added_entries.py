@@ -43,21 +43,22 @@ def _kept(node: Any, given: dict, prefix: str = "") -> Iterator[str]:
 
 
 def added_top_level_keys(overrides: Sequence[str], groups: Sequence[str]) -> Iterator[str]:
-    """The keys `+KEY=...` adds at the top level that are not config groups (`+experiment=...` selects one)."""
+    """The keys `+KEY=...` (or `++KEY=...`) adds at the top level that are not config groups (`+experiment=...`
+    selects one)."""
     for override in OverridesParser.create().parse_overrides(list(overrides)):
         key = override.key_or_group
-        if override.is_add() and "." not in key and "/" not in key and key not in groups:
+        if (override.is_add() or override.is_force_add()) and "." not in key and "/" not in key and key not in groups:
             yield key
 
 
 class TopLevelKeysCheck(Callback):
-    """Before a sweep's first job: a key its overrides add at the top level (`+sed=0,1`) is refused once, rather than
-    each job failing on it (or, before, each running without it)."""
+    """Before a sweep's first job: a key its overrides add at the top level (`+sed=0,1`) is refused once, with one
+    line and exit status 2, rather than by each job."""
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        overrides = OmegaConf.to_container(config.hydra.overrides, resolve=False)  # as given: `${...}` unresolved
-        given = [*overrides["hydra"], *overrides["task"]]  # hydra.searchpath may add groups
         try:
+            overrides = OmegaConf.to_container(config.hydra.overrides, resolve=False)  # as given: `${...}` unresolved
+            given = [*overrides["hydra"], *overrides["task"]]  # hydra.searchpath may add groups
             groups = GlobalHydra.instance().config_loader().get_group_options(
                 "", ObjectType.GROUP, config_name=config.hydra.job.config_name, overrides=given)
             added = list(added_top_level_keys(overrides["task"], groups))

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator, Optional
 
 from simgen.errors import SimgenError
-from simgen.writers.files import FINISHED_MARKER
+from simgen.writers.files import FINISHED_MARKER, LOG_FILE
 
 ANNOTATIONS = FINISHED_MARKER
 KINDS = ("images", "annotations", "categories")
@@ -322,7 +322,7 @@ def not_finished(root: Path) -> str:
         written = sum(1 for _ in records.glob("*.json"))
         return (f"an unfinished dataset ({written} frames written): run the simgen command that made it again to "
                 "finish it")
-    if [p.name for p in root.iterdir()] == ["simgen.log"]:
+    if [p.name for p in root.iterdir()] == [LOG_FILE]:
         return ("no dataset, only simgen.log: a run that stopped before its first frame (a sweep job that failed?); "
                 "its log says why")
     inside = sorted(p for p in root.iterdir() if (p / ANNOTATIONS).is_file())

@@ -70,8 +70,8 @@ TOP_LEVEL = tuple(f.name for f in fields(RunConfig))
 
 
 def check_top_level(keys: Iterable[str]) -> None:
-    """A key added at the top level (`+sed=1`, a misspelt seed) is no setting simgen reads: Hydra adds it, and the
-    run went on without it."""
+    """Each key is a top-level setting simgen reads; one Hydra added (`+sed=1`, a misspelt seed) is a ConfigError
+    naming it and the closest setting."""
     for key in keys:
         if key not in TOP_LEVEL and key != "hydra":
             close = difflib.get_close_matches(key, TOP_LEVEL, n=1)
@@ -163,7 +163,7 @@ def _selected(cfg: DictConfig, group: str) -> dict[str, Any]:
 
 def is_whole_key(key: str) -> bool:
     """Whether `key` names a config value from the top (`catalog.categories.box.size`), not within a part (`fov`)."""
-    return re.split(r"[.\[]", key, maxsplit=1)[0] in {f.name for f in fields(RunConfig)}
+    return re.split(r"[.\[]", key, maxsplit=1)[0] in TOP_LEVEL
 
 
 class Keyed:

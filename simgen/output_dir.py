@@ -16,11 +16,11 @@ from omegaconf.errors import InterpolationResolutionError
 
 from simgen import temp_folders
 from simgen.errors import ConfigError, DatasetExistsError, exit_with
-from simgen.writers.files import CONFIG_FILE, FINISHED_MARKER, TEMPORARY_NAME, remove_partial_files, write_bytes_atomic
+from simgen.writers.files import (CONFIG_FILE, FINISHED_MARKER, LOG_FILE, TEMPORARY_NAME, remove_partial_files,
+                                  write_bytes_atomic)
 
 log = logging.getLogger(__name__)
 
-LOG_FILE = "simgen.log"  # Hydra's job log, which may already be open in the directory
 
 
 def _entries(root: Path) -> list[Path]:
@@ -202,5 +202,3 @@ def _ensure_writable(node: DictConfig) -> str:
     if not os.access(path, os.W_OK | os.X_OK):
         exit_with(f"output_dir: {path} is not writable")
     return path
-
-

@@ -4,10 +4,9 @@ import os
 
 import pytest
 
-from simgen.export import coco_splits
 from simgen.export.bop import JsonObjectFile
 from simgen.export.dataset import write_text
-from simgen.writers.files import atomic_file, link, listed, on_disk, temporary_path
+from simgen.writers.files import NamedFile, atomic_file, link, listed, on_disk, temporary_path
 
 
 def test_a_link_is_a_hard_link_of_the_file_a_symlink_names(tmp_path):
@@ -77,11 +76,14 @@ def bop_scene_file(path):
 
 
 def split_file(path):
-    """A split file written as the splits export writes it: through a temporary name (here, the full device)."""
+    """A split file as the splits export writes it, through a temporary name (here, the full device), while another
+    split's file is open too: the error names the file that could not be written, not the other."""
     tmp = temporary_path(path)
     tmp.symlink_to("/dev/full")
-    with coco_splits._opened(tmp, path) as file:
-        file.write(b"{}")
+    other = path.with_name("annotations_val.json")
+    with NamedFile(other, temporary_path(other)) as val, NamedFile(path, tmp) as train:
+        val.write(b"{}")
+        train.write(b"{}" * 5000)  # past the buffer: the write itself fails
 
 
 def test_within_a_listed_block_a_folder_is_listed_once(tmp_path):

@@ -220,13 +220,12 @@ def test_a_value_no_job_can_compose_stops_the_sweep_before_it_runs(tmp_path):
     assert sorted(p.name for p in out.iterdir()) == ["multirun.yaml", "seed=0"]
 
 
-@pytest.mark.parametrize("sweep", [True, False])
-def test_a_key_added_at_the_top_level_is_refused(tmp_path, sweep):
+@pytest.mark.parametrize("added", [["-m", "+sed=1,2"], ["-m", "++sed=1,2"], ["+sed=1"]])
+def test_a_key_added_at_the_top_level_is_refused(tmp_path, added):
     """`+sed=1,2` (seed misspelt) made two identical datasets, each with `sed` in its config.yaml; a sweep now stops
     before its first job, leaving no folder. A group added with + (`+my_group=...`) is not refused."""
-    out = tmp_path / "sweep"
-    done = run_simgen([*(["-m", "+sed=1,2"] if sweep else ["+sed=1"]), f"output_dir={out}", "num_frames=1", *SMALL],
-                      tmp_path)
+    out, sweep = tmp_path / "sweep", "-m" in added
+    done = run_simgen([*added, f"output_dir={out}", "num_frames=1", *SMALL], tmp_path)
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1] == ("simgen: error: sed: unknown key: simgen reads no such setting "
                                                     "(did you mean seed?)")

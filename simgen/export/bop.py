@@ -14,14 +14,14 @@ import os
 from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Optional
+from typing import Any, Callable, Iterable, Iterator, Optional, Sequence
 
 import cv2
 import numpy as np
 
 from simgen.annotate import mask_rect
 from simgen.export.dataset import Dataset, DatasetError, decode, read_png, write_json
-from simgen.writers.files import link, naming, replacing
+from simgen.writers.files import NamedFile, link, replacing
 
 SCENE = "000000"
 SCENE_FILES = ("scene_camera.json", "scene_gt.json", "scene_gt_info.json")
@@ -31,11 +31,11 @@ WRITE_THREADS = min(4, os.cpu_count() or 1)  # mask PNGs encoded at once (cv2.im
 WriteMask = Callable[[Path, np.ndarray], None]
 
 
-def _bbox(mask: np.ndarray) -> list[int]:
-    """[x, y, w, h] as the BOP toolkit computes it (misc.calc_2d_bbox): from the first to the last pixel's column and
-    row, so w and h are one less than the pixels spanned (COCO's bbox spans the pixels' edges)."""
-    x, y, w, h = mask_rect(mask)
-    return [x, y, w - 1, h - 1] if w else [-1, -1, -1, -1]
+def bop_box(box: Sequence[float]) -> list:
+    """A COCO box [x, y, w, h], which spans its pixels' edges, as the BOP toolkit gives it (misc.calc_2d_bbox): from
+    the first to the last pixel's column and row, so w and h one less; [-1, -1, -1, -1] for an empty box."""
+    x, y, w, h = box
+    return [x, y, w - 1, h - 1] if w > 0 and h > 0 else [-1, -1, -1, -1]
 
 
 def camera_entry(image: dict) -> dict:
@@ -63,8 +63,8 @@ def gt_info(ann: dict, visible: np.ndarray, amodal: np.ndarray, valid: np.ndarra
     visib_px = int(np.count_nonzero(visible))
     all_px = ann["silhouette_area"] if "silhouette_area" in ann else int(np.count_nonzero(amodal))
     whole = ann.get("silhouette_bbox")
-    bbox_obj = _bbox(amodal) if whole is None else [int(whole[0]), int(whole[1]), int(whole[2]) - 1, int(whole[3]) - 1]
-    return {"bbox_obj": bbox_obj, "bbox_visib": _bbox(visible), "px_count_all": all_px,
+    bbox_obj = bop_box(mask_rect(amodal) if whole is None else [int(v) for v in whole])
+    return {"bbox_obj": bbox_obj, "bbox_visib": bop_box(mask_rect(visible)), "px_count_all": all_px,
             "px_count_valid": int(np.count_nonzero(amodal & valid)), "px_count_visib": visib_px,
             "visib_fract": visib_px / all_px if all_px else 0.0}
 
@@ -163,22 +163,18 @@ class JsonObjectFile:
 
     def __init__(self, path: Path):
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.path, self.file, self.keys = path, open(path, "w"), 0
-        self._write("{")
+        self.file, self.keys = NamedFile(path, mode="w"), 0
+        self.file.write("{")
 
     def add(self, key: str, value: object) -> None:
-        self._write(f"{',' * (self.keys > 0)}\n{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
+        self.file.write(f"{',' * (self.keys > 0)}\n{json.dumps(key)}:{json.dumps(value, separators=(',', ':'))}")
         self.keys += 1
-
-    def _write(self, text: str) -> None:
-        with naming(self.path):
-            self.file.write(text)
 
     def __enter__(self) -> JsonObjectFile:
         return self
 
     def __exit__(self, *error: object) -> None:
-        with naming(self.path), self.file:
+        with self.file:
             self.file.write("\n}")
 
 

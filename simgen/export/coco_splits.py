@@ -6,12 +6,12 @@ import contextlib
 import json
 import os
 from pathlib import Path
-from typing import BinaryIO, Iterator, Optional
+from typing import Optional
 
 from simgen.annotations_file import ANNOTATIONS_START, IMAGES_START, LIST_END, SEPARATOR
 from simgen.export.dataset import Dataset
 from simgen.splits import SPLIT_NAMES
-from simgen.writers.files import naming, temporary_path
+from simgen.writers.files import NamedFile, temporary_path
 
 
 def split_file(root: Path, split: str) -> Path:
@@ -35,7 +35,7 @@ def export_splits(data: Dataset, ratios: Optional[dict] = None, seed: Optional[i
     staged = {split: temporary_path(target) for split, target in targets.items()}
     try:
         with contextlib.ExitStack() as stack:
-            files = {split: stack.enter_context(_opened(staged[split], targets[split])) for split in parts}
+            files = {split: stack.enter_context(NamedFile(targets[split], staged[split])) for split in parts}
             _write_splits(data, head, info, parts, files)
         for split, target in targets.items():
             os.replace(staged[split], target)
@@ -49,7 +49,7 @@ def export_splits(data: Dataset, ratios: Optional[dict] = None, seed: Optional[i
 
 
 def _write_splits(data: Dataset, head: dict, info: dict, parts: dict[str, list[dict]],
-                  files: dict[str, BinaryIO]) -> None:
+                  files: dict[str, NamedFile]) -> None:
     """Each split's COCO file: the head with the split in its info, its images, then its annotations, routed to it
     as they are read; laid out as annotations.json is, an entry per line (annotations_file.IMAGES_START)."""
     split_of = {image["id"]: split for split, images in parts.items() for image in images}
@@ -69,10 +69,3 @@ def _write_splits(data: Dataset, head: dict, info: dict, parts: dict[str, list[d
 
 def _compact(entry: dict) -> bytes:
     return json.dumps(entry, separators=(",", ":")).encode()
-
-
-@contextlib.contextmanager
-def _opened(tmp: Path, target: Path) -> Iterator[BinaryIO]:
-    """`tmp` open to write; an error names `target`, the file it is written for."""
-    with naming(target, tmp), open(tmp, "wb") as file:
-        yield file

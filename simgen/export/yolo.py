@@ -109,9 +109,9 @@ def check_tasks(tasks: Sequence[str], key: str = "tasks") -> list[str]:
 
 def export_yolo(data: Dataset, tasks: Sequence[str] = TASKS, ratios: Optional[dict] = None,
                 seed: Optional[int] = None, polygon_tolerance: float = 1.0) -> list[Path]:
-    """DATASET/yolo/{task}/ for each task: a dataset Ultralytics trains on as it is. The tasks are replaced
-    together once all are complete: a failure leaves yolo/ as it was (and makes no yolo/ where there was none).
-    A dataset without images exports nothing."""
+    """DATASET/yolo/{task}/ for each task: a dataset Ultralytics trains on as it is. The tasks are put in place
+    once all are complete, one after the other: a failure while they are made leaves yolo/ as it was (and makes no
+    yolo/ where there was none). A dataset without images exports nothing."""
     tasks = check_tasks(tasks)
     polygon_tolerance = validate.number("polygon_tolerance", polygon_tolerance, low=0)
     if not data.images:

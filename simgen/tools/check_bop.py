@@ -11,7 +11,7 @@ from typing import Iterator, Optional
 import numpy as np
 
 from simgen.annotations_file import finite_number, first_line, read_json
-from simgen.export.bop import DEPTH_SCALE, SCENE, SCENE_FILES, NotAnObject, camera_file, object_entries
+from simgen.export.bop import DEPTH_SCALE, SCENE, SCENE_FILES, NotAnObject, bop_box, camera_file, object_entries
 from simgen.export.dataset import Dataset, DatasetError
 from simgen.tools.check_report import MALFORMED, Cursor, Maps, Membership, Report, drawn_note, read_image
 
@@ -48,13 +48,7 @@ def _info_holds(info: dict, ann: dict) -> bool:
     whole_box = ann.get("silhouette_bbox", ann.get("amodal_bbox"))
     return info["px_count_visib"] == ann["area"] and (whole is None or info["px_count_all"] == whole) and \
         abs(info["visib_fract"] - fraction) <= 1e-6 and 0 <= info["px_count_valid"] <= info["px_count_all"] and \
-        info["bbox_visib"] == _bop_box(ann["bbox"]) and (whole_box is None or info["bbox_obj"] == _bop_box(whole_box))
-
-
-def _bop_box(box: list) -> list[float]:
-    """A COCO box [x, y, w, h] (spanning its pixels' edges) as BOP gives it (from the first to the last pixel)."""
-    x, y, w, h = box
-    return [x, y, w - 1, h - 1] if w > 0 and h > 0 else [-1, -1, -1, -1]
+        info["bbox_visib"] == bop_box(ann["bbox"]) and (whole_box is None or info["bbox_obj"] == bop_box(whole_box))
 
 
 def check_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], maps: Maps, report: Report) -> None:

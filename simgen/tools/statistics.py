@@ -82,8 +82,12 @@ class _Tally:
     per_image: Counter = field(default_factory=Counter)
     truncated: Optional[int] = None
     keypoints: Optional[dict[str, int]] = None
+    ignore_regions: int = 0
 
     def add(self, ann: dict, size: tuple[int, int], name: str) -> None:
+        if ann.get("iscrowd"):  # an ignore region (annotator.below=ignore, or a crowd): no instance to learn from
+            self.ignore_regions += 1
+            return
         self.boxes.extend(ann["bbox"])
         self.sizes.extend(size)
         self.area.append(ann["area"])
@@ -104,11 +108,7 @@ class _Tally:
 def annotation_stats(data: Dataset) -> DatasetStats:
     """Everything that comes from annotations.json alone."""
     size, names, tally = {im["id"]: (im["width"], im["height"]) for im in data.images}, data.names, _Tally()
-    ignore_regions = 0
     for ann in data.every_annotation():
-        if ann.get("iscrowd"):  # an ignore region (annotator.below=ignore, or a crowd): no instance to learn from
-            ignore_regions += 1
-            continue
         tally.add(ann, size[ann["image_id"]], names.get(ann["category_id"], str(ann["category_id"])))
     boxes, wh = np.array(tally.boxes).reshape(-1, 4), np.array(tally.sizes).reshape(-1, 2)
     counted = tally.categories
@@ -120,7 +120,7 @@ def annotation_stats(data: Dataset) -> DatasetStats:
         centres=(boxes[:, :2] + boxes[:, 2:] / 2) / wh if len(boxes) else np.zeros((0, 2)),
         image_sizes=dict(Counter(f"{im['width']}x{im['height']}" for im in data.images)),
         visible_fraction=np.array(tally.visible) if tally.visible else None,
-        truncated=tally.truncated, keypoints=tally.keypoints, ignore_regions=ignore_regions)
+        truncated=tally.truncated, keypoints=tally.keypoints, ignore_regions=tally.ignore_regions)
 
 
 def add_depth(stats: DatasetStats, data: Dataset, show_progress: bool = True, frames: int = 0) -> DatasetStats:

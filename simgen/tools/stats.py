@@ -9,6 +9,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Optional
 
 import cv2
 
@@ -25,6 +26,7 @@ MAX_SAMPLES = 100  # sample overlays per dataset at most
 DEPTH_FRAMES = 1000  # frames whose depth is counted by default: a million frames' PNGs take most of an hour
 SAMPLE_COLUMNS, SAMPLE_WIDTH = 3, 400  # the samples' contact sheet: columns, tile width in pixels
 REPORT_FILES = ("stats.json", "report.html")
+SAMPLE_STEMS = ("samples", *(f"samples_{key}" for key in LETTERS))  # one dataset's sheet; each compared one's
 log = logging.getLogger(NAME)
 
 
@@ -45,18 +47,21 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
-def output_dir(args: argparse.Namespace) -> Path:
-    if args.out:
-        return args.out
-    if not args.others:
-        return args.dataset / "report"
-    if len(args.others) == 1:  # a folder's name has at most 255 bytes
-        name = f"compare-{args.others[0].resolve().name}"
+def output_dir(out: Optional[Path], folders: list[Path]) -> Path:
+    """`out` where given; else FIRST/report for one dataset, FIRST/compare-SECOND for two, and a comparison/ in the
+    folder that holds them all (else in the first) for more."""
+    if out:
+        return out
+    first, others = folders[0], folders[1:]
+    if not others:
+        return first / "report"
+    if len(others) == 1:  # a folder's name has at most 255 bytes
+        name = f"compare-{others[0].resolve().name}"
         while len(os.fsencode(name)) > 255:
             name = name[:-1]
-        return args.dataset / name
-    parents = {path.resolve().parent for path in [args.dataset, *args.others]}
-    return (parents.pop() if len(parents) == 1 else args.dataset) / "comparison"
+        return first / name
+    parents = {path.resolve().parent for path in folders}
+    return (parents.pop() if len(parents) == 1 else first) / "comparison"
 
 
 def is_report(folder: Path) -> bool:
@@ -65,25 +70,25 @@ def is_report(folder: Path) -> bool:
     return all((folder / name).is_file() for name in REPORT_FILES) and not (folder / ANNOTATIONS).is_file()
 
 
-def leave_out_reports(args: argparse.Namespace) -> None:
-    """Drop the reports among the folders given, saying so: comparing a sweep twice with sweep/*/ gave the first
-    comparison's folder as a dataset."""
+def datasets_given(args: argparse.Namespace) -> list[Path]:
+    """The folders given, but those that hold a report of simgen-stats (the comparison/ that sweep/*/ matches), each
+    left out with a line saying so."""
     given = [args.dataset, *args.others]
     for folder in filter(is_report, given):
         print(f"{NAME}: leaving out {folder}: a simgen-stats report, not a dataset", file=sys.stderr)
     kept = [folder for folder in given if not is_report(folder)]
     if not kept:
         raise UsageError("expected a dataset; every folder given holds a simgen-stats report")
-    args.dataset, args.others = kept[0], kept[1:]
+    return kept
 
 
 def remove_previous_report(out: Path) -> None:
-    """The files of a report written into `out` before: a comparison of fewer datasets makes fewer sample sheets,
-    and an earlier one's would stay beside it."""
-    names = [*REPORT_FILES, *(f"{name}.png" for name in plots.FIGURES), "samples.png",
-             *(f"samples_{key}.png" for key in LETTERS)]
-    if (out / "stats.json").is_file():
-        log.info("replacing the report in %s", out)
+    """The files of a report written into `out` before (where its stats.json is): a comparison of fewer datasets
+    makes fewer sample sheets, and the earlier one's would stay beside it."""
+    if not (out / "stats.json").is_file():
+        return
+    log.info("replacing the report in %s", out)
+    names = [*REPORT_FILES, *(f"{name}.png" for name in plots.FIGURES), *(f"{stem}.png" for stem in SAMPLE_STEMS)]
     for name in names:
         (out / name).unlink(missing_ok=True)
 
@@ -126,7 +131,7 @@ def figures(series: plots.Labelled) -> dict[str, bytes]:
 def sample_sheets(data: list[datasets.Dataset], labels: list[str], count: int,
                   show_progress: bool) -> list[tuple[str, str, bytes]]:
     """(file stem, label, PNG) of each dataset's sample overlays; none when `count` is 0."""
-    stems = ["samples"] if len(data) == 1 else [f"samples_{k.lower()}" for k in letters(data)]
+    stems = SAMPLE_STEMS[:1] if len(data) == 1 else [f"samples_{k.lower()}" for k in letters(data)]
     return [(stem, label, sample_sheet(d, count, show_progress))
             for stem, label, d in zip(stems, labels, data) if count and d.images]
 
@@ -158,13 +163,13 @@ def make_report(args: argparse.Namespace) -> Path:
         raise UsageError(f"--samples: expected an integer from 0 to {MAX_SAMPLES}, got {args.samples}")
     if args.depth_frames < 0:
         raise UsageError(f"--depth-frames: expected a number of frames >= 0 (0: every frame), got {args.depth_frames}")
-    if len(args.others) >= len(LETTERS):
-        raise UsageError(f"expected at most {len(LETTERS)} datasets, got {len(args.others) + 1}")
-    leave_out_reports(args)
+    folders = datasets_given(args)
+    if len(folders) > len(LETTERS):
+        raise UsageError(f"expected at most {len(LETTERS)} datasets, got {len(folders)}")
     # only the sample sheets' frames' annotations held; the numbers read them all a line at a time
     data = [datasets.load(p, keep=lambda images: sample(images, args.samples) if args.samples else [])
-            for p in [args.dataset, *args.others]]
-    out = output_dir(args)
+            for p in folders]
+    out = output_dir(args.out, folders)
     hydra_logging(NAME, out)
     labels = labels_of(data)
     log.info("summarising %s into %s", " and ".join(str(d.root) for d in data), out)

@@ -52,6 +52,9 @@ def instance_labels(inst: Instance) -> dict:
     return labels
 
 
+HEAD_LIMIT = 1 << 24  # bytes of annotations.json's first line read to tell simgen's layout: its info and categories
+
+
 class CocoWriter:
     """COCO instances with `segmentation` as compressed RLE (default) or polygons."""
 
@@ -104,9 +107,10 @@ class CocoWriter:
         path = self.root / FINISHED_MARKER
         try:
             with open(path, "rb") as fh:
+                laid_out_by_simgen = fh.readline(HEAD_LIMIT).endswith(IMAGES_START)
                 fh.seek(max(0, fh.seek(0, os.SEEK_END) - len(LIST_END)))
-                if fh.read() == LIST_END:
-                    return True
+                if laid_out_by_simgen:  # read no further: a million frames' file need not be parsed
+                    return fh.read() == LIST_END
             return type(json.loads(path.read_bytes())) is dict
         except (OSError, ValueError, RecursionError):
             return False

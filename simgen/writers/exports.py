@@ -113,8 +113,8 @@ class SplitsWriter(Export):
         return [split_file(self.root, split) for split, ratio in self.ratios.items() if ratio > 0]
 
     def made(self) -> bool:
-        """A split left empty (fewer scenes than splits) has no file: where one is missing, the files are checked
-        against the splits of the dataset's images (and were made again at every rerun, before)."""
+        """Whether every split's file is there, but for a split left empty (fewer scenes than splits), which has
+        none: where a file is missing, the splits of the dataset's images say whether it should be there."""
         if super().made():
             return True
         splits = self.read_dataset(self.root).split_images(self.ratios, self.seed)

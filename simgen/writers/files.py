@@ -11,11 +11,12 @@ import shutil
 from pathlib import Path
 from typing import Any, BinaryIO, Iterator, Optional
 
-from simgen import temp_folders
+from simgen import stops, temp_folders
 
 DEPTH_SCALE_M = 0.001  # one unit of a depth PNG is one millimetre
 FINISHED_MARKER = "annotations.json"  # the COCO file, written last: its presence means the dataset is finished
 CONFIG_FILE = "config.yaml"  # the run's composed config, saved beside the data
+LOG_FILE = "simgen.log"  # Hydra's job log, which may already be open in the directory
 TEMPORARY_NAME = re.compile(r"\..+\.tmp\d+")  # what temporary_path names: .NAME.tmpPID
 
 
@@ -65,9 +66,9 @@ def temporary_path(path: Path) -> Path:
 @contextlib.contextmanager
 def replacing(out: Path) -> Iterator[Path]:
     """A fresh folder to write into (temporary_path(out)), put in place of `out` once it is complete: a build that
-    fails or is interrupted leaves `out` as it was, or else no `out` (between setting the old one aside and putting
-    the new one in place), never half of one; what a killed process left beside it (the new one, or the old one set
-    aside: .NAME.old.tmpPID) is removed by the next build of `out`."""
+    fails or is stopped leaves `out` as it was, and the old `out` is set aside whole (.NAME.old.tmpPID) before the
+    new one takes its place, so that a kill -9 in between leaves no `out` rather than half of one; what a killed
+    process left beside it (the new one, or the old one set aside) is removed by the next build of `out`."""
     stage, old = temporary_path(out), out.with_name(f".{out.name}.old.tmp{os.getpid()}")
     shutil.rmtree(stage, ignore_errors=True)
     for abandoned in out.parent.glob(f".{glob.escape(out.name)}.*tmp*"):
@@ -76,13 +77,25 @@ def replacing(out: Path) -> Iterator[Path]:
     fd = temp_folders.hold(str(stage))  # until it is in place: a build elsewhere (another host) leaves it alone
     try:
         yield stage
-        if out.exists():  # set aside whole, not deleted in place: a stop midway left half an export that looked made
-            out.rename(old)
-        stage.rename(out)
+        with stops.deferred():  # the two renames, not a stop between them
+            _swap(stage, out, old)
         shutil.rmtree(old, ignore_errors=True)
     finally:
         os.close(fd)
         shutil.rmtree(stage, ignore_errors=True)
+
+
+def _swap(stage: Path, out: Path, old: Path) -> None:
+    """`stage` in place of `out`, the old `out` moved to `old`; where that fails, `out` as it was."""
+    had = out.exists()
+    if had:
+        out.rename(old)
+    try:
+        stage.rename(out)
+    except OSError:
+        if had:
+            old.rename(out)
+        raise
 
 
 def remove_partial_files(root: Path) -> None:
@@ -128,6 +141,30 @@ def naming(path: Path, written_as: Optional[Path] = None) -> Iterator[None]:
         if err.filename is not None and (written_as is None or err.filename != str(written_as)):
             raise
         raise OSError(err.errno, err.strerror or str(err), str(path)) from None
+
+
+class NamedFile:
+    """A file open to write (`mode` "wb" or "w") whose errors name `path`, the file written: a write to a full disk
+    raises an OSError that names none. Written through `written_as` (its temporary name) where given."""
+
+    def __init__(self, path: Path, written_as: Optional[Path] = None, mode: str = "wb"):
+        self.path, self.written_as = path, written_as
+        with naming(path, written_as):
+            self.file = open(written_as or path, mode)
+
+    def write(self, data: Any) -> None:
+        with naming(self.path, self.written_as):
+            self.file.write(data)
+
+    def close(self) -> None:
+        with naming(self.path, self.written_as):
+            self.file.close()
+
+    def __enter__(self) -> NamedFile:
+        return self
+
+    def __exit__(self, *error: object) -> None:
+        self.close()
 
 
 @contextlib.contextmanager
