@@ -4,6 +4,7 @@ ends it with one line too."""
 
 from __future__ import annotations
 
+import functools
 import importlib
 import os
 import sys
@@ -26,28 +27,12 @@ def _start(name: str, module: str) -> None:
     loaded.main()
 
 
-def main() -> None:
-    _start("simgen", "simgen.app")
-
-
-def merge() -> None:
-    _start("simgen-merge", "simgen.tools.merge")
-
-
-def viz() -> None:
-    _start("simgen-viz", "simgen.tools.viz")
-
-
-def stats() -> None:
-    _start("simgen-stats", "simgen.tools.stats")
-
-
-def export() -> None:
-    _start("simgen-export", "simgen.tools.export")
-
-
-def check() -> None:
-    _start("simgen-check", "simgen.tools.check")
+main = functools.partial(_start, "simgen", "simgen.app")
+merge = functools.partial(_start, "simgen-merge", "simgen.tools.merge")
+viz = functools.partial(_start, "simgen-viz", "simgen.tools.viz")
+stats = functools.partial(_start, "simgen-stats", "simgen.tools.stats")
+export = functools.partial(_start, "simgen-export", "simgen.tools.export")
+check = functools.partial(_start, "simgen-check", "simgen.tools.check")
 
 
 if __name__ == "__main__":
