@@ -11,7 +11,7 @@ from typing import Optional
 from simgen.annotations_file import ANNOTATIONS_START, IMAGES_START, LIST_END, SEPARATOR
 from simgen.export.dataset import Dataset
 from simgen.splits import SPLIT_NAMES
-from simgen.writers.files import NamedFile, temporary_path
+from simgen.writers.files import NamedFile, json_bytes, temporary_path
 
 
 def split_file(root: Path, split: str) -> Path:
@@ -54,18 +54,14 @@ def _write_splits(data: Dataset, head: dict, info: dict, parts: dict[str, list[d
     as they are read; laid out as annotations.json is, an entry per line (annotations_file.IMAGES_START)."""
     split_of = {image["id"]: split for split, images in parts.items() for image in images}
     for split, file in files.items():
-        entries = SEPARATOR.join(_compact(image) for image in parts[split])
-        file.write(_compact({**head, "info": {**info, "split": split}})[:-1] + IMAGES_START + entries +
+        entries = SEPARATOR.join(json_bytes(image) for image in parts[split])
+        file.write(json_bytes({**head, "info": {**info, "split": split}})[:-1] + IMAGES_START + entries +
                    ANNOTATIONS_START)
     written = dict.fromkeys(files, 0)
     for ann in data.annotations():
         split = split_of.get(ann["image_id"])
         if split is not None:
-            files[split].write(SEPARATOR * (written[split] > 0) + _compact(ann))
+            files[split].write(SEPARATOR * (written[split] > 0) + json_bytes(ann))
             written[split] += 1
     for file in files.values():
         file.write(LIST_END)
-
-
-def _compact(entry: dict) -> bytes:
-    return json.dumps(entry, separators=(",", ":")).encode()
