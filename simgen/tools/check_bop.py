@@ -18,7 +18,7 @@ from simgen.tools.check_report import MALFORMED, Cursor, Maps, Membership, Repor
 NAME = "bop"
 
 
-def check_entries(split: str, image: dict, anns: list[dict], gts: list, infos: list, report: Report) -> bool:
+def check_gt_entries(split: str, image: dict, anns: list[dict], gts: list, infos: list, report: Report) -> bool:
     """The image's gt and gt_info entries, one each per annotation in its order, against it; whether there are
     as many."""
     im_id = image["frame_index"]
@@ -51,7 +51,7 @@ def _info_holds(info: dict, ann: dict) -> bool:
         info["bbox_visib"] == bop_box(ann["bbox"]) and (whole_box is None or info["bbox_obj"] == bop_box(whole_box))
 
 
-def check_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], maps: Maps, report: Report) -> None:
+def check_bop_masks(data: Dataset, scene: Path, image: dict, anns: list[dict], maps: Maps, report: Report) -> None:
     """The image's mask_visib PNGs are its annotations' visible masks (from the instance map simgen-check read, where
     the image has a sound one), and its mask PNGs are there."""
     im_id, instance = image["frame_index"], maps.get("instance")
@@ -148,8 +148,8 @@ class BopCheck:
         key = str(frame)
         gt, info = gts.pop(key, []), infos.pop(key, [])  # every image's: the files are read in the images' order
         try:
-            if check_entries(split, image, anns, gt, info, self.report) and maps is not None:
-                check_masks(self.data, scene, image, anns, maps, self.report)
+            if check_gt_entries(split, image, anns, gt, info, self.report) and maps is not None:
+                check_bop_masks(self.data, scene, image, anns, maps, self.report)
         except MALFORMED as err:
             self.report.problem(self.name, f"{split} image {frame}: gt or gt_info entries malformed "
                                            f"({type(err).__name__}: {first_line(err)})")
