@@ -37,10 +37,12 @@ class RunSummary:
     fell: int = 0  # of them, those that fell off the support
     oversized: dict = field(default_factory=dict)  # category -> (metres across, asset): its largest, if too large
     ignored: int = 0  # ignore regions annotated in the rendered frames
+    no_room: int = 0  # labeled objects left out: no room under a fixture above
 
     def add(self, result: FrameResult) -> None:
         self.instances += result.instances
         self.ignored += result.ignored
+        self.no_room += result.no_room
         self.categories_seen.update(result.categories)
         self.unsettled += result.unsettled
         self.empty += result.empty
@@ -74,6 +76,10 @@ class RunSummary:
             found.append(f"{self.fell} of {self.objects} labeled objects fell off the support and are left out of the "
                          "frames' labels: a thin mesh passes through it within one world.time_step (halve it and "
                          "double world.max_steps), or objects are dropped near its edge (objects.margin)")
+        if self.no_room:
+            found.append(f"{self.no_room} of {self.objects} labeled objects found no room on the support under the "
+                         "fixture above it (a shelf's upper board) and are left out of the frames: fewer "
+                         "objects.count, or smaller objects.scale")
         found += [f"category {category}: {asset} is {size:.1f} m across as placed; meshes are read in metres: if it "
                   "was modelled in millimetres, give the category scale: 0.001"
                   for category, (size, asset) in sorted(self.oversized.items())]

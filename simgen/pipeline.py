@@ -52,6 +52,7 @@ class FrameResult:
     fell: int = 0  # of them, those that fell off (or through) the support and were left out
     oversized: tuple = ()  # (category, asset, metres across) of the labeled objects larger than OVERSIZED_M
     ignored: int = 0  # ignore regions annotated (annotator.below=ignore)
+    no_room: int = 0  # labeled objects left out where there was no room under a fixture above (a full shelf)
 
     @staticmethod
     def of(index: int, instances: list[Instance], scene: Scene) -> "FrameResult":
@@ -63,6 +64,7 @@ class FrameResult:
                            unsettled=any(obj.state == "moving" for obj in labeled),
                            empty=not kept, ignored=len(instances) - len(kept), objects=len(labeled),
                            fell=sum(obj.state == "fell" for obj in labeled),
+                           no_room=sum(obj.state == "no_room" for obj in labeled),
                            oversized=tuple(size for size in sizes if size[2] > OVERSIZED_M))
 
 

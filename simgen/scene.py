@@ -66,7 +66,8 @@ class ObjectSpec:
     friction: Optional[float] = None  # lateral friction; None keeps the world's default
     restitution: Optional[float] = None  # bounciness in [0, 1]; None keeps PyBullet's default
     collides: bool = True  # False: drawn and seen by the camera, but nothing touches it
-    state: str = "placed"  # after settling: resting, moving, fell (fell objects are removed)
+    state: str = "placed"  # after settling: resting, moving, fell; no_room where a full shelf left none under its
+    # upper board (fell and no_room objects are removed)
     bbox_3d: Optional[tuple] = None  # set by the world: ((xmin, ymin, zmin), (xmax, ymax, zmax)), m, object frame
     # set by the world: (position, orientation) of the object frame in the asset's own frame, scaled, m
     frame_in_asset: Optional[tuple] = None

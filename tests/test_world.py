@@ -238,6 +238,22 @@ def test_drops_piled_under_a_shelf_board_are_moved_aside_not_lifted_through_it(w
     assert len(heights) == 10 and all(scene.support.height < z < 0.9 for z in heights)
 
 
+def test_drops_with_no_room_left_under_a_shelf_board_are_left_out_not_put_on_top(world):
+    """Where every point of the board is blocked (more drops than fit under the upper board), a drop was lifted
+    through it and came to rest on top of the shelf, labeled as if on the board below (6 of 400 objects, shelf with
+    80 objects): it is left out, as fallen objects are, with the state no_room."""
+    scene = tabletop_scene(0, "scene=shelf", "objects.count=[60,60]", "objects.scale=[1.5,1.5]")
+    world.build(scene)
+    left_out = [obj for obj in scene.objects if obj.state == "no_room"]
+    assert left_out and len(world._bodies) == len(scene.objects) - len(left_out)
+    world.settle(scene)
+    frame = world.render(scene)
+    c = world.client
+    assert all(p.getAABB(body, physicsClientId=c)[0][2] < 0.9 for body in world._bodies)  # none on the top board
+    drawn = set(np.unique(frame.instance)) - {0}
+    assert not drawn & {index + 1 for index, obj in enumerate(scene.objects) if obj.state == "no_room"}
+
+
 def test_objects_that_fall_off_are_removed_and_not_visible(world):
     scene = tabletop_scene(0, "objects.count=[3,3]")
     scene.objects[0].position = (2.0, 2.0, 1.0)  # over the floor, beside the table

@@ -14,18 +14,19 @@ GRID = 9  # points per side of the support region to move a drop to where the wa
 TRIES = 6  # of those, how many are tried (where the pile under them is lowest first)
 
 
-def make_room(body: int, placed: Sequence[int], fixtures: Sequence[int], region: tuple, client: int) -> None:
+def make_room(body: int, placed: Sequence[int], fixtures: Sequence[int], region: tuple, client: int) -> bool:
     """Lift `body` until it overlaps none of `placed`. Where a fixture above blocks the way, try it at the points of
-    the support `region` where the pile is lowest, and lift it past the fixture only where they are all blocked."""
+    the support `region` where the pile is lowest; False where they are all blocked: there is no room for it under
+    the fixture (lifted past it, it came to rest on top of a shelf, labeled as if on the board below)."""
     start = p.getBasePositionAndOrientation(body, physicsClientId=client)
     if _lift(body, placed, fixtures, client):
-        return
+        return True
     for xy in _roomiest(body, placed, fixtures, region, client)[:TRIES]:
         _move(body, (*xy, start[0][2]), client)
         if _lift(body, placed, fixtures, client):
-            return
+            return True
     _move(body, start[0], client)
-    _lift(body, placed, (), client)
+    return False
 
 
 def _lift(body: int, placed: Sequence[int], fixtures: Sequence[int], client: int) -> bool:

@@ -110,20 +110,24 @@ class World:
             for body, spec in zip(self._fixtures, scene.fixtures):
                 apply_contact(body, spec, c)
             self._bodies = {}
-            placed = list(self._fixtures)
+            placed, no_room = list(self._fixtures), []
             for index, (obj, load) in enumerate(zip(scene.objects, loads[len(scene.fixtures):])):
                 body = spawn(obj, c, paths, load, units)
                 if not obj.static:
                     self.physics.prepare(body, c)
-                    make_room(body, placed, self._fixtures, scene.support.region, c)
+                    if not make_room(body, placed, self._fixtures, scene.support.region, c):
+                        no_room.append(body)
                 apply_contact(body, obj, c)
-                if obj.collides:
+                if obj.collides and body not in no_room:
                     placed.append(body)
                 self._bodies[body] = index
             bodies = [*self._fixtures, *self._bodies]  # every object has its body here
             if egl:
                 check_egl_budget(bodies, c)
             apply_textures(bodies, specs, textures, stand_ins, c)
+            for body in no_room:  # left out, as fallen objects are: removed once textures are set (EGL's order)
+                scene.objects[self._bodies.pop(body)].state = "no_room"
+                p.removeBody(body, physicsClientId=c)
 
     @property
     def worn_out(self) -> bool:
