@@ -22,7 +22,6 @@ from simgen.writers.files import (CONFIG_FILE, FINISHED_MARKER, LOG_FILE, TEMPOR
 log = logging.getLogger(__name__)
 
 
-
 def _entries(root: Path) -> list[Path]:
     return [p for p in root.iterdir() if p.name != LOG_FILE] if root.is_dir() else []
 

@@ -73,10 +73,12 @@ def is_report(folder: Path) -> bool:
 def datasets_given(args: argparse.Namespace) -> list[Path]:
     """The folders given, but those that hold a report of simgen-stats (the comparison/ that sweep/*/ matches), each
     left out with a line saying so."""
-    given = [args.dataset, *args.others]
-    for folder in filter(is_report, given):
-        print(f"{NAME}: leaving out {folder}: a simgen-stats report, not a dataset", file=sys.stderr)
-    kept = [folder for folder in given if not is_report(folder)]
+    kept = []
+    for folder in [args.dataset, *args.others]:
+        if is_report(folder):
+            print(f"{NAME}: leaving out {folder}: a simgen-stats report, not a dataset", file=sys.stderr)
+        else:
+            kept.append(folder)
     if not kept:
         raise UsageError("expected a dataset; every folder given holds a simgen-stats report")
     return kept
@@ -131,7 +133,7 @@ def figures(series: plots.Labelled) -> dict[str, bytes]:
 def sample_sheets(data: list[datasets.Dataset], labels: list[str], count: int,
                   show_progress: bool) -> list[tuple[str, str, bytes]]:
     """(file stem, label, PNG) of each dataset's sample overlays; none when `count` is 0."""
-    stems = SAMPLE_STEMS[:1] if len(data) == 1 else [f"samples_{k.lower()}" for k in letters(data)]
+    stems = SAMPLE_STEMS[:1] if len(data) == 1 else SAMPLE_STEMS[1:len(data) + 1]  # samples_a, samples_b, ...
     return [(stem, label, sample_sheet(d, count, show_progress))
             for stem, label, d in zip(stems, labels, data) if count and d.images]
 

@@ -115,10 +115,11 @@ class World:
                 body = spawn(obj, c, paths, load, units)
                 if not obj.static:
                     self.physics.prepare(body, c)
-                    if not make_room(body, placed, self._fixtures, scene.support.region, c):
-                        no_room.append(body)
+                room = obj.static or make_room(body, placed, self._fixtures, scene.support.region, c)
                 apply_contact(body, obj, c)
-                if obj.collides and body not in no_room:
+                if not room:
+                    no_room.append(body)
+                elif obj.collides:
                     placed.append(body)
                 self._bodies[body] = index
             bodies = [*self._fixtures, *self._bodies]  # every object has its body here

@@ -100,7 +100,7 @@ def _swap(stage: Path, out: Path, old: Path) -> None:
 
 def remove_partial_files(root: Path) -> None:
     """Delete what a killed run left half done: the temporary files of its writes and the hidden folders its
-    exports were made in (replacing: .bop.tmpPID, yolo/.detect.tmpPID)."""
+    exports were made in or set aside to (replacing: .bop.tmpPID, yolo/.detect.tmpPID, .bop.old.tmpPID)."""
     for folder, dirs, files in os.walk(root):
         for name in [d for d in dirs if TEMPORARY_NAME.fullmatch(d)]:
             dirs.remove(name)  # not walked into
